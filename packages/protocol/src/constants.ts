@@ -1,0 +1,47 @@
+/** Top-level message types of the y-websocket protocol (y-protocols). */
+export const MessageType = {
+  sync: 0,
+  awareness: 1,
+  auth: 2,
+  queryAwareness: 3,
+  // Tandem extensions. Only sent to peers that opted in (subprotocol `tandem.v1` or a hello frame),
+  // because stock y-websocket clients log an error for every unknown type.
+  hello: 100,
+  ack: 101,
+  event: 102,
+  error: 103,
+  status: 104,
+} as const;
+export type MessageType = (typeof MessageType)[keyof typeof MessageType];
+
+/** Sub-types inside a sync message (y-protocols/sync). */
+export const SyncType = {
+  step1: 0,
+  step2: 1,
+  update: 2,
+} as const;
+
+/** Sub-type inside an auth message (y-protocols/auth). Only "permission denied" exists. */
+export const AuthType = {
+  permissionDenied: 0,
+} as const;
+
+/** WebSocket subprotocol a Tandem client offers to opt in to the extensions. */
+export const TANDEM_SUBPROTOCOL = 'tandem.v1';
+
+/** Close codes. Every refusal carries one of these plus a human-readable reason. */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  protocolError: 1002,
+  unsupportedData: 1003,
+  policyViolation: 1008,
+  messageTooBig: 1009,
+  internalError: 1011,
+  serviceRestart: 1012,
+  tryAgainLater: 1013,
+  unauthenticated: 4401,
+  forbidden: 4403,
+  rateLimited: 4429,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

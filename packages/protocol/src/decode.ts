@@ -1,0 +1,127 @@
+import { AuthType, MessageType, SyncType } from './constants.js';
+import { ProtocolError } from './errors.js';
+import type { EventEnvelope, Hello, Message, RoomStatus } from './messages.js';
+import { FrameReader } from './reader.js';
+
+/**
+ * Decodes one binary frame. Throws ProtocolError for anything malformed: truncated varints, length
+ * prefixes past the end, unknown types, trailing bytes, invalid JSON. Yjs and awareness payloads are
+ * only framed here; their contents are validated where they are applied.
+ */
+export function decodeMessage(frame: Uint8Array): Message {
+  const reader = new FrameReader(frame);
+  const type = reader.readVarUint();
+  const message = decodeBody(type, reader);
+  reader.expectEnd();
+  return message;
+}
+
+function decodeBody(type: number, reader: FrameReader): Message {
+  switch (type) {
+    case MessageType.sync:
+      return decodeSync(reader);
+    case MessageType.awareness:
+      return { type: 'awareness', update: reader.readVarBytes() };
+    case MessageType.auth: {
+      const authType = reader.readVarUint();
+      if (authType !== AuthType.permissionDenied) {
+        throw new ProtocolError('invalid_payload', `unknown auth message type ${authType}`);
+      }
+      return { type: 'auth-denied', reason: reader.readVarString() };
+    }
+    case MessageType.queryAwareness:
+      return { type: 'query-awareness' };
+    case MessageType.hello:
+      return { type: 'hello', hello: parseHello(readJson(reader)) };
+    case MessageType.ack:
+      return { type: 'ack', seq: reader.readVarUint() };
+    case MessageType.event:
+      return { type: 'event', event: parseEvent(readJson(reader)) };
+    case MessageType.error:
+      return { type: 'error', code: reader.readVarString(), message: reader.readVarString() };
+    case MessageType.status:
+      return { type: 'status', status: parseStatus(readJson(reader)) };
+    default:
+      throw new ProtocolError('unknown_message_type', `unknown message type ${type}`);
+  }
+}
+
+function decodeSync(reader: FrameReader): Message {
+  const syncType = reader.readVarUint();
+  switch (syncType) {
+    case SyncType.step1:
+      return { type: 'sync-step1', stateVector: reader.readVarBytes() };
+    case SyncType.step2:
+      return { type: 'sync-step2', update: reader.readVarBytes() };
+    case SyncType.update:
+      return { type: 'sync-update', update: reader.readVarBytes() };
+    default:
+      throw new ProtocolError('unknown_sync_type', `unknown sync message type ${syncType}`);
+  }
+}
+
+function readJson(reader: FrameReader): unknown {
+  const text = reader.readVarString();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ProtocolError('invalid_payload', 'payload is not valid JSON');
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseHello(value: unknown): Hello {
+  if (!isRecord(value)) throw new ProtocolError('invalid_payload', 'hello must be an object');
+  const hello: Hello = {};
+  if (value.clientId !== undefined) {
+    if (typeof value.clientId !== 'string' || value.clientId.length > 128) {
+      throw new ProtocolError('invalid_payload', 'hello.clientId must be a string of at most 128 chars');
+    }
+    hello.clientId = value.clientId;
+  }
+  if (value.capabilities !== undefined) {
+    const caps = value.capabilities;
+    if (!Array.isArray(caps) || caps.length > 32 || !caps.every((c) => typeof c === 'string')) {
+      throw new ProtocolError('invalid_payload', 'hello.capabilities must be at most 32 strings');
+    }
+    hello.capabilities = caps as string[];
+  }
+  return hello;
+}
+
+function parseEvent(value: unknown): EventEnvelope {
+  if (
+    !isRecord(value) ||
+    typeof value.id !== 'string' ||
+    typeof value.type !== 'string' ||
+    typeof value.room !== 'string' ||
+    typeof value.ts !== 'number' ||
+    !(value.user === null || typeof value.user === 'string')
+  ) {
+    throw new ProtocolError('invalid_payload', 'event does not match {id, type, room, ts, user, data}');
+  }
+  return {
+    id: value.id,
+    type: value.type,
+    room: value.room,
+    ts: value.ts,
+    user: value.user,
+    data: value.data,
+  };
+}
+
+function parseStatus(value: unknown): RoomStatus {
+  if (
+    !isRecord(value) ||
+    typeof value.room !== 'string' ||
+    typeof value.serverTime !== 'number' ||
+    typeof value.peers !== 'number' ||
+    typeof value.readOnly !== 'boolean'
+  ) {
+    throw new ProtocolError('invalid_payload', 'status does not match {room, serverTime, peers, readOnly}');
+  }
+  return { room: value.room, serverTime: value.serverTime, peers: value.peers, readOnly: value.readOnly };
+}

@@ -1,0 +1,18 @@
+export { AuthType, CloseCode, MessageType, SyncType, TANDEM_SUBPROTOCOL } from './constants.js';
+export { decodeMessage } from './decode.js';
+export {
+  encodeAck,
+  encodeAuthDenied,
+  encodeAwareness,
+  encodeError,
+  encodeEvent,
+  encodeHello,
+  encodeQueryAwareness,
+  encodeStatus,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeSyncUpdate,
+} from './encode.js';
+export { ProtocolError, type ProtocolErrorCode } from './errors.js';
+export type { EventEnvelope, Hello, Message, RoomStatus } from './messages.js';
+export { FrameReader } from './reader.js';

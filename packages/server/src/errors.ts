@@ -1,0 +1,41 @@
+import { CloseCode } from '@tandem/protocol';
+
+/**
+ * The one registry of coded errors. Each code maps once to an HTTP status and a WebSocket close
+ * code, so REST and socket refusals agree on what went wrong.
+ */
+export const errorCodes = {
+  invalid_room_name: { status: 400, close: CloseCode.policyViolation },
+  not_found: { status: 404, close: CloseCode.policyViolation },
+  protocol_error: { status: 400, close: CloseCode.protocolError },
+  text_frame: { status: 400, close: CloseCode.unsupportedData },
+  invalid_update: { status: 400, close: 1007 },
+  invalid_awareness: { status: 400, close: 1007 },
+  message_too_big: { status: 413, close: CloseCode.messageTooBig },
+  too_many_pending_messages: { status: 429, close: CloseCode.tryAgainLater },
+  send_buffer_full: { status: 503, close: CloseCode.tryAgainLater },
+  room_load_failed: { status: 503, close: CloseCode.tryAgainLater },
+  draining: { status: 503, close: CloseCode.serviceRestart },
+  heartbeat_timeout: { status: 408, close: CloseCode.goingAway },
+  internal: { status: 500, close: CloseCode.internalError },
+} as const satisfies Record<string, { status: number; close: number }>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export class TandemError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TandemError';
+    this.code = code;
+  }
+
+  get status(): number {
+    return errorCodes[this.code].status;
+  }
+
+  get closeCode(): number {
+    return errorCodes[this.code].close;
+  }
+}

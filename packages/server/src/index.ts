@@ -1,0 +1,11 @@
+export { OpenAuthenticator, type Authenticator, type Principal } from './auth/authenticator.js';
+export { errorCodes, TandemError, type ErrorCode } from './errors.js';
+export { configFromSources, parseConfig, type Config, type ConfigInput } from './ops/config.js';
+export { createLogger, type Logger } from './ops/logger.js';
+export type { Peer } from './rooms/peer.js';
+export { Room } from './rooms/room.js';
+export { RoomRegistry } from './rooms/room-registry.js';
+export { MemoryStore } from './storage/memory-store.js';
+export { SqliteStore } from './storage/sqlite-store.js';
+export type { Store, StoredRoom } from './storage/store.js';
+export { createStore, startServer, type ServerDeps, type TandemServer } from './server.js';

@@ -1,0 +1,15 @@
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+/** JSON lines by default; human-readable when a person is watching a terminal. */
+export function createLogger(level: string, pretty = process.stdout.isTTY === true): Logger {
+  return pino({
+    level,
+    base: { service: 'tandem' },
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'token'], censor: '[redacted]' },
+    ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } } : {}),
+  });
+}
+
+export const silentLogger = (): Logger => pino({ level: 'silent' });

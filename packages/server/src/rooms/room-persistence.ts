@@ -1,0 +1,126 @@
+import * as Y from 'yjs';
+import type { Logger } from '../ops/logger.js';
+import type { Store } from '../storage/store.js';
+
+export interface RoomPersistenceOptions {
+  compactAfterUpdates: number;
+  /** First retry delay after a failed commit; doubles up to maxRetryDelayMs. */
+  retryDelayMs?: number;
+  maxRetryDelayMs?: number;
+}
+
+/**
+ * Writes one room's updates to the store in order and tells the room when each is durable.
+ * Writes form a chain, so "durable" for a later write implies every earlier one is durable too —
+ * which is what lets the room ack a duplicate update only after the original commits.
+ * A failed commit is retried with backoff until it succeeds or the room gives up on it (abandon()).
+ */
+export class RoomPersistence {
+  private chain: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private tailLength = 0;
+  private lastSeq: number;
+  private abandoned = false;
+  private wakeRetry: (() => void) | null = null;
+  private readonly retryDelayMs: number;
+  private readonly maxRetryDelayMs: number;
+  /** Commits that failed and are being retried; exported to metrics and logs. */
+  failedAttempts = 0;
+
+  constructor(
+    private readonly room: string,
+    private readonly doc: Y.Doc,
+    private readonly store: Store,
+    private readonly log: Logger,
+    private readonly options: RoomPersistenceOptions,
+    loaded: { lastSeq: number; tailLength: number },
+  ) {
+    this.lastSeq = loaded.lastSeq;
+    this.tailLength = loaded.tailLength;
+    this.retryDelayMs = options.retryDelayMs ?? 50;
+    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 5_000;
+  }
+
+  /** Writes still queued or being retried. */
+  get pendingWrites(): number {
+    return this.pending;
+  }
+
+  /**
+   * Queues `update` (or nothing, to wait for everything queued before). Resolves once it and every
+   * earlier write are committed; rejects only if the room abandoned its writes.
+   */
+  persist(update: Uint8Array | null): Promise<void> {
+    this.pending++;
+    const step = this.chain.then(async () => {
+      try {
+        if (update) await this.appendWithRetry(update);
+      } finally {
+        this.pending--;
+      }
+    });
+    this.chain = step.catch(() => undefined);
+    return step;
+  }
+
+  /** Resolves when every queued write has settled. */
+  idle(): Promise<void> {
+    return this.chain;
+  }
+
+  /** Folds the log tail into a snapshot now if there is any tail (used before unloading). */
+  compactIfTail(): Promise<void> {
+    if (this.tailLength === 0) return this.chain;
+    return this.enqueueCompaction();
+  }
+
+  /** Stops retrying: queued writes reject. Their senders were never acked, so they resend. */
+  abandon(): void {
+    this.abandoned = true;
+    this.wakeRetry?.();
+  }
+
+  private async appendWithRetry(update: Uint8Array): Promise<void> {
+    let delay = this.retryDelayMs;
+    for (;;) {
+      if (this.abandoned) throw new Error(`writes to room ${this.room} were abandoned`);
+      try {
+        this.lastSeq = await this.store.appendUpdate(this.room, update);
+        this.tailLength++;
+        if (this.tailLength >= this.options.compactAfterUpdates) void this.enqueueCompaction();
+        return;
+      } catch (err) {
+        this.failedAttempts++;
+        this.log.error({ err, room: this.room, retryInMs: delay }, 'store commit failed; retrying');
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          this.wakeRetry = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeRetry = null;
+        delay = Math.min(delay * 2, this.maxRetryDelayMs);
+      }
+    }
+  }
+
+  private enqueueCompaction(): Promise<void> {
+    const step = this.chain.then(async () => {
+      if (this.tailLength === 0 || this.abandoned) return;
+      // The live doc holds every committed update (and maybe newer ones, which is harmless:
+      // Yjs updates are idempotent), so its state is a valid snapshot up to lastSeq.
+      const uptoSeq = this.lastSeq;
+      const tail = this.tailLength;
+      try {
+        await this.store.compact(this.room, uptoSeq, Y.encodeStateAsUpdate(this.doc));
+        this.tailLength -= tail;
+      } catch (err) {
+        // Compaction is an optimisation; the log is still complete, so keep serving.
+        this.log.warn({ err, room: this.room }, 'compaction failed');
+      }
+    });
+    this.chain = step;
+    return step;
+  }
+}

@@ -1,0 +1,192 @@
+import * as Y from 'yjs';
+import { TandemError } from '../errors.js';
+import type { Logger } from '../ops/logger.js';
+import type { Store } from '../storage/store.js';
+import type { Peer } from './peer.js';
+import { Room } from './room.js';
+import { RoomPersistence } from './room-persistence.js';
+
+export interface RoomRegistryOptions {
+  unloadDelayMs: number;
+  compactAfterUpdates: number;
+  /** How long an unloading room waits for failing writes before it gives them up. */
+  unloadSaveTimeoutMs?: number;
+}
+
+interface Entry {
+  /** Settles once the room is loaded; rejects if the load failed. */
+  ready: Promise<Room>;
+  room: Room | null;
+  unloadTimer: NodeJS.Timeout | null;
+  unloading: boolean;
+}
+
+/**
+ * Owns the loaded rooms of this process: loads a room on its first join, unloads it some time after
+ * its last peer left and its writes are durable, and drains everything on shutdown.
+ *
+ * Invariants: a room answers no peer before its load finished; a failed load is never turned into an
+ * empty document (it refuses peers and is retried by the next join); a room is removed from the map
+ * only in the same synchronous step that checks it has no peers, so a joiner can never land in a
+ * room that is being thrown away.
+ */
+export class RoomRegistry {
+  private readonly entries = new Map<string, Entry>();
+  private readonly log: Logger;
+
+  constructor(
+    private readonly store: Store,
+    logger: Logger,
+    private readonly options: RoomRegistryOptions,
+  ) {
+    this.log = logger.child({ module: 'rooms' });
+  }
+
+  /** Rooms loaded or loading right now. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(name: string): Room | undefined {
+    return this.entries.get(name)?.room ?? undefined;
+  }
+
+  loadedRooms(): Room[] {
+    return [...this.entries.values()].flatMap((e) => (e.room ? [e.room] : []));
+  }
+
+  /** Adds the peer to the room, loading the room first if needed. Throws room_load_failed. */
+  async join(name: string, peer: Peer): Promise<Room> {
+    for (;;) {
+      const entry = this.entryFor(name);
+      const room = await entry.ready;
+      // Resumed synchronously from here on: either the room was destroyed before we got here (load a
+      // fresh one) or its unload has not removed it yet, and adding a peer stops that unload.
+      if (room.isDestroyed) continue;
+      if (entry.unloadTimer) clearTimeout(entry.unloadTimer);
+      entry.unloadTimer = null;
+      room.addPeer(peer);
+      return room;
+    }
+  }
+
+  /** Removes the peer; the room unloads after unloadDelayMs if nobody else is there. */
+  leave(room: Room, peer: Peer): void {
+    room.removePeer(peer);
+    const entry = this.entries.get(room.name);
+    if (!entry || entry.room !== room || room.peerCount > 0 || entry.unloadTimer || entry.unloading) return;
+    entry.unloadTimer = setTimeout(() => {
+      entry.unloadTimer = null;
+      void this.unload(room.name, entry);
+    }, this.options.unloadDelayMs);
+  }
+
+  /** Flushes every room and waits for its writes; used on drain. Resolves false on timeout. */
+  async flushAll(timeoutMs: number): Promise<boolean> {
+    const writes = this.loadedRooms().map((room) => room.flush().catch(() => undefined));
+    return withTimeout(
+      Promise.all(writes).then(() => true),
+      timeoutMs,
+      false,
+    );
+  }
+
+  /** Destroys every room (after flushAll). Later joins load fresh rooms. */
+  closeAll(): void {
+    for (const [name, entry] of this.entries) {
+      if (entry.unloadTimer) clearTimeout(entry.unloadTimer);
+      entry.room?.persistence.abandon();
+      entry.room?.destroy();
+      this.entries.delete(name);
+    }
+  }
+
+  private entryFor(name: string): Entry {
+    const existing = this.entries.get(name);
+    if (existing) return existing;
+    const ready = this.load(name).then(
+      (room) => {
+        entry.room = room;
+        return room;
+      },
+      (cause: unknown) => {
+        // Forget the failed entry so the next join retries the load instead of reusing the failure.
+        if (this.entries.get(name) === entry) this.entries.delete(name);
+        this.log.error({ err: cause, room: name }, 'room failed to load');
+        throw new TandemError('room_load_failed', 'the room could not be loaded; try again later', { cause });
+      },
+    );
+    const entry: Entry = { ready, room: null, unloadTimer: null, unloading: false };
+    this.entries.set(name, entry);
+    return entry;
+  }
+
+  private async load(name: string): Promise<Room> {
+    const stored = await this.store.loadRoom(name);
+    const doc = new Y.Doc({ gc: true });
+    if (stored) {
+      Y.transact(doc, () => {
+        if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
+        for (const update of stored.updates) Y.applyUpdate(doc, update);
+      });
+    }
+    const persistence = new RoomPersistence(
+      name,
+      doc,
+      this.store,
+      this.log,
+      { compactAfterUpdates: this.options.compactAfterUpdates },
+      { lastSeq: stored?.lastSeq ?? 0, tailLength: stored?.updates.length ?? 0 },
+    );
+    this.log.debug({ room: name, tail: stored?.updates.length ?? 0 }, 'room loaded');
+    return new Room(name, doc, persistence, this.log);
+  }
+
+  private async unload(name: string, entry: Entry): Promise<void> {
+    const room = entry.room;
+    if (!room || room.peerCount > 0) return;
+    entry.unloading = true;
+    try {
+      // Loop: a peer may join, edit and leave while we wait, leaving new unsaved writes behind.
+      let saved = true;
+      do {
+        saved = await withTimeout(
+          room
+            .flush()
+            .then(() => room.persistence.compactIfTail())
+            .then(() => true),
+          this.options.unloadSaveTimeoutMs ?? 30_000,
+          false,
+        );
+        if (room.peerCount > 0) return; // someone joined while we were saving: keep serving them
+      } while (saved && (room.hasUnflushedChanges || room.persistence.pendingWrites > 0));
+      if (!saved) {
+        // Never pin a room forever on a failing store. What is lost here was never acked, so the
+        // clients that sent it still hold it and resend it when they next connect.
+        this.log.error({ room: name, pendingWrites: room.persistence.pendingWrites }, 'giving up unsaved writes');
+        room.persistence.abandon();
+      }
+      if (this.entries.get(name) === entry) this.entries.delete(name);
+      room.destroy();
+      this.log.debug({ room: name }, 'room unloaded');
+    } finally {
+      entry.unloading = false;
+    }
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: T): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => resolve(onTimeout), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}

@@ -1,0 +1,237 @@
+import {
+  encodeAck,
+  encodeAwareness,
+  encodeStatus,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeSyncUpdate,
+  type Message,
+} from '@tandem/protocol';
+import * as awarenessProtocol from 'y-protocols/awareness';
+import * as Y from 'yjs';
+import { TandemError } from '../errors.js';
+import type { Logger } from '../ops/logger.js';
+import type { Peer } from './peer.js';
+import type { RoomPersistence } from './room-persistence.js';
+
+interface PeerState {
+  /** Awareness client ids this peer introduced; removed when it leaves. */
+  awarenessClients: Set<number>;
+  /** Count of sync-step2/sync-update messages received: the numbers acks refer to. */
+  updatesReceived: number;
+}
+
+/**
+ * One loaded document: Y.Doc + Awareness + connected peers. Incoming updates are applied at once but
+ * broadcast in batches: everything that arrives within one event-loop turn is merged and encoded into
+ * a single frame that every peer receives, and handed to persistence as one write. Acks go out only
+ * once that write is durable; broadcast never waits for it.
+ */
+export class Room {
+  readonly doc: Y.Doc;
+  readonly awareness: awarenessProtocol.Awareness;
+  private readonly peers = new Map<Peer, PeerState>();
+  private pendingUpdates: Uint8Array[] = [];
+  private pendingAwareness = new Set<number>();
+  private pendingAcks = new Map<Peer, number>();
+  private flushScheduled = false;
+  private destroyed = false;
+
+  constructor(
+    readonly name: string,
+    doc: Y.Doc,
+    readonly persistence: RoomPersistence,
+    private readonly log: Logger,
+  ) {
+    this.doc = doc;
+    this.awareness = new awarenessProtocol.Awareness(doc);
+    // The server is not a participant; without this every client would see a phantom user.
+    this.awareness.setLocalState(null);
+    // 'update' fires only for changes that were new to the doc, so a resent update costs no
+    // broadcast and no storage.
+    doc.on('update', this.onDocUpdate);
+    this.awareness.on('update', this.onAwarenessUpdate);
+  }
+
+  get peerCount(): number {
+    return this.peers.size;
+  }
+
+  /** True while updates or acks wait for the end-of-turn flush. */
+  get hasUnflushedChanges(): boolean {
+    return this.pendingUpdates.length > 0 || this.pendingAcks.size > 0;
+  }
+
+  get isDestroyed(): boolean {
+    return this.destroyed;
+  }
+
+  addPeer(peer: Peer): void {
+    if (this.destroyed) throw new Error(`room ${this.name} is destroyed`);
+    this.peers.set(peer, { awarenessClients: new Set(), updatesReceived: 0 });
+    if (peer.tandem) {
+      peer.send(encodeStatus({ room: this.name, serverTime: Date.now(), peers: this.peers.size, readOnly: false }));
+    }
+    // Same opening as y-websocket's server: our state vector, so the client sends what we lack.
+    peer.send(encodeSyncStep1(Y.encodeStateVector(this.doc)));
+    const states = this.awareness.getStates();
+    if (states.size > 0) {
+      peer.send(encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...states.keys()])));
+    }
+  }
+
+  removePeer(peer: Peer): void {
+    const state = this.peers.get(peer);
+    if (!state) return;
+    this.peers.delete(peer);
+    this.pendingAcks.delete(peer);
+    if (state.awarenessClients.size > 0) {
+      awarenessProtocol.removeAwarenessStates(this.awareness, [...state.awarenessClients], 'disconnect');
+    }
+  }
+
+  /** Handles one decoded message from a peer. Throws TandemError when the peer must be dropped. */
+  receive(peer: Peer, message: Message): void {
+    const state = this.peers.get(peer);
+    if (!state) return;
+    switch (message.type) {
+      case 'sync-step1':
+        peer.send(encodeSyncStep2(this.diffFor(message.stateVector)));
+        return;
+      case 'sync-step2':
+      case 'sync-update':
+        this.applyClientUpdate(peer, state, message.update);
+        return;
+      case 'awareness':
+        this.applyAwareness(peer, message.update);
+        return;
+      case 'query-awareness':
+        peer.send(
+          encodeAwareness(
+            awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...this.awareness.getStates().keys()]),
+          ),
+        );
+        return;
+      case 'hello':
+      case 'auth-denied':
+        return;
+      default:
+        throw new TandemError('protocol_error', `clients may not send ${message.type} messages`);
+    }
+  }
+
+  /** Applies an update that did not come from a peer (REST, restore); it reaches peers like any other. */
+  applyServerUpdate(update: Uint8Array, origin: unknown = 'server'): void {
+    Y.applyUpdate(this.doc, update, origin);
+  }
+
+  /** Sends what is batched now instead of at the end of the turn; returns the durability promise. */
+  flush(): Promise<void> {
+    this.flushScheduled = false;
+    let merged: Uint8Array | null = null;
+    if (this.pendingUpdates.length > 0) {
+      merged = this.pendingUpdates.length === 1 ? this.pendingUpdates[0]! : Y.mergeUpdates(this.pendingUpdates);
+      this.pendingUpdates = [];
+      this.broadcast(encodeSyncUpdate(merged));
+    }
+    if (this.pendingAwareness.size > 0) {
+      const clients = [...this.pendingAwareness];
+      this.pendingAwareness.clear();
+      this.broadcast(encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, clients)));
+    }
+    const acks = this.pendingAcks;
+    if (merged === null && acks.size === 0) return this.persistence.idle();
+    this.pendingAcks = new Map();
+    const durable = this.persistence.persist(merged);
+    if (acks.size > 0) {
+      durable.then(
+        () => {
+          for (const [peer, seq] of acks) if (this.peers.has(peer)) peer.send(encodeAck(seq));
+        },
+        () => undefined, // abandoned: no ack, the client resends on reconnect
+      );
+    }
+    return durable;
+  }
+
+  /** Detaches listeners and timers. Call only when no peer is left and writes have settled. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.doc.off('update', this.onDocUpdate);
+    this.awareness.off('update', this.onAwarenessUpdate);
+    this.awareness.destroy();
+    this.doc.destroy();
+  }
+
+  private diffFor(stateVector: Uint8Array): Uint8Array {
+    try {
+      return Y.encodeStateAsUpdate(this.doc, stateVector);
+    } catch (cause) {
+      throw new TandemError('invalid_update', 'malformed state vector', { cause });
+    }
+  }
+
+  private applyClientUpdate(peer: Peer, state: PeerState, update: Uint8Array): void {
+    state.updatesReceived++;
+    try {
+      Y.applyUpdate(this.doc, update, peer);
+    } catch (cause) {
+      throw new TandemError('invalid_update', 'malformed Yjs update', { cause });
+    }
+    const store = this.doc.store;
+    if (store.pendingStructs !== null || store.pendingDs !== null) {
+      // Part of the update waits for content we do not have yet, so it never reached the 'update'
+      // event. Keep the raw bytes in the log too, or an ack would promise something only in memory.
+      this.pendingUpdates.push(update.slice());
+    }
+    if (peer.tandem) this.pendingAcks.set(peer, state.updatesReceived);
+    this.scheduleFlush();
+  }
+
+  private applyAwareness(peer: Peer, update: Uint8Array): void {
+    try {
+      awarenessProtocol.applyAwarenessUpdate(this.awareness, update, peer);
+    } catch (cause) {
+      throw new TandemError('invalid_awareness', 'malformed awareness update', { cause });
+    }
+  }
+
+  private readonly onDocUpdate = (update: Uint8Array): void => {
+    this.pendingUpdates.push(update);
+    this.scheduleFlush();
+  };
+
+  private readonly onAwarenessUpdate = (
+    { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
+    origin: unknown,
+  ): void => {
+    const owner = typeof origin === 'object' && origin !== null ? this.peers.get(origin as Peer) : undefined;
+    for (const id of added) {
+      owner?.awarenessClients.add(id);
+      this.pendingAwareness.add(id);
+    }
+    for (const id of updated) {
+      owner?.awarenessClients.add(id);
+      this.pendingAwareness.add(id);
+    }
+    for (const id of removed) {
+      owner?.awarenessClients.delete(id);
+      this.pendingAwareness.add(id);
+    }
+    this.scheduleFlush();
+  };
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.destroyed) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      // A rejected flush means writes were abandoned; persistence already logged it.
+      if (this.flushScheduled && !this.destroyed) this.flush().catch(() => undefined);
+    });
+  }
+
+  private broadcast(frame: Uint8Array): void {
+    for (const peer of this.peers.keys()) peer.send(frame);
+  }
+}

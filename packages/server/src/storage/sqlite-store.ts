@@ -1,0 +1,171 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Store, StoredRoom } from './store.js';
+
+const MIGRATIONS: string[] = [
+  `CREATE TABLE rooms (
+     name TEXT PRIMARY KEY,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     last_seq INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE TABLE updates (
+     room TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     data BLOB NOT NULL,
+     ts INTEGER NOT NULL,
+     PRIMARY KEY (room, seq)
+   ) WITHOUT ROWID;
+   CREATE TABLE snapshots (
+     room TEXT PRIMARY KEY,
+     upto_seq INTEGER NOT NULL,
+     state BLOB NOT NULL,
+     ts INTEGER NOT NULL
+   );`,
+];
+
+interface PendingAppend {
+  room: string;
+  update: Uint8Array;
+  resolve: (seq: number) => void;
+  reject: (err: unknown) => void;
+}
+
+export interface SqliteStoreOptions {
+  /** FULL (default) makes each commit survive power loss; NORMAL only process crashes. */
+  synchronous?: 'full' | 'normal';
+}
+
+/**
+ * Embedded durable store. WAL journal; appends made in the same event-loop turn are committed in one
+ * transaction (group commit), so the fsync cost is paid once per turn rather than once per update.
+ */
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private queue: PendingAppend[] = [];
+  private flushScheduled = false;
+  private readonly stmts;
+  private readonly commitBatch: (batch: PendingAppend[]) => number[];
+
+  constructor(file: string, options: SqliteStoreOptions = {}) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+    this.stmts = {
+      bumpSeq: this.db.prepare<[string, number, number], { last_seq: number }>(
+        `INSERT INTO rooms (name, created_at, updated_at, last_seq) VALUES (?, ?, ?, 1)
+         ON CONFLICT (name) DO UPDATE SET last_seq = last_seq + 1, updated_at = excluded.updated_at
+         RETURNING last_seq`,
+      ),
+      insertUpdate: this.db.prepare<[string, number, Uint8Array, number]>(
+        'INSERT INTO updates (room, seq, data, ts) VALUES (?, ?, ?, ?)',
+      ),
+      room: this.db.prepare<[string], { last_seq: number }>('SELECT last_seq FROM rooms WHERE name = ?'),
+      snapshot: this.db.prepare<[string], { upto_seq: number; state: Buffer }>(
+        'SELECT upto_seq, state FROM snapshots WHERE room = ?',
+      ),
+      tail: this.db.prepare<[string, number], { data: Buffer }>(
+        'SELECT data FROM updates WHERE room = ? AND seq > ? ORDER BY seq',
+      ),
+      upsertSnapshot: this.db.prepare<[string, number, Uint8Array, number]>(
+        `INSERT INTO snapshots (room, upto_seq, state, ts) VALUES (?, ?, ?, ?)
+         ON CONFLICT (room) DO UPDATE SET upto_seq = excluded.upto_seq, state = excluded.state, ts = excluded.ts
+         WHERE excluded.upto_seq > snapshots.upto_seq`,
+      ),
+      dropUpdates: this.db.prepare<[string, number]>('DELETE FROM updates WHERE room = ? AND seq <= ?'),
+      deleteRoom: this.db.prepare<[string]>('DELETE FROM rooms WHERE name = ?'),
+      deleteUpdates: this.db.prepare<[string]>('DELETE FROM updates WHERE room = ?'),
+      deleteSnapshot: this.db.prepare<[string]>('DELETE FROM snapshots WHERE room = ?'),
+    };
+    this.commitBatch = this.db.transaction((batch: PendingAppend[]) => {
+      const now = Date.now();
+      return batch.map(({ room, update }) => {
+        const { last_seq: seq } = this.stmts.bumpSeq.get(room, now, now)!;
+        this.stmts.insertUpdate.run(room, seq, update, now);
+        return seq;
+      });
+    });
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      throw new Error(`database schema version ${version} is newer than this Tandem (${MIGRATIONS.length})`);
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  async loadRoom(room: string): Promise<StoredRoom | null> {
+    return this.db.transaction(() => {
+      const meta = this.stmts.room.get(room);
+      if (!meta) return null;
+      const snap = this.stmts.snapshot.get(room);
+      const snapshotSeq = snap?.upto_seq ?? 0;
+      const updates = this.stmts.tail.all(room, snapshotSeq).map((r) => new Uint8Array(r.data));
+      return {
+        snapshot: snap ? new Uint8Array(snap.state) : null,
+        snapshotSeq,
+        updates,
+        lastSeq: meta.last_seq,
+      };
+    })();
+  }
+
+  appendUpdate(room: string, update: Uint8Array): Promise<number> {
+    if (!this.db.open) return Promise.reject(new Error('store is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ room, update, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    let seqs: number[];
+    try {
+      seqs = this.commitBatch(batch);
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    batch.forEach((p, i) => p.resolve(seqs[i]!));
+  }
+
+  async compact(room: string, uptoSeq: number, state: Uint8Array): Promise<void> {
+    this.db.transaction(() => {
+      const meta = this.stmts.room.get(room);
+      if (!meta || uptoSeq > meta.last_seq) return;
+      const changed = this.stmts.upsertSnapshot.run(room, uptoSeq, state, Date.now()).changes;
+      if (changed > 0) this.stmts.dropUpdates.run(room, uptoSeq);
+    })();
+  }
+
+  async deleteRoom(room: string): Promise<void> {
+    this.db.transaction(() => {
+      this.stmts.deleteUpdates.run(room);
+      this.stmts.deleteSnapshot.run(room);
+      this.stmts.deleteRoom.run(room);
+    })();
+  }
+
+  async close(): Promise<void> {
+    if (!this.db.open) return;
+    this.flush();
+    this.db.close();
+  }
+}

@@ -1,0 +1,64 @@
+import { encodeError } from '@tandem/protocol';
+import WebSocket from 'ws';
+import { TandemError } from '../errors.js';
+import type { Peer } from '../rooms/peer.js';
+
+// Close reasons are limited to 123 bytes by RFC 6455.
+const MAX_REASON_BYTES = 123;
+// A peer that does not complete the closing handshake in time is cut off.
+const CLOSE_GRACE_MS = 2_000;
+
+/** A WebSocket as a room peer: bounded send buffer, coded closes, liveness for heartbeats. */
+export class SocketPeer implements Peer {
+  tandem: boolean;
+  /** Cleared before each ping, set by the pong (or any frame). */
+  alive = true;
+  private failed = false;
+
+  constructor(
+    readonly id: number,
+    readonly ws: WebSocket,
+    tandem: boolean,
+    private readonly maxBufferedBytes: number,
+    private readonly onFail: (peer: SocketPeer, error: TandemError) => void,
+  ) {
+    this.tandem = tandem;
+  }
+
+  get isOpen(): boolean {
+    return this.ws.readyState === WebSocket.OPEN && !this.failed;
+  }
+
+  send(frame: Uint8Array): void {
+    if (!this.isOpen) return;
+    if (this.ws.bufferedAmount > this.maxBufferedBytes) {
+      // Buffering without bound for a slow consumer is how one client takes a server down; it
+      // resyncs from scratch when it reconnects.
+      this.fail(new TandemError('send_buffer_full', 'client is not reading fast enough'));
+      return;
+    }
+    this.ws.send(frame);
+  }
+
+  fail(error: TandemError): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.onFail(this, error);
+    if (this.ws.readyState !== WebSocket.OPEN) {
+      this.ws.terminate();
+      return;
+    }
+    if (this.tandem) this.ws.send(encodeError(error.code, error.message));
+    this.ws.close(error.closeCode, truncateReason(error.message));
+    setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
+  }
+}
+
+function truncateReason(reason: string): string {
+  const bytes = Buffer.from(reason, 'utf8');
+  if (bytes.length <= MAX_REASON_BYTES) return reason;
+  return bytes
+    .subarray(0, MAX_REASON_BYTES)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
+}

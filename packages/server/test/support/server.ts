@@ -1,0 +1,19 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig, type ConfigInput } from '../../src/ops/config.js';
+import { startServer, type ServerDeps, type TandemServer } from '../../src/server.js';
+
+/** A fresh temp directory, removed by the returned cleanup. */
+export function tempDir(prefix = 'tandem-test-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A real server on a free port. Defaults to the in-memory store and short timers for tests. */
+export function startTestServer(config: ConfigInput = {}, deps: ServerDeps = {}): Promise<TandemServer> {
+  return startServer(
+    parseConfig({ port: 0, store: 'memory', unloadDelayMs: 50, heartbeatMs: 60_000, ...config }),
+    deps,
+  );
+}
