@@ -1,0 +1,249 @@
+import { encodeSyncUpdate } from '@tandem/protocol';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import type { TandemServer } from '../src/server.js';
+import { SqliteStore } from '../src/storage/sqlite-store.js';
+import { ControllableStore } from './support/controllable-store.js';
+import { eventually } from './support/eventually.js';
+import { startTestServer, tempDir } from './support/server.js';
+import { connectPeer, type TestPeer } from './support/test-peer.js';
+
+describe('rooms', () => {
+  let server: TandemServer | null = null;
+  const peers: TestPeer[] = [];
+  const dirs: (() => void)[] = [];
+  afterEach(async () => {
+    for (const p of peers.splice(0)) p.terminate();
+    await server?.drain();
+    server = null;
+    for (const d of dirs.splice(0)) d();
+  });
+  const join_ = async (room: string, tandem = true): Promise<TestPeer> => {
+    const p = await connectPeer(`${server!.syncUrl}/${room}`, { tandem });
+    peers.push(p);
+    return p;
+  };
+
+  it('acks an update only after the store committed it', async () => {
+    const store = new ControllableStore();
+    server = await startTestServer({}, { store });
+    const a = await join_('acks');
+    await eventually(() => expect(a.synced).toBe(true));
+    await eventually(() => expect(a.acked).toBe(a.sent));
+    store.hold();
+    a.doc.getText('t').insert(0, 'hello');
+    const target = a.sent;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(a.acked).toBeLessThan(target);
+    expect((await store.inner.loadRoom('acks'))?.updates ?? []).toHaveLength(0);
+    store.release();
+    await eventually(() => expect(a.acked).toBe(target));
+    expect((await store.inner.loadRoom('acks'))!.updates.length).toBeGreaterThan(0);
+  });
+
+  it('broadcast does not wait for the commit', async () => {
+    const store = new ControllableStore();
+    server = await startTestServer({}, { store });
+    const a = await join_('bcast');
+    const b = await join_('bcast');
+    await eventually(() => expect(a.synced && b.synced).toBe(true));
+    store.hold();
+    a.doc.getText('t').insert(0, 'fast');
+    await eventually(() => expect(b.text).toBe('fast'));
+    expect(a.acked).toBeLessThan(a.sent);
+    store.release();
+  });
+
+  it('coalesces updates arriving in one turn into one frame for every peer', async () => {
+    server = await startTestServer();
+    const a = await join_('coalesce');
+    const b = await join_('coalesce');
+    await eventually(() => expect(a.synced && b.synced).toBe(true));
+    const before = b.received.filter((m) => m.type === 'sync-update').length;
+    // Ten separate frames written in one synchronous burst reach the server in one read.
+    a.doc.transact(() => undefined);
+    for (let i = 0; i < 10; i++) a.doc.getText('t').insert(0, String(i));
+    await eventually(() => expect(b.text).toBe('9876543210'));
+    const frames = b.received.filter((m) => m.type === 'sync-update').length - before;
+    expect(frames).toBeGreaterThanOrEqual(1);
+    expect(frames).toBeLessThan(10);
+  });
+
+  it('stores and broadcasts a resent update once', async () => {
+    const store = new ControllableStore();
+    server = await startTestServer({}, { store });
+    const a = await join_('resend');
+    const b = await join_('resend');
+    await eventually(() => expect(a.synced && b.synced).toBe(true));
+    const src = new Y.Doc();
+    src.getText('t').insert(0, 'once');
+    const update = Y.encodeStateAsUpdate(src);
+    const calls = store.appendCalls;
+    const framesBefore = b.received.filter((m) => m.type === 'sync-update').length;
+    for (let i = 0; i < 20; i++) {
+      a.sendRaw(encodeSyncUpdate(update));
+      await new Promise((r) => setImmediate(r));
+    }
+    a.sent += 20;
+    await eventually(() => expect(a.acked).toBe(a.sent));
+    expect(b.text).toBe('once');
+    expect(store.appendCalls - calls).toBe(1);
+    expect(b.received.filter((m) => m.type === 'sync-update').length - framesBefore).toBe(1);
+  });
+
+  it('keeps the document across a restart and reloads with the same state vector', async () => {
+    const { dir, cleanup } = tempDir();
+    dirs.push(cleanup);
+    server = await startTestServer({ store: 'sqlite', dataDir: dir });
+    const a = await join_('keep');
+    a.doc.getText('t').insert(0, 'survives restarts');
+    a.doc.getMap('m').set('k', 42);
+    await eventually(() => expect(a.acked).toBe(a.sent));
+    const sv = Y.encodeStateVector(server.registry.get('keep')!.doc);
+    a.terminate();
+    // Unload and reload within the same server.
+    await eventually(() => expect(server!.registry.size).toBe(0));
+    const b = await join_('keep');
+    await eventually(() => expect(b.text).toBe('survives restarts'));
+    expect(Y.encodeStateVector(server.registry.get('keep')!.doc)).toEqual(sv);
+    b.terminate();
+    // Full restart of the process' server.
+    await server.drain();
+    server = await startTestServer({ store: 'sqlite', dataDir: dir });
+    const c = await join_('keep');
+    await eventually(() => expect(c.text).toBe('survives restarts'));
+    expect(c.doc.getMap('m').get('k')).toBe(42);
+    expect(Y.encodeStateVector(server.registry.get('keep')!.doc)).toEqual(sv);
+  });
+
+  it('compacts the log into a snapshot and loads from snapshot + tail', async () => {
+    const { dir, cleanup } = tempDir();
+    dirs.push(cleanup);
+    server = await startTestServer({ store: 'sqlite', dataDir: dir, compactAfterUpdates: 10 });
+    const a = await join_('compact');
+    for (let i = 0; i < 25; i++) {
+      a.doc.getText('t').insert(0, 'x');
+      await eventually(() => expect(a.acked).toBe(a.sent));
+    }
+    const stored = (await server.store.loadRoom('compact'))!;
+    expect(stored.snapshot).not.toBeNull();
+    expect(stored.updates.length).toBeLessThan(10);
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, stored.snapshot!);
+    for (const u of stored.updates) Y.applyUpdate(doc, u);
+    expect(doc.getText('t').toString()).toBe('x'.repeat(25));
+  });
+
+  it('returns to zero loaded rooms after thousands of open/edit/close cycles', async () => {
+    server = await startTestServer({ unloadDelayMs: 0 });
+    const { registry } = server;
+    for (let round = 0; round < 20; round++) {
+      await Promise.all(
+        Array.from({ length: 100 }, async (_, i) => {
+          const p = await connectPeer(`${server!.syncUrl}/cycle-${round}-${i}`);
+          p.doc.getText('t').insert(0, 'x');
+          await eventually(() => expect(p.acked).toBe(p.sent));
+          await p.close();
+        }),
+      );
+    }
+    await eventually(() => expect(registry.size).toBe(0));
+    // Everything that was acked is in the store, folded into a snapshot on unload.
+    const stored = (await server.store.loadRoom('cycle-19-99'))!;
+    expect(stored.snapshot).not.toBeNull();
+    expect(stored.updates).toHaveLength(0);
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, stored.snapshot!);
+    expect(doc.getText('t').toString()).toBe('x');
+  });
+
+  it('unload race: a joiner right after an edit-and-leave on a slow store sees every edit', async () => {
+    const store = new ControllableStore();
+    store.appendDelayMs = 30;
+    server = await startTestServer({ unloadDelayMs: 0 }, { store });
+    for (let i = 0; i < 25; i++) {
+      const writer = await connectPeer(`${server.syncUrl}/race`);
+      await eventually(() => expect(writer.synced).toBe(true));
+      writer.doc.getText('t').insert(0, `${i},`);
+      await new Promise((r) => setTimeout(r, i % 5));
+      writer.terminate();
+      const reader = await connectPeer(`${server.syncUrl}/race`);
+      await eventually(() => expect(reader.text.split(',').length - 1).toBe(i + 1));
+      reader.terminate();
+    }
+  });
+
+  it('refuses peers with 1013 when the load fails, and never stores an empty doc over real content', async () => {
+    const store = new ControllableStore();
+    await store.inner.appendUpdate('fragile', (() => {
+      const d = new Y.Doc();
+      d.getText('t').insert(0, 'precious');
+      return Y.encodeStateAsUpdate(d);
+    })());
+    store.failLoads = 1;
+    server = await startTestServer({}, { store });
+    const a = await connectPeer(`${server.syncUrl}/fragile`);
+    peers.push(a);
+    const closed = await a.closed;
+    expect(closed.code).toBe(1013);
+    expect(a.received.filter((m) => m.type.startsWith('sync'))).toEqual([]);
+    expect(a.received.find((m) => m.type === 'error')).toMatchObject({ code: 'room_load_failed' });
+    // The next attempt loads the real content.
+    const b = await join_('fragile');
+    await eventually(() => expect(b.text).toBe('precious'));
+  });
+
+  it('a peer joining while the room loads waits and then syncs', async () => {
+    const store = new ControllableStore();
+    await store.inner.appendUpdate('slowload', (() => {
+      const d = new Y.Doc();
+      d.getText('t').insert(0, 'loaded');
+      return Y.encodeStateAsUpdate(d);
+    })());
+    store.loadDelayMs = 200;
+    server = await startTestServer({}, { store });
+    const [a, b] = await Promise.all([join_('slowload'), join_('slowload')]);
+    await eventually(() => expect([a.text, b.text]).toEqual(['loaded', 'loaded']));
+  });
+
+  it('retries failed commits and acks once they succeed', async () => {
+    const store = new ControllableStore();
+    server = await startTestServer({}, { store });
+    const a = await join_('retry');
+    await eventually(() => expect(a.acked).toBe(a.sent));
+    store.failAppends = 3;
+    a.doc.getText('t').insert(0, 'eventually durable');
+    await eventually(() => expect(a.acked).toBe(a.sent));
+    expect(server.registry.get('retry')!.persistence.failedAttempts).toBe(3);
+    const stored = (await store.inner.loadRoom('retry'))!;
+    const doc = new Y.Doc();
+    for (const u of stored.updates) Y.applyUpdate(doc, u);
+    expect(doc.getText('t').toString()).toBe('eventually durable');
+  });
+
+  it('a room whose saves keep failing is still unloaded after the save timeout', async () => {
+    const store = new ControllableStore();
+    server = await startTestServer({ unloadDelayMs: 0 }, { store });
+    (server.registry as unknown as { options: { unloadSaveTimeoutMs: number } }).options.unloadSaveTimeoutMs = 300;
+    const a = await join_('doomed');
+    await eventually(() => expect(a.synced).toBe(true));
+    store.failAppends = Number.MAX_SAFE_INTEGER;
+    a.doc.getText('t').insert(0, 'never acked');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(a.acked).toBeLessThan(a.sent);
+    a.terminate();
+    await eventually(() => expect(server!.registry.size).toBe(0), 5_000);
+  });
+
+  it('works with SQLite through a real file', async () => {
+    const { dir, cleanup } = tempDir();
+    dirs.push(cleanup);
+    const store = new SqliteStore(join(dir, 'x.db'));
+    server = await startTestServer({}, { store });
+    const a = await join_('sqlite-room');
+    a.doc.getText('t').insert(0, 'on disk');
+    await eventually(() => expect(a.acked).toBe(a.sent));
+    expect((await store.loadRoom('sqlite-room'))!.updates.length).toBeGreaterThan(0);
+  });
+});

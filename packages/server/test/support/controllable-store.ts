@@ -1,0 +1,67 @@
+import { MemoryStore } from '../../src/storage/memory-store.js';
+import type { Store, StoredRoom } from '../../src/storage/store.js';
+
+/**
+ * Wraps a real store so tests can make it slow, make it fail, or hold commits until released —
+ * the faults a disk or database produces, without faking the storage itself.
+ */
+export class ControllableStore implements Store {
+  appendDelayMs = 0;
+  loadDelayMs = 0;
+  /** Fail this many upcoming appends. */
+  failAppends = 0;
+  /** Fail this many upcoming loads. */
+  failLoads = 0;
+  appendCalls = 0;
+  private gate: Promise<void> | null = null;
+  private openGate: (() => void) | null = null;
+
+  constructor(readonly inner: Store = new MemoryStore()) {}
+
+  /** Appends wait until release() is called. */
+  hold(): void {
+    this.gate ??= new Promise((resolve) => (this.openGate = resolve));
+  }
+
+  release(): void {
+    this.openGate?.();
+    this.gate = null;
+    this.openGate = null;
+  }
+
+  async loadRoom(room: string): Promise<StoredRoom | null> {
+    if (this.loadDelayMs) await sleep(this.loadDelayMs);
+    if (this.failLoads > 0) {
+      this.failLoads--;
+      throw new Error('injected load failure');
+    }
+    return this.inner.loadRoom(room);
+  }
+
+  async appendUpdate(room: string, update: Uint8Array): Promise<number> {
+    this.appendCalls++;
+    const copy = update.slice();
+    if (this.gate) await this.gate;
+    if (this.appendDelayMs) await sleep(this.appendDelayMs);
+    if (this.failAppends > 0) {
+      this.failAppends--;
+      throw new Error('injected commit failure');
+    }
+    return this.inner.appendUpdate(room, copy);
+  }
+
+  compact(room: string, uptoSeq: number, state: Uint8Array): Promise<void> {
+    return this.inner.compact(room, uptoSeq, state);
+  }
+
+  deleteRoom(room: string): Promise<void> {
+    return this.inner.deleteRoom(room);
+  }
+
+  close(): Promise<void> {
+    this.release();
+    return this.inner.close();
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,119 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import type { Store } from '../../src/storage/store.js';
+
+export interface StoreFactory {
+  /** A fresh, empty store. */
+  create(): Promise<Store> | Store;
+  /** Re-opens the same storage after close (omit for stores that do not persist). */
+  reopen?(): Promise<Store> | Store;
+  cleanup?(): void;
+}
+
+const textUpdate = (text: string, clientID = 1): Uint8Array => {
+  const doc = new Y.Doc();
+  doc.clientID = clientID;
+  doc.getText('t').insert(0, text);
+  return Y.encodeStateAsUpdate(doc);
+};
+
+const load = (stored: { snapshot: Uint8Array | null; updates: Uint8Array[] }): Y.Doc => {
+  const doc = new Y.Doc();
+  if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
+  for (const u of stored.updates) Y.applyUpdate(doc, u);
+  return doc;
+};
+
+/** The contract every Store implementation must meet. */
+export function storeConformance(name: string, factory: StoreFactory): void {
+  describe(`Store conformance: ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await factory.create();
+    });
+    afterEach(async () => {
+      await store.close();
+      factory.cleanup?.();
+    });
+
+    it('returns null for a room that was never written', async () => {
+      expect(await store.loadRoom('nothing-here')).toBeNull();
+    });
+
+    it('assigns increasing per-room seqs and loads updates in order', async () => {
+      const u1 = textUpdate('a', 1);
+      const u2 = textUpdate('b', 2);
+      expect(await store.appendUpdate('r1', u1)).toBe(1);
+      expect(await store.appendUpdate('r1', u2)).toBe(2);
+      expect(await store.appendUpdate('r2', u1)).toBe(1);
+      const loaded = await store.loadRoom('r1');
+      expect(loaded).toEqual({ snapshot: null, snapshotSeq: 0, updates: [u1, u2], lastSeq: 2 });
+    });
+
+    it('group-commits appends from one tick with distinct seqs', async () => {
+      const seqs = await Promise.all(Array.from({ length: 50 }, (_, i) => store.appendUpdate('g', textUpdate(`x${i}`, i + 1))));
+      expect([...seqs].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+      expect((await store.loadRoom('g'))?.updates).toHaveLength(50);
+    });
+
+    it('compaction keeps content and later updates, and loads as snapshot + tail', async () => {
+      const doc = new Y.Doc();
+      for (let i = 0; i < 5; i++) {
+        const before = Y.encodeStateVector(doc);
+        doc.getText('t').insert(0, String(i));
+        await store.appendUpdate('c', Y.encodeStateAsUpdate(doc, before));
+      }
+      await store.compact('c', 5, Y.encodeStateAsUpdate(doc));
+      const later = textUpdate('z', 99);
+      expect(await store.appendUpdate('c', later)).toBe(6);
+      const loaded = (await store.loadRoom('c'))!;
+      expect(loaded.snapshotSeq).toBe(5);
+      expect(loaded.updates).toEqual([later]);
+      expect(loaded.lastSeq).toBe(6);
+      expect(load(loaded).getText('t').toString()).toContain('43210');
+    });
+
+    it('ignores a compaction older than the current snapshot or beyond the log', async () => {
+      await store.appendUpdate('o', textUpdate('a', 1));
+      await store.appendUpdate('o', textUpdate('b', 2));
+      await store.compact('o', 2, textUpdate('ab-state', 3));
+      await store.compact('o', 1, textUpdate('stale', 4));
+      await store.compact('o', 99, textUpdate('future', 5));
+      const loaded = (await store.loadRoom('o'))!;
+      expect(loaded.snapshotSeq).toBe(2);
+      expect(load(loaded).getText('t').toString()).toBe('ab-state');
+    });
+
+    it('deletes a room completely', async () => {
+      await store.appendUpdate('d', textUpdate('a'));
+      await store.compact('d', 1, textUpdate('a'));
+      await store.deleteRoom('d');
+      expect(await store.loadRoom('d')).toBeNull();
+      expect(await store.appendUpdate('d', textUpdate('b'))).toBe(1);
+    });
+
+    it('stores bytes, not references to the caller buffer', async () => {
+      const u = textUpdate('abc');
+      const copy = u.slice();
+      await store.appendUpdate('copy', u);
+      u.fill(0);
+      expect((await store.loadRoom('copy'))?.updates[0]).toEqual(copy);
+    });
+
+    if (factory.reopen) {
+      const reopen = factory.reopen.bind(factory);
+      it('keeps everything committed across close and reopen', async () => {
+        const u = textUpdate('persist me');
+        await store.appendUpdate('p', u);
+        await store.compact('p', 1, u);
+        await store.appendUpdate('p', textUpdate('tail', 7));
+        await store.close();
+        store = await reopen();
+        const loaded = (await store.loadRoom('p'))!;
+        expect(loaded.lastSeq).toBe(2);
+        expect(loaded.snapshotSeq).toBe(1);
+        expect(loaded.updates).toHaveLength(1);
+      });
+    }
+  });
+}
