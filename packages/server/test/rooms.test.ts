@@ -176,11 +176,14 @@ describe('rooms', () => {
 
   it('refuses peers with 1013 when the load fails, and never stores an empty doc over real content', async () => {
     const store = new ControllableStore();
-    await store.inner.appendUpdate('fragile', (() => {
-      const d = new Y.Doc();
-      d.getText('t').insert(0, 'precious');
-      return Y.encodeStateAsUpdate(d);
-    })());
+    await store.inner.appendUpdate(
+      'fragile',
+      (() => {
+        const d = new Y.Doc();
+        d.getText('t').insert(0, 'precious');
+        return Y.encodeStateAsUpdate(d);
+      })(),
+    );
     store.failLoads = 1;
     server = await startTestServer({}, { store });
     const a = await connectPeer(`${server.syncUrl}/fragile`);
@@ -196,11 +199,14 @@ describe('rooms', () => {
 
   it('a peer joining while the room loads waits and then syncs', async () => {
     const store = new ControllableStore();
-    await store.inner.appendUpdate('slowload', (() => {
-      const d = new Y.Doc();
-      d.getText('t').insert(0, 'loaded');
-      return Y.encodeStateAsUpdate(d);
-    })());
+    await store.inner.appendUpdate(
+      'slowload',
+      (() => {
+        const d = new Y.Doc();
+        d.getText('t').insert(0, 'loaded');
+        return Y.encodeStateAsUpdate(d);
+      })(),
+    );
     store.loadDelayMs = 200;
     server = await startTestServer({}, { store });
     const [a, b] = await Promise.all([join_('slowload'), join_('slowload')]);

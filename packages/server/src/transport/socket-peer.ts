@@ -29,6 +29,20 @@ export class SocketPeer implements Peer {
     return this.ws.readyState === WebSocket.OPEN && !this.failed;
   }
 
+  /**
+   * Whether frames from the peer are still applied. A failed peer's are not; a peer we are closing
+   * for a drain keeps being heard until its closing handshake, so nothing it sent first is lost.
+   */
+  get acceptsInput(): boolean {
+    return !this.failed && (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CLOSING);
+  }
+
+  /** Starts the closing handshake without dropping what the peer already sent. */
+  closeGracefully(error: TandemError): void {
+    if (this.failed || this.ws.readyState !== WebSocket.OPEN) return;
+    this.startClose(error);
+  }
+
   send(frame: Uint8Array): void {
     if (!this.isOpen) return;
     if (this.ws.bufferedAmount > this.maxBufferedBytes) {
@@ -48,6 +62,10 @@ export class SocketPeer implements Peer {
       this.ws.terminate();
       return;
     }
+    this.startClose(error);
+  }
+
+  private startClose(error: TandemError): void {
     if (this.tandem) this.ws.send(encodeError(error.code, error.message));
     this.ws.close(error.closeCode, truncateReason(error.message));
     setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();

@@ -69,7 +69,7 @@ export class SyncEndpoint {
           peer.ws.readyState === peer.ws.CLOSED ? resolve() : peer.ws.once('close', () => resolve()),
         ),
     );
-    for (const peer of this.peers) peer.fail(error);
+    for (const peer of this.peers) peer.closeGracefully(error);
     await Promise.race([Promise.all(closed), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     for (const peer of this.peers) peer.ws.terminate();
   }
@@ -129,7 +129,7 @@ export class SyncEndpoint {
 
     ws.on('message', (data: RawData, isBinary: boolean) => {
       peer.alive = true;
-      if (!peer.isOpen) return;
+      if (!peer.acceptsInput) return;
       try {
         if (!isBinary)
           throw new TandemError('text_frame', 'text frames are not supported; send binary y-websocket messages');
@@ -163,7 +163,7 @@ export class SyncEndpoint {
           room = joined;
           try {
             for (const message of early.splice(0)) {
-              if (!peer.isOpen) break;
+              if (!peer.acceptsInput) break;
               joined.receive(peer, message);
             }
           } catch (err) {

@@ -51,7 +51,9 @@ export function storeConformance(name: string, factory: StoreFactory): void {
     });
 
     it('group-commits appends from one tick with distinct seqs', async () => {
-      const seqs = await Promise.all(Array.from({ length: 50 }, (_, i) => store.appendUpdate('g', textUpdate(`x${i}`, i + 1))));
+      const seqs = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => store.appendUpdate('g', textUpdate(`x${i}`, i + 1))),
+      );
       expect([...seqs].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
       expect((await store.loadRoom('g'))?.updates).toHaveLength(50);
     });
