@@ -11,6 +11,8 @@ export const MessageType = {
   event: 102,
   error: 103,
   status: 104,
+  /** Client → server: a fresh token for the live session, before the old one expires. */
+  token: 105,
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 

@@ -13,6 +13,7 @@ import {
   encodeSyncStep1,
   encodeSyncStep2,
   encodeSyncUpdate,
+  encodeToken,
 } from './encode.js';
 import { ProtocolError } from './errors.js';
 
@@ -37,6 +38,7 @@ describe('decodeMessage', () => {
     expect(decodeMessage(encodeEvent(event))).toEqual({ type: 'event', event });
     const status = { room: 'r', serverTime: 5, peers: 2, readOnly: false };
     expect(decodeMessage(encodeStatus(status))).toEqual({ type: 'status', status });
+    expect(decodeMessage(encodeToken('a.b.c'))).toEqual({ type: 'token', token: 'a.b.c' });
   });
 
   it.each([
@@ -66,7 +68,7 @@ describe('decodeMessage', () => {
     for (let i = 0; i < 20_000; i++) {
       const frame = prng.uint8Array(gen, prng.int32(gen, 0, 24));
       // Bias towards real message types so the inner decoders get exercised.
-      if (frame.length > 0 && prng.bool(gen)) frame[0] = prng.oneOf(gen, [0, 1, 2, 3, 100, 101, 102, 103, 104]);
+      if (frame.length > 0 && prng.bool(gen)) frame[0] = prng.oneOf(gen, [0, 1, 2, 3, 100, 101, 102, 103, 104, 105]);
       try {
         decodeMessage(frame);
       } catch (err) {

@@ -41,6 +41,13 @@ function decodeBody(type: number, reader: FrameReader): Message {
       return { type: 'error', code: reader.readVarString(), message: reader.readVarString() };
     case MessageType.status:
       return { type: 'status', status: parseStatus(readJson(reader)) };
+    case MessageType.token: {
+      const token = reader.readVarString();
+      if (token.length === 0 || token.length > 8192) {
+        throw new ProtocolError('invalid_payload', 'token must be 1-8192 characters');
+      }
+      return { type: 'token', token };
+    }
     default:
       throw new ProtocolError('unknown_message_type', `unknown message type ${type}`);
   }

@@ -65,3 +65,11 @@ export function encodeError(code: string, message: string): Uint8Array {
     encoding.writeVarString(e, message);
   });
 }
+
+/** A refreshed credential for the current session (Tandem clients only). */
+export function encodeToken(token: string): Uint8Array {
+  return frame((e) => {
+    encoding.writeVarUint(e, MessageType.token);
+    encoding.writeVarString(e, token);
+  });
+}

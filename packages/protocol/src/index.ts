@@ -12,6 +12,7 @@ export {
   encodeSyncStep1,
   encodeSyncStep2,
   encodeSyncUpdate,
+  encodeToken,
 } from './encode.js';
 export { ProtocolError, type ProtocolErrorCode } from './errors.js';
 export type { EventEnvelope, Hello, Message, RoomStatus } from './messages.js';

@@ -10,7 +10,8 @@ export type Message =
   | { type: 'ack'; seq: number }
   | { type: 'event'; event: EventEnvelope }
   | { type: 'error'; code: string; message: string }
-  | { type: 'status'; status: RoomStatus };
+  | { type: 'status'; status: RoomStatus }
+  | { type: 'token'; token: string };
 
 /** Sent by a Tandem client right after connecting. */
 export interface Hello {

@@ -1,11 +1,20 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, configFlagName, configFromSources, configKeys, type Config } from './ops/config.js';
+import { isRole } from './auth/roles.js';
+import { signToken } from './auth/sign-token.js';
+import {
+  ConfigError,
+  configEnvName,
+  configFlagName,
+  configFromSources,
+  configKeys,
+  type Config,
+} from './ops/config.js';
 import { createLogger } from './ops/logger.js';
 import { startServer } from './server.js';
 
 const USAGE = `Usage: tandem serve [options]
 
-Options (each also an env var, e.g. --data-dir → TANDEM_DATA_DIR):
+Options (each also an env var, e.g. --data-dir → TANDEM_DATA_DIR; lists are comma-separated):
   --host <addr>                 interface to listen on (default 127.0.0.1)
   --port <n>                    port (default 1234; 0 picks a free one)
   --data-dir <dir>              where the SQLite store lives (default ./data)
@@ -18,27 +27,63 @@ Options (each also an env var, e.g. --data-dir → TANDEM_DATA_DIR):
   --compact-after-updates <n>   fold the log into a snapshot after this many updates (default 500)
   --drain-timeout-ms <n>        max wait for writes on SIGTERM (default 15000)
   --sqlite-synchronous full|normal  full survives power loss, normal only crashes (default full)
+
+  Auth (none set = open server: everyone may read and write, bound to 127.0.0.1 by default)
+  --jwt-secret <s>              HS256 secret (32+ chars)
+  --jwks-url <url>              JWKS for RS256/ES256 tokens (cached; rotation supported)
+  --jwt-audience <aud>          required "aud" claim
+  --jwt-issuer <iss>            required "iss" claim
+  --auth-cookie <name>          also read the token from this cookie (Origin must be allowed)
+  --dev-auth                    trust X-User-Id / ?user= (demos and tests; refused with JWT)
+  --cors-origin <a,b>           origins allowed for CORS and cookie-authenticated sockets
+  --viewer-presence true|false  may viewers publish presence (default true)
+  --trust-proxy                 take the client address from X-Forwarded-For
+
+  Limits
+  --max-updates-per-second <n>  sustained updates per connection (default 50; burst --update-burst 500)
+  --max-awareness-per-second <n> presence messages per connection, excess delayed (default 20; --awareness-burst 40)
+  --max-connections-per-room <n> (default 1000)      --max-rooms <n> loaded per process (default 10000)
+  --max-document-bytes <n>      largest room state (default 67108864)
+  --max-connections-per-ip <n>  (default 500; 0 = unlimited)
 `;
+
+const TOKEN_USAGE = `Usage: tandem token --user <id> --room <pattern> [--role editor] [--ttl 1h] [--secret <s>]
+                    [--name <display name>] [--audience <aud>] [--issuer <iss>]
+
+Prints an HS256 JWT for development. The secret defaults to TANDEM_JWT_SECRET. --room may be repeated;
+patterns use * within a path segment and ** across segments ("team-42/*").
+`;
+
+const BOOLEAN_KEYS = new Set<string>(['devAuth', 'trustProxy']);
 
 async function serve(argv: string[]): Promise<void> {
   const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
-  for (const key of configKeys) options[configFlagName(key).slice(2)] = { type: 'string' };
+  for (const key of configKeys) {
+    options[configFlagName(key).slice(2)] = { type: BOOLEAN_KEYS.has(key) ? 'boolean' : 'string' };
+  }
   const { values } = parseArgs({ args: argv, options, strict: true });
   if (values.help) {
     process.stdout.write(USAGE);
     return;
   }
   const flags: Record<string, string | undefined> = {};
-  for (const key of configKeys) flags[key] = values[configFlagName(key).slice(2)] as string | undefined;
+  for (const key of configKeys) {
+    const value = values[configFlagName(key).slice(2)];
+    flags[key] = value === undefined ? undefined : String(value);
+  }
   // The one place that reads process.env.
   const config: Config = configFromSources(flags, process.env);
   const logger = createLogger(config.logLevel);
-  const server = await startServer(config, { logger });
+  const server = await startServer(config, { logger, processMetrics: true });
   logger.info(
     { port: server.port, url: `${server.syncUrl}/<room>`, store: config.store, dataDir: config.dataDir },
     `Tandem listening on ${server.syncUrl}/<room>`,
   );
-  logger.warn('no authentication configured: anyone who can reach this port can read and write every room');
+  if (server.authenticator.open) {
+    logger.warn('no authentication configured: anyone who can reach this port can read and write every room');
+  } else if (config.devAuth) {
+    logger.warn('--dev-auth is on: any client can claim any user id; never use this in production');
+  }
 
   let stopping = false;
   const stop = (signal: string): void => {
@@ -60,15 +105,56 @@ async function serve(argv: string[]): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+async function token(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      secret: { type: 'string' },
+      user: { type: 'string' },
+      name: { type: 'string' },
+      room: { type: 'string', multiple: true },
+      role: { type: 'string', default: 'editor' },
+      ttl: { type: 'string', default: '1h' },
+      audience: { type: 'string' },
+      issuer: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(TOKEN_USAGE);
+    return;
+  }
+  const secret = values.secret ?? process.env[configEnvName('jwtSecret')];
+  if (!secret) throw new ConfigError('tandem token needs --secret or TANDEM_JWT_SECRET');
+  if (secret.length < 32) throw new ConfigError('the secret must be at least 32 characters');
+  if (!values.user) throw new ConfigError('tandem token needs --user');
+  if (!values.room?.length) throw new ConfigError('tandem token needs --room (a room name or pattern)');
+  if (!isRole(values.role)) throw new ConfigError('--role must be owner, editor or viewer');
+  const role = values.role;
+  const jwt = await signToken({
+    secret,
+    user: values.user,
+    name: values.name,
+    rooms: Object.fromEntries(values.room.map((r) => [r, role])),
+    ttl: values.ttl,
+    audience: values.audience,
+    issuer: values.issuer,
+  });
+  process.stdout.write(`${jwt}\n`);
+}
+
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve':
       return serve(rest);
+    case 'token':
+      return token(rest);
     case undefined:
     case 'help':
     case '--help':
-      process.stdout.write(`${USAGE}\nCommands: serve\n`);
+      process.stdout.write(`Commands: serve, token\n\n${USAGE}\n${TOKEN_USAGE}`);
       return;
     default:
       throw new ConfigError(`unknown command "${command}"; try "tandem help"`);

@@ -1,10 +1,22 @@
-import { CloseCode } from '@tandem/protocol';
+import { CloseCode, ProtocolError } from '@tandem/protocol';
+import type { Logger } from './ops/logger.js';
 
 /**
  * The one registry of coded errors. Each code maps once to an HTTP status and a WebSocket close
  * code, so REST and socket refusals agree on what went wrong.
  */
 export const errorCodes = {
+  unauthenticated: { status: 401, close: CloseCode.unauthenticated },
+  forbidden: { status: 403, close: CloseCode.forbidden },
+  origin_not_allowed: { status: 403, close: CloseCode.policyViolation },
+  auth_unavailable: { status: 503, close: CloseCode.tryAgainLater },
+  rate_limited: { status: 429, close: CloseCode.rateLimited },
+  too_many_connections: { status: 429, close: CloseCode.rateLimited },
+  room_full: { status: 503, close: CloseCode.tryAgainLater },
+  too_many_rooms: { status: 503, close: CloseCode.tryAgainLater },
+  document_too_large: { status: 413, close: CloseCode.messageTooBig },
+  read_only: { status: 403, close: CloseCode.forbidden },
+  invalid_request: { status: 400, close: CloseCode.policyViolation },
   invalid_room_name: { status: 400, close: CloseCode.policyViolation },
   not_found: { status: 404, close: CloseCode.policyViolation },
   protocol_error: { status: 400, close: CloseCode.protocolError },
@@ -38,4 +50,12 @@ export class TandemError extends Error {
   get closeCode(): number {
     return errorCodes[this.code].close;
   }
+}
+
+/** Any thrown value as a TandemError; unexpected ones are logged and become `internal`. */
+export function toTandemError(err: unknown, log: Logger): TandemError {
+  if (err instanceof TandemError) return err;
+  if (err instanceof ProtocolError) return new TandemError('protocol_error', `${err.code}: ${err.message}`);
+  log.error({ err }, 'unexpected error');
+  return new TandemError('internal', 'internal error');
 }

@@ -1,4 +1,9 @@
 export { OpenAuthenticator, type Authenticator, type Principal } from './auth/authenticator.js';
+export { DevAuthenticator } from './auth/dev-authenticator.js';
+export { JwtAuthenticator, type JwtAuthenticatorOptions } from './auth/jwt-authenticator.js';
+export type { Grant } from './auth/room-pattern.js';
+export { ROLES, type Role } from './auth/roles.js';
+export { signToken, type TokenRequest } from './auth/sign-token.js';
 export { errorCodes, TandemError, type ErrorCode } from './errors.js';
 export { configFromSources, parseConfig, type Config, type ConfigInput } from './ops/config.js';
 export { createLogger, type Logger } from './ops/logger.js';
@@ -7,5 +12,5 @@ export { Room } from './rooms/room.js';
 export { RoomRegistry } from './rooms/room-registry.js';
 export { MemoryStore } from './storage/memory-store.js';
 export { SqliteStore } from './storage/sqlite-store.js';
-export type { Store, StoredRoom } from './storage/store.js';
+export type { Collaborator, Store, StoredRoom } from './storage/store.js';
 export { createStore, startServer, type ServerDeps, type TandemServer } from './server.js';

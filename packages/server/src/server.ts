@@ -1,10 +1,13 @@
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { OpenAuthenticator, type Authenticator } from './auth/authenticator.js';
+import type { Authenticator } from './auth/authenticator.js';
+import { createAuthenticator } from './auth/create-authenticator.js';
+import { RoomAccess } from './auth/room-access.js';
 import { TandemError } from './errors.js';
+import { buildApp } from './http/app.js';
 import type { Config } from './ops/config.js';
 import { silentLogger, type Logger } from './ops/logger.js';
+import { Metrics } from './ops/metrics.js';
 import { RoomRegistry } from './rooms/room-registry.js';
 import { MemoryStore } from './storage/memory-store.js';
 import { SqliteStore } from './storage/sqlite-store.js';
@@ -15,7 +18,10 @@ export interface ServerDeps {
   logger?: Logger;
   /** Overrides the store chosen by config (tests inject failing or slow stores here). */
   store?: Store;
+  /** Overrides the authenticator chosen by config: the hook for custom auth. */
   authenticator?: Authenticator;
+  /** Include process metrics (CPU, memory, event loop) in /metrics; on for the CLI. */
+  processMetrics?: boolean;
 }
 
 export interface TandemServer {
@@ -26,6 +32,9 @@ export interface TandemServer {
   readonly httpUrl: string;
   readonly registry: RoomRegistry;
   readonly store: Store;
+  readonly access: RoomAccess;
+  readonly authenticator: Authenticator;
+  readonly metrics: Metrics;
   /** Graceful shutdown: stop accepting, make every write durable, close peers (1012), close the store. */
   drain(): Promise<{ clean: boolean }>;
 }
@@ -42,33 +51,58 @@ export function createStore(config: Config): Store {
 export async function startServer(config: Config, deps: ServerDeps = {}): Promise<TandemServer> {
   const logger = deps.logger ?? silentLogger();
   const store = deps.store ?? createStore(config);
-  const registry = new RoomRegistry(store, logger, {
-    unloadDelayMs: config.unloadDelayMs,
-    compactAfterUpdates: config.compactAfterUpdates,
-  });
+  const authenticator = deps.authenticator ?? createAuthenticator(config);
+  const access = new RoomAccess(store, authenticator.open);
+  const metrics = new Metrics({ processMetrics: deps.processMetrics });
+  const registry = new RoomRegistry(
+    store,
+    logger,
+    {
+      unloadDelayMs: config.unloadDelayMs,
+      compactAfterUpdates: config.compactAfterUpdates,
+      maxRooms: config.maxRooms,
+      maxConnectionsPerRoom: config.maxConnectionsPerRoom,
+      maxDocumentBytes: config.maxDocumentBytes,
+      viewerPresence: config.viewerPresence,
+    },
+    metrics,
+  );
   let draining = false;
-  const http = createHttpServer((req, res) => handleHttp(req, res, () => draining));
-  const sync = new SyncEndpoint(http, registry, deps.authenticator ?? new OpenAuthenticator(), logger, {
-    maxMessageBytes: config.maxMessageBytes,
-    maxBufferedBytes: config.maxBufferedBytes,
-    heartbeatMs: config.heartbeatMs,
+  const app = await buildApp({
+    config,
+    logger,
+    store,
+    registry,
+    access,
+    authenticator,
+    metrics,
+    isDraining: () => draining,
   });
+  const sync = new SyncEndpoint(
+    app.server,
+    { registry, access, authenticator, metrics, logger },
+    {
+      maxMessageBytes: config.maxMessageBytes,
+      maxBufferedBytes: config.maxBufferedBytes,
+      heartbeatMs: config.heartbeatMs,
+      maxConnectionsPerIp: config.maxConnectionsPerIp,
+      corsOrigin: config.corsOrigin,
+      trustProxy: config.trustProxy,
+      maxUpdatesPerSecond: config.maxUpdatesPerSecond,
+      updateBurst: config.updateBurst,
+      maxAwarenessPerSecond: config.maxAwarenessPerSecond,
+      awarenessBurst: config.awarenessBurst,
+    },
+  );
 
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(config.port, config.host, () => {
-      http.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (http.address() as AddressInfo).port;
+  await app.listen({ port: config.port, host: config.host });
+  const port = (app.server.address() as AddressInfo).port;
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
 
   let drained: Promise<{ clean: boolean }> | null = null;
   const drain = async (): Promise<{ clean: boolean }> => {
     draining = true;
     sync.stopAccepting();
-    const closedListener = closeHttp(http);
     // Make what peers already sent durable (and acked) before telling them to go away, then flush
     // whatever arrived while they were closing.
     const deadline = Date.now() + config.drainTimeoutMs;
@@ -77,8 +111,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     clean = (await registry.flushAll(Math.max(0, deadline - Date.now()))) && clean;
     sync.close();
     registry.closeAll();
+    await app.close();
     await store.close();
-    await closedListener;
     logger.info({ clean }, 'drained');
     return { clean };
   };
@@ -90,29 +124,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     httpUrl: `http://${hostForUrl}:${port}`,
     registry,
     store,
+    access,
+    authenticator,
+    metrics,
     drain: () => (drained ??= drain()),
   };
-}
-
-function handleHttp(req: IncomingMessage, res: ServerResponse, isDraining: () => boolean): void {
-  const path = (req.url ?? '/').split('?', 1)[0];
-  if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
-  if (path === '/readyz') {
-    return isDraining() ? sendJson(res, 503, { status: 'draining' }) : sendJson(res, 200, { status: 'ready' });
-  }
-  const error = new TandemError('not_found', `no route for ${req.method ?? 'GET'} ${path}`);
-  sendJson(res, error.status, { error: { code: error.code, message: error.message } });
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function closeHttp(http: Server): Promise<void> {
-  return new Promise((resolve) => {
-    http.close(() => resolve());
-    http.closeIdleConnections();
-  });
 }

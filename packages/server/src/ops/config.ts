@@ -1,5 +1,18 @@
 import { z } from 'zod';
 
+// Flags and env vars arrive as strings; "false" must mean false (z.coerce.boolean would say true).
+const booleanish = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+// Comma-separated in flags and env vars.
+const stringList = z
+  .union([z.array(z.string()), z.string()])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0));
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
 /**
  * The one typed configuration object. Built once at start from flags and `TANDEM_*` env vars;
  * nothing else reads process.env.
@@ -32,6 +45,42 @@ export const configSchema = z.object({
   drainTimeoutMs: z.coerce.number().int().min(0).default(15_000),
   /** SQLite `synchronous`: FULL survives power loss, NORMAL survives process crashes only. */
   sqliteSynchronous: z.enum(['full', 'normal']).default('full'),
+
+  // Auth. None of these set = open server (everyone may do everything), with a warning at start.
+  /** HS256 secret for JWTs, at least 32 characters. */
+  jwtSecret: optionalString,
+  /** JWKS URL for RS256/ES256 JWTs. */
+  jwksUrl: optionalString,
+  jwtAudience: optionalString,
+  jwtIssuer: optionalString,
+  /** Cookie name that may carry the JWT; turns on the Origin check for WebSockets. */
+  authCookie: optionalString,
+  /** Trust X-User-Id / ?user= (demos and tests). Refused together with a JWT secret or JWKS URL. */
+  devAuth: booleanish.default(false),
+  /** Origins allowed for CORS and for cookie-authenticated WebSockets. */
+  corsOrigin: stringList.default([]),
+  /** Whether read-only (viewer) peers can publish presence. */
+  viewerPresence: booleanish.default(true),
+  /** Use X-Forwarded-For for the client address (only behind a proxy you run). */
+  trustProxy: booleanish.default(false),
+
+  // Limits. Exceeding one refuses with a specific code; none takes the process down.
+  /** Sustained document updates per second per connection; beyond the burst the peer is closed with 4429. */
+  maxUpdatesPerSecond: z.coerce.number().positive().default(50),
+  updateBurst: z.coerce.number().int().min(1).default(500),
+  /** Awareness messages per second per connection; excess is delayed and coalesced (latest wins). */
+  maxAwarenessPerSecond: z.coerce.number().positive().default(20),
+  awarenessBurst: z.coerce.number().int().min(1).default(40),
+  maxConnectionsPerRoom: z.coerce.number().int().min(1).default(1000),
+  maxRooms: z.coerce.number().int().min(1).default(10_000),
+  /** Upper bound on a room's stored state; updates that would pass it are refused (1009). */
+  maxDocumentBytes: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(64 * 1024 * 1024),
+  /** Concurrent connections per client address (0 = unlimited). */
+  maxConnectionsPerIp: z.coerce.number().int().min(0).default(500),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -40,10 +89,21 @@ export type ConfigInput = z.input<typeof configSchema>;
 export function parseConfig(input: ConfigInput): Config {
   const result = configSchema.safeParse(input);
   if (!result.success) {
-    const details = result.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`).join('; ');
-    throw new ConfigError(`invalid configuration: ${details}`);
+    const details = result.error.issues.map((i) => `${camelToFlag(i.path.join('.') || 'config')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${details.join('; ')}`);
   }
-  return result.data;
+  const config = result.data;
+  if (config.jwtSecret !== undefined && config.jwtSecret.length < 32) {
+    throw new ConfigError('--jwt-secret must be at least 32 characters (HS256 needs 256 bits of key)');
+  }
+  if (config.jwtSecret && config.jwksUrl) throw new ConfigError('use either --jwt-secret or --jwks-url, not both');
+  if (config.devAuth && (config.jwtSecret || config.jwksUrl)) {
+    throw new ConfigError('--dev-auth trusts any X-User-Id header; it is refused when JWT auth is configured');
+  }
+  if (config.authCookie && !config.jwtSecret && !config.jwksUrl) {
+    throw new ConfigError('--auth-cookie needs --jwt-secret or --jwks-url to verify the cookie');
+  }
+  return config;
 }
 
 export class ConfigError extends Error {

@@ -13,3 +13,8 @@ export function createLogger(level: string, pretty = process.stdout.isTTY === tr
 }
 
 export const silentLogger = (): Logger => pino({ level: 'silent' });
+
+/** A URL safe to log: the `token` query parameter's value is replaced. */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
+}

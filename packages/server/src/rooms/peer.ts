@@ -9,6 +9,10 @@ export interface Peer {
   readonly id: number;
   /** True when the peer opted in to Tandem extension frames (ack, error, status, event). */
   readonly tandem: boolean;
+  /** The authenticated user id. */
+  readonly user: string;
+  /** Viewers are read-only: their document updates are dropped, never applied or stored. */
+  readOnly: boolean;
   /** Sends an already-encoded frame. Must not throw; a peer that cannot keep up drops itself. */
   send(frame: Uint8Array): void;
   /** Ends the peer's session with a coded reason. */

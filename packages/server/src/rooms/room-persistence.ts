@@ -1,5 +1,6 @@
 import * as Y from 'yjs';
 import type { Logger } from '../ops/logger.js';
+import type { Metrics } from '../ops/metrics.js';
 import type { Store } from '../storage/store.js';
 
 export interface RoomPersistenceOptions {
@@ -26,6 +27,8 @@ export class RoomPersistence {
   private readonly maxRetryDelayMs: number;
   /** Commits that failed and are being retried; exported to metrics and logs. */
   failedAttempts = 0;
+  /** Told the byte size of each snapshot written (the room's real size at that moment). */
+  onCompacted: ((bytes: number) => void) | null = null;
 
   constructor(
     private readonly room: string,
@@ -34,6 +37,7 @@ export class RoomPersistence {
     private readonly log: Logger,
     private readonly options: RoomPersistenceOptions,
     loaded: { lastSeq: number; tailLength: number },
+    private readonly metrics: Metrics,
   ) {
     this.lastSeq = loaded.lastSeq;
     this.tailLength = loaded.tailLength;
@@ -84,13 +88,16 @@ export class RoomPersistence {
     let delay = this.retryDelayMs;
     for (;;) {
       if (this.abandoned) throw new Error(`writes to room ${this.room} were abandoned`);
+      const timer = this.metrics.storeCommitSeconds.startTimer();
       try {
         this.lastSeq = await this.store.appendUpdate(this.room, update);
+        timer();
         this.tailLength++;
         if (this.tailLength >= this.options.compactAfterUpdates) void this.enqueueCompaction();
         return;
       } catch (err) {
         this.failedAttempts++;
+        this.metrics.storeCommitFailures.inc();
         this.log.error({ err, room: this.room, retryInMs: delay }, 'store commit failed; retrying');
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);
@@ -113,7 +120,9 @@ export class RoomPersistence {
       const uptoSeq = this.lastSeq;
       const tail = this.tailLength;
       try {
-        await this.store.compact(this.room, uptoSeq, Y.encodeStateAsUpdate(this.doc));
+        const state = Y.encodeStateAsUpdate(this.doc);
+        this.onCompacted?.(state.length);
+        await this.store.compact(this.room, uptoSeq, state);
         this.tailLength -= tail;
       } catch (err) {
         // Compaction is an optimisation; the log is still complete, so keep serving.

@@ -1,13 +1,16 @@
 import * as Y from 'yjs';
 import { TandemError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
+import type { Metrics } from '../ops/metrics.js';
 import type { Store } from '../storage/store.js';
 import type { Peer } from './peer.js';
-import { Room } from './room.js';
+import { Room, type RoomOptions } from './room.js';
 import { RoomPersistence } from './room-persistence.js';
 
-export interface RoomRegistryOptions {
+export interface RoomRegistryOptions extends RoomOptions {
   unloadDelayMs: number;
+  maxRooms: number;
+  maxConnectionsPerRoom: number;
   compactAfterUpdates: number;
   /** How long an unloading room waits for failing writes before it gives them up. */
   unloadSaveTimeoutMs?: number;
@@ -38,6 +41,7 @@ export class RoomRegistry {
     private readonly store: Store,
     logger: Logger,
     private readonly options: RoomRegistryOptions,
+    private readonly metrics: Metrics,
   ) {
     this.log = logger.child({ module: 'rooms' });
   }
@@ -63,6 +67,9 @@ export class RoomRegistry {
       // Resumed synchronously from here on: either the room was destroyed before we got here (load a
       // fresh one) or its unload has not removed it yet, and adding a peer stops that unload.
       if (room.isDestroyed) continue;
+      if (room.peerCount >= this.options.maxConnectionsPerRoom) {
+        throw new TandemError('room_full', `room has its maximum of ${this.options.maxConnectionsPerRoom} connections`);
+      }
       if (entry.unloadTimer) clearTimeout(entry.unloadTimer);
       entry.unloadTimer = null;
       room.addPeer(peer);
@@ -104,6 +111,9 @@ export class RoomRegistry {
   private entryFor(name: string): Entry {
     const existing = this.entries.get(name);
     if (existing) return existing;
+    if (this.entries.size >= this.options.maxRooms) {
+      throw new TandemError('too_many_rooms', 'this server has its maximum number of rooms loaded; try again later');
+    }
     const ready = this.load(name).then(
       (room) => {
         entry.room = room;
@@ -137,9 +147,11 @@ export class RoomRegistry {
       this.log,
       { compactAfterUpdates: this.options.compactAfterUpdates },
       { lastSeq: stored?.lastSeq ?? 0, tailLength: stored?.updates.length ?? 0 },
+      this.metrics,
     );
     this.log.debug({ room: name, tail: stored?.updates.length ?? 0 }, 'room loaded');
-    return new Room(name, doc, persistence, this.log);
+    const bytes = (stored?.snapshot?.length ?? 0) + (stored?.updates.reduce((n, u) => n + u.length, 0) ?? 0);
+    return new Room(name, doc, persistence, this.log, this.options, { bytes, existed: stored !== null }, this.metrics);
   }
 
   private async unload(name: string, entry: Entry): Promise<void> {

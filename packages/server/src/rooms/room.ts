@@ -1,6 +1,7 @@
 import {
   encodeAck,
   encodeAwareness,
+  encodeError,
   encodeStatus,
   encodeSyncStep1,
   encodeSyncStep2,
@@ -11,10 +12,21 @@ import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { TandemError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
+import type { Metrics } from '../ops/metrics.js';
 import type { Peer } from './peer.js';
 import type { RoomPersistence } from './room-persistence.js';
 
+export interface RoomOptions {
+  /** Whether read-only peers may publish awareness (presence). */
+  viewerPresence: boolean;
+  /** Updates that would take the room's stored state past this are refused. */
+  maxDocumentBytes: number;
+}
+
 interface PeerState {
+  /** Whether this peer was already told its writes are dropped (told once, not per update). */
+  toldReadOnly: boolean;
+  statusSent: boolean;
   /** Awareness client ids this peer introduced; removed when it leaves. */
   awarenessClients: Set<number>;
   /** Count of sync-step2/sync-update messages received: the numbers acks refer to. */
@@ -36,14 +48,30 @@ export class Room {
   private pendingAcks = new Map<Peer, number>();
   private flushScheduled = false;
   private destroyed = false;
+  /**
+   * Upper bound of the room's encoded size: what was loaded plus every update since, reset to the
+   * real size at each compaction. Checked before applying, because an applied Yjs update cannot be
+   * taken back.
+   */
+  private approxBytes: number;
+  /** True until someone has joined a room that did not exist in the store. */
+  private unclaimed: boolean;
 
   constructor(
     readonly name: string,
     doc: Y.Doc,
     readonly persistence: RoomPersistence,
     private readonly log: Logger,
+    private readonly options: RoomOptions,
+    loaded: { bytes: number; existed: boolean },
+    private readonly metrics: Metrics,
   ) {
     this.doc = doc;
+    this.approxBytes = loaded.bytes;
+    this.unclaimed = !loaded.existed;
+    persistence.onCompacted = (bytes) => {
+      this.approxBytes = bytes;
+    };
     this.awareness = new awarenessProtocol.Awareness(doc);
     // The server is not a participant; without this every client would see a phantom user.
     this.awareness.setLocalState(null);
@@ -66,12 +94,37 @@ export class Room {
     return this.destroyed;
   }
 
+  get sizeEstimate(): number {
+    return this.approxBytes;
+  }
+
+  /** True exactly once for a room that did not exist before: the caller records its creator. */
+  claimNew(): boolean {
+    const wasUnclaimed = this.unclaimed;
+    this.unclaimed = false;
+    return wasUnclaimed;
+  }
+
+  peerList(): Peer[] {
+    return [...this.peers.keys()];
+  }
+
+  /** Changes a live peer's write access (collaborator changed, token refreshed) and tells it. */
+  setReadOnly(peer: Peer, readOnly: boolean): void {
+    const state = this.peers.get(peer);
+    if (!state || peer.readOnly === readOnly) return;
+    peer.readOnly = readOnly;
+    state.toldReadOnly = false;
+    if (readOnly && !this.options.viewerPresence && state.awarenessClients.size > 0) {
+      awarenessProtocol.removeAwarenessStates(this.awareness, [...state.awarenessClients], 'read-only');
+    }
+    this.sendStatus(peer);
+  }
+
   addPeer(peer: Peer): void {
     if (this.destroyed) throw new Error(`room ${this.name} is destroyed`);
-    this.peers.set(peer, { awarenessClients: new Set(), updatesReceived: 0 });
-    if (peer.tandem) {
-      peer.send(encodeStatus({ room: this.name, serverTime: Date.now(), peers: this.peers.size, readOnly: false }));
-    }
+    this.peers.set(peer, { awarenessClients: new Set(), updatesReceived: 0, toldReadOnly: false, statusSent: false });
+    this.sendStatus(peer);
     // Same opening as y-websocket's server: our state vector, so the client sends what we lack.
     peer.send(encodeSyncStep1(Y.encodeStateVector(this.doc)));
     const states = this.awareness.getStates();
@@ -100,9 +153,11 @@ export class Room {
         return;
       case 'sync-step2':
       case 'sync-update':
-        this.applyClientUpdate(peer, state, message.update);
+        if (peer.readOnly) this.dropReadOnlyWrite(peer, state);
+        else this.applyClientUpdate(peer, state, message.update);
         return;
       case 'awareness':
+        if (peer.readOnly && !this.options.viewerPresence) return;
         this.applyAwareness(peer, message.update);
         return;
       case 'query-awareness':
@@ -113,7 +168,11 @@ export class Room {
         );
         return;
       case 'hello':
+        // Opting in with a hello frame (rather than the subprotocol) still gets the room status.
+        if (!state.statusSent) this.sendStatus(peer);
+        return;
       case 'auth-denied':
+      case 'token':
         return;
       default:
         throw new TandemError('protocol_error', `clients may not send ${message.type} messages`);
@@ -172,8 +231,32 @@ export class Room {
     }
   }
 
+  private sendStatus(peer: Peer): void {
+    const state = this.peers.get(peer);
+    if (!peer.tandem || !state) return;
+    state.statusSent = true;
+    peer.send(
+      encodeStatus({ room: this.name, serverTime: Date.now(), peers: this.peers.size, readOnly: peer.readOnly }),
+    );
+  }
+
+  private dropReadOnlyWrite(peer: Peer, state: PeerState): void {
+    // Dropped, never applied or stored. Stock clients cannot be told; Tandem clients are, once.
+    this.metrics.readOnlyDrops.inc();
+    if (state.toldReadOnly) return;
+    state.toldReadOnly = true;
+    this.log.info({ room: this.name, peer: peer.id, user: peer.user }, 'dropped update from read-only peer');
+    if (peer.tandem) peer.send(encodeError('read_only', 'you have read-only access to this room; edits are not saved'));
+  }
+
   private applyClientUpdate(peer: Peer, state: PeerState, update: Uint8Array): void {
     state.updatesReceived++;
+    if (this.approxBytes + update.length > this.options.maxDocumentBytes) {
+      throw new TandemError(
+        'document_too_large',
+        `the room would exceed its ${this.options.maxDocumentBytes}-byte document limit`,
+      );
+    }
     try {
       Y.applyUpdate(this.doc, update, peer);
     } catch (cause) {
@@ -184,6 +267,7 @@ export class Room {
       // Part of the update waits for content we do not have yet, so it never reached the 'update'
       // event. Keep the raw bytes in the log too, or an ack would promise something only in memory.
       this.pendingUpdates.push(update.slice());
+      this.approxBytes += update.length;
     }
     if (peer.tandem) this.pendingAcks.set(peer, state.updatesReceived);
     this.scheduleFlush();
@@ -199,6 +283,7 @@ export class Room {
 
   private readonly onDocUpdate = (update: Uint8Array): void => {
     this.pendingUpdates.push(update);
+    this.approxBytes += update.length;
     this.scheduleFlush();
   };
 

@@ -1,4 +1,5 @@
-import type { Store, StoredRoom } from './store.js';
+import type { Role } from '../auth/roles.js';
+import type { Collaborator, Store, StoredRoom } from './store.js';
 
 interface MemoryRoom {
   snapshot: Uint8Array | null;
@@ -10,6 +11,7 @@ interface MemoryRoom {
 /** In-process store for tests and `--store memory`. Copies bytes in and out like a real store would. */
 export class MemoryStore implements Store {
   private readonly rooms = new Map<string, MemoryRoom>();
+  private readonly collaborators = new Map<string, Map<string, Role>>();
   private closed = false;
 
   async loadRoom(room: string): Promise<StoredRoom | null> {
@@ -48,6 +50,33 @@ export class MemoryStore implements Store {
   async deleteRoom(room: string): Promise<void> {
     this.assertOpen();
     this.rooms.delete(room);
+    this.collaborators.delete(room);
+  }
+
+  async getCollaborator(room: string, user: string): Promise<Role | null> {
+    this.assertOpen();
+    return this.collaborators.get(room)?.get(user) ?? null;
+  }
+
+  async listCollaborators(room: string): Promise<Collaborator[]> {
+    this.assertOpen();
+    const map = this.collaborators.get(room);
+    if (!map) return [];
+    return [...map]
+      .map(([user, role]) => ({ user, role }))
+      .sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
+  }
+
+  async setCollaborator(room: string, user: string, role: Role): Promise<void> {
+    this.assertOpen();
+    let map = this.collaborators.get(room);
+    if (!map) this.collaborators.set(room, (map = new Map()));
+    map.set(user, role);
+  }
+
+  async removeCollaborator(room: string, user: string): Promise<boolean> {
+    this.assertOpen();
+    return this.collaborators.get(room)?.delete(user) ?? false;
   }
 
   async close(): Promise<void> {

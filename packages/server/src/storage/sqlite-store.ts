@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Store, StoredRoom } from './store.js';
+import type { Role } from '../auth/roles.js';
+import type { Collaborator, Store, StoredRoom } from './store.js';
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE rooms (
@@ -23,6 +24,12 @@ const MIGRATIONS: string[] = [
      state BLOB NOT NULL,
      ts INTEGER NOT NULL
    );`,
+  `CREATE TABLE collaborators (
+     room TEXT NOT NULL,
+     user_id TEXT NOT NULL,
+     role TEXT NOT NULL CHECK (role IN ('owner', 'editor', 'viewer')),
+     PRIMARY KEY (room, user_id)
+   ) WITHOUT ROWID;`,
 ];
 
 interface PendingAppend {
@@ -80,6 +87,18 @@ export class SqliteStore implements Store {
       deleteRoom: this.db.prepare<[string]>('DELETE FROM rooms WHERE name = ?'),
       deleteUpdates: this.db.prepare<[string]>('DELETE FROM updates WHERE room = ?'),
       deleteSnapshot: this.db.prepare<[string]>('DELETE FROM snapshots WHERE room = ?'),
+      deleteCollaborators: this.db.prepare<[string]>('DELETE FROM collaborators WHERE room = ?'),
+      getCollaborator: this.db.prepare<[string, string], { role: Role }>(
+        'SELECT role FROM collaborators WHERE room = ? AND user_id = ?',
+      ),
+      listCollaborators: this.db.prepare<[string], Collaborator>(
+        'SELECT user_id AS user, role FROM collaborators WHERE room = ? ORDER BY user_id',
+      ),
+      setCollaborator: this.db.prepare<[string, string, Role]>(
+        `INSERT INTO collaborators (room, user_id, role) VALUES (?, ?, ?)
+         ON CONFLICT (room, user_id) DO UPDATE SET role = excluded.role`,
+      ),
+      removeCollaborator: this.db.prepare<[string, string]>('DELETE FROM collaborators WHERE room = ? AND user_id = ?'),
     };
     this.commitBatch = this.db.transaction((batch: PendingAppend[]) => {
       const now = Date.now();
@@ -159,8 +178,25 @@ export class SqliteStore implements Store {
     this.db.transaction(() => {
       this.stmts.deleteUpdates.run(room);
       this.stmts.deleteSnapshot.run(room);
+      this.stmts.deleteCollaborators.run(room);
       this.stmts.deleteRoom.run(room);
     })();
+  }
+
+  async getCollaborator(room: string, user: string): Promise<Role | null> {
+    return this.stmts.getCollaborator.get(room, user)?.role ?? null;
+  }
+
+  async listCollaborators(room: string): Promise<Collaborator[]> {
+    return this.stmts.listCollaborators.all(room);
+  }
+
+  async setCollaborator(room: string, user: string, role: Role): Promise<void> {
+    this.stmts.setCollaborator.run(room, user, role);
+  }
+
+  async removeCollaborator(room: string, user: string): Promise<boolean> {
+    return this.stmts.removeCollaborator.run(room, user).changes > 0;
   }
 
   async close(): Promise<void> {

@@ -9,6 +9,13 @@ export interface StoredRoom {
   lastSeq: number;
 }
 
+import type { Role } from '../auth/roles.js';
+
+export interface Collaborator {
+  user: string;
+  role: Role;
+}
+
 /**
  * The durability seam. Implementations: MemoryStore (tests, `--store memory`), SqliteStore.
  * Every implementation passes the conformance suite in test/support/store-conformance.ts.
@@ -26,7 +33,14 @@ export interface Store {
    * are dropped; later ones stay. A compaction older than the current snapshot is ignored.
    */
   compact(room: string, uptoSeq: number, state: Uint8Array): Promise<void>;
+  /** Removes the room's updates, snapshot and collaborators. */
   deleteRoom(room: string): Promise<void>;
+  getCollaborator(room: string, user: string): Promise<Role | null>;
+  /** Sorted by user id. */
+  listCollaborators(room: string): Promise<Collaborator[]>;
+  setCollaborator(room: string, user: string, role: Role): Promise<void>;
+  /** Resolves true if there was such a collaborator. */
+  removeCollaborator(room: string, user: string): Promise<boolean>;
   /** Finishes pending commits and releases resources. */
   close(): Promise<void>;
 }

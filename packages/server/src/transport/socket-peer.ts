@@ -1,5 +1,6 @@
 import { encodeError } from '@tandem/protocol';
 import WebSocket from 'ws';
+import type { Principal } from '../auth/authenticator.js';
 import { TandemError } from '../errors.js';
 import type { Peer } from '../rooms/peer.js';
 
@@ -7,13 +8,20 @@ import type { Peer } from '../rooms/peer.js';
 const MAX_REASON_BYTES = 123;
 // A peer that does not complete the closing handshake in time is cut off.
 const CLOSE_GRACE_MS = 2_000;
+// setTimeout cannot wait longer than 2^31-1 ms; longer expiries are re-armed in steps.
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** A WebSocket as a room peer: bounded send buffer, coded closes, liveness for heartbeats. */
+/** A WebSocket as a room peer: bounded send buffer, coded closes, liveness, credential expiry. */
 export class SocketPeer implements Peer {
   tandem: boolean;
+  /** Until authenticated the peer is anonymous and read-only; nothing is sent to it before that. */
+  user = '';
+  readOnly = true;
+  principal: Principal | null = null;
   /** Cleared before each ping, set by the pong (or any frame). */
   alive = true;
   private failed = false;
+  private expiryTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly id: number,
@@ -21,6 +29,7 @@ export class SocketPeer implements Peer {
     tandem: boolean,
     private readonly maxBufferedBytes: number,
     private readonly onFail: (peer: SocketPeer, error: TandemError) => void,
+    private readonly onSend: () => void,
   ) {
     this.tandem = tandem;
   }
@@ -37,10 +46,11 @@ export class SocketPeer implements Peer {
     return !this.failed && (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CLOSING);
   }
 
-  /** Starts the closing handshake without dropping what the peer already sent. */
-  closeGracefully(error: TandemError): void {
-    if (this.failed || this.ws.readyState !== WebSocket.OPEN) return;
-    this.startClose(error);
+  /** Adopts a (new) credential: identity and when the session must end. */
+  authenticate(principal: Principal): void {
+    this.principal = principal;
+    this.user = principal.user;
+    this.armExpiry(principal.expiresAt);
   }
 
   send(frame: Uint8Array): void {
@@ -51,7 +61,14 @@ export class SocketPeer implements Peer {
       this.fail(new TandemError('send_buffer_full', 'client is not reading fast enough'));
       return;
     }
+    this.onSend();
     this.ws.send(frame);
+  }
+
+  /** Starts the closing handshake without dropping what the peer already sent. */
+  closeGracefully(error: TandemError): void {
+    if (this.failed || this.ws.readyState !== WebSocket.OPEN) return;
+    this.startClose(error);
   }
 
   fail(error: TandemError): void {
@@ -65,7 +82,27 @@ export class SocketPeer implements Peer {
     this.startClose(error);
   }
 
+  /** Stops timers; called when the socket closed. */
+  dispose(): void {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+  }
+
+  private armExpiry(expiresAt: number | undefined): void {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+    if (expiresAt === undefined) return;
+    const wait = expiresAt - Date.now();
+    if (wait <= 0) {
+      this.fail(new TandemError('unauthenticated', 'token expired'));
+      return;
+    }
+    this.expiryTimer = setTimeout(() => this.armExpiry(expiresAt), Math.min(wait, MAX_TIMER_MS));
+    this.expiryTimer.unref();
+  }
+
   private startClose(error: TandemError): void {
+    this.dispose();
     if (this.tandem) this.ws.send(encodeError(error.code, error.message));
     this.ws.close(error.closeCode, truncateReason(error.message));
     setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();

@@ -1,59 +1,77 @@
-import { decodeMessage, ProtocolError, TANDEM_SUBPROTOCOL, type Message } from '@tandem/protocol';
+import { TANDEM_SUBPROTOCOL } from '@tandem/protocol';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Authenticator } from '../auth/authenticator.js';
+import type { RoomAccess } from '../auth/room-access.js';
 import { TandemError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
-import type { Room } from '../rooms/room.js';
+import type { Metrics } from '../ops/metrics.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
+import { AddressCounter, clientAddress } from './client-address.js';
+import { originAllowed } from './origin.js';
 import { roomFromSyncUrl } from './room-path.js';
 import { SocketPeer } from './socket-peer.js';
+import { SyncSession, type SessionLimits } from './sync-session.js';
 
-export interface SyncEndpointOptions {
+export interface SyncEndpointOptions extends SessionLimits {
   maxMessageBytes: number;
   maxBufferedBytes: number;
   heartbeatMs: number;
+  maxConnectionsPerIp: number;
+  corsOrigin: string[];
+  trustProxy: boolean;
 }
 
-// Frames that arrive while the room loads are kept (stock clients send step1 and awareness at once),
-// but only this many: a client cannot use a slow load to park unbounded data here.
-const MAX_FRAMES_BEFORE_JOIN = 64;
+export interface SyncEndpointDeps {
+  registry: RoomRegistry;
+  access: RoomAccess;
+  authenticator: Authenticator;
+  metrics: Metrics;
+  logger: Logger;
+}
 
 /**
- * `ws` on the shared HTTP server at /v1/sync/:room: upgrade, heartbeats, decoding, and handing
- * messages to the room. Knows nothing about documents beyond passing messages through.
+ * `ws` on the shared HTTP server at /v1/sync/:room: upgrade checks, heartbeats, and one SyncSession
+ * per socket. Knows nothing about documents.
  */
 export class SyncEndpoint {
   private readonly wss: WebSocketServer;
-  private readonly peers = new Set<SocketPeer>();
+  private readonly sessions = new Set<SyncSession>();
   private readonly heartbeat: NodeJS.Timeout;
   private readonly log: Logger;
+  private readonly addresses: AddressCounter;
+  private readonly stopWatchingAccess: () => void;
   private nextPeerId = 1;
   private draining = false;
 
   constructor(
     private readonly server: Server,
-    private readonly registry: RoomRegistry,
-    private readonly authenticator: Authenticator,
-    logger: Logger,
+    private readonly deps: SyncEndpointDeps,
     private readonly options: SyncEndpointOptions,
   ) {
-    this.log = logger.child({ module: 'websocket' });
+    this.log = deps.logger.child({ module: 'websocket' });
+    this.addresses = new AddressCounter(options.maxConnectionsPerIp);
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxMessageBytes,
       // Yjs updates are already compact; deflate would cost CPU per peer on the hot path.
       perMessageDeflate: false,
-      handleProtocols: (protocols) => (protocols.has(TANDEM_SUBPROTOCOL) ? TANDEM_SUBPROTOCOL : false),
+      // Select tandem.v1 (extensions) or tandem.auth (a stock client passing its token as a
+      // subprotocol); never echo the token entry itself.
+      handleProtocols: (protocols) =>
+        protocols.has(TANDEM_SUBPROTOCOL) ? TANDEM_SUBPROTOCOL : protocols.has('tandem.auth') ? 'tandem.auth' : false,
     });
     server.on('upgrade', this.onUpgrade);
     this.heartbeat = setInterval(() => this.checkLiveness(), options.heartbeatMs);
     this.heartbeat.unref();
+    this.stopWatchingAccess = deps.access.onChange((room, user) => {
+      for (const s of this.sessions) if (s.roomName === room && s.peer.user === user) void s.reevaluate();
+    });
   }
 
   get connectionCount(): number {
-    return this.peers.size;
+    return this.sessions.size;
   }
 
   /** Refuses new connections from now on. */
@@ -61,21 +79,23 @@ export class SyncEndpoint {
     this.draining = true;
   }
 
-  /** Closes every connection with `code` and resolves once they are gone (or cut off). */
+  /** Closes every connection gracefully and resolves once they are gone (or cut off). */
   async closeAll(error: TandemError, timeoutMs = 2_000): Promise<void> {
-    const closed = [...this.peers].map(
+    const peers = [...this.sessions].map((s) => s.peer);
+    const closed = peers.map(
       (peer) =>
         new Promise<void>((resolve) =>
           peer.ws.readyState === peer.ws.CLOSED ? resolve() : peer.ws.once('close', () => resolve()),
         ),
     );
-    for (const peer of this.peers) peer.closeGracefully(error);
+    for (const peer of peers) peer.closeGracefully(error);
     await Promise.race([Promise.all(closed), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
-    for (const peer of this.peers) peer.ws.terminate();
+    for (const peer of peers) peer.ws.terminate();
   }
 
   close(): void {
     clearInterval(this.heartbeat);
+    this.stopWatchingAccess();
     this.server.off('upgrade', this.onUpgrade);
     this.wss.close();
   }
@@ -84,16 +104,15 @@ export class SyncEndpoint {
     let room: string | null;
     try {
       room = roomFromSyncUrl(req.url);
+      if (room === null) throw new TandemError('not_found', 'no WebSocket endpoint here; use /v1/sync/<room>');
+      if (this.draining) throw new TandemError('draining', 'server is shutting down; try again');
+      if (this.deps.authenticator.usesCookies && !originAllowed(req, this.options.corsOrigin)) {
+        throw new TandemError('origin_not_allowed', 'this Origin may not open cookie-authenticated connections');
+      }
     } catch (err) {
-      rejectUpgrade(socket, err as TandemError);
-      return;
-    }
-    if (room === null) {
-      rejectUpgrade(socket, new TandemError('not_found', 'no WebSocket endpoint here; use /v1/sync/<room>'));
-      return;
-    }
-    if (this.draining) {
-      rejectUpgrade(socket, new TandemError('draining', 'server is shutting down; try again'));
+      const error = err as TandemError;
+      this.deps.metrics.refusals.inc({ reason: error.code });
+      rejectUpgrade(socket, error);
       return;
     }
     const roomName = room;
@@ -101,83 +120,62 @@ export class SyncEndpoint {
   };
 
   private onConnection(ws: WebSocket, req: IncomingMessage, roomName: string): void {
+    const { metrics } = this.deps;
     const peer = new SocketPeer(
       this.nextPeerId++,
       ws,
       ws.protocol === TANDEM_SUBPROTOCOL,
       this.options.maxBufferedBytes,
-      (p, error) =>
-        this.log.info({ peer: p.id, room: roomName, code: error.code, reason: error.message }, 'closing peer'),
+      (p, error) => {
+        metrics.refusals.inc({ reason: error.code });
+        this.log.info(
+          { peer: p.id, user: p.user, room: roomName, code: error.code, reason: error.message },
+          'closing peer',
+        );
+      },
+      () => metrics.framesOut.inc(),
     );
-    this.peers.add(peer);
-    let room: Room | null = null;
-    let closed = false;
-    const early: Message[] = [];
-
-    const handle = (message: Message): void => {
-      if (message.type === 'hello') peer.tandem = true;
-      if (room === null) {
-        if (early.length >= MAX_FRAMES_BEFORE_JOIN) {
-          peer.fail(new TandemError('too_many_pending_messages', 'too many messages before the room was ready'));
-        } else {
-          early.push(message);
-        }
-        return;
-      }
-      room.receive(peer, message);
-    };
-
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      peer.alive = true;
-      if (!peer.acceptsInput) return;
-      try {
-        if (!isBinary)
-          throw new TandemError('text_frame', 'text frames are not supported; send binary y-websocket messages');
-        handle(decodeMessage(toBytes(data)));
-      } catch (err) {
-        peer.fail(asTandemError(err, this.log));
-      }
+    const session = new SyncSession(peer, roomName, {
+      registry: this.deps.registry,
+      access: this.deps.access,
+      authenticator: this.deps.authenticator,
+      metrics,
+      log: this.log,
+      limits: this.options,
     });
+    const address = clientAddress(req, this.options.trustProxy);
+    const admitted = this.addresses.acquire(address);
+    this.sessions.add(session);
+    metrics.connections.inc();
+
+    ws.on('message', (data, isBinary) => session.onFrame(data, isBinary));
     ws.on('pong', () => {
       peer.alive = true;
     });
     ws.on('error', (err) => {
       // ws reports oversized frames here and closes with 1009 itself.
+      if (/max payload/i.test(err.message)) metrics.refusals.inc({ reason: 'message_too_big' });
       this.log.info({ peer: peer.id, room: roomName, err: err.message }, 'socket error');
     });
     ws.on('close', () => {
-      closed = true;
-      this.peers.delete(peer);
-      if (room) this.registry.leave(room, peer);
+      this.sessions.delete(session);
+      metrics.connections.dec();
+      if (admitted) this.addresses.release(address);
+      session.onClose();
     });
 
-    this.authenticator
-      .authenticate(req, roomName)
-      .then(() => this.registry.join(roomName, peer))
-      .then(
-        (joined) => {
-          if (closed) {
-            this.registry.leave(joined, peer);
-            return;
-          }
-          room = joined;
-          try {
-            for (const message of early.splice(0)) {
-              if (!peer.acceptsInput) break;
-              joined.receive(peer, message);
-            }
-          } catch (err) {
-            peer.fail(asTandemError(err, this.log));
-          }
-        },
-        (err: unknown) => peer.fail(asTandemError(err, this.log)),
-      );
+    if (!admitted) {
+      peer.fail(new TandemError('too_many_connections', 'too many connections from your address'));
+      return;
+    }
+    void session.start(req);
   }
 
   private checkLiveness(): void {
-    for (const peer of this.peers) {
+    for (const { peer } of this.sessions) {
       if (!peer.alive) {
         this.log.info({ peer: peer.id }, 'heartbeat timeout');
+        this.deps.metrics.refusals.inc({ reason: 'heartbeat_timeout' });
         peer.ws.terminate();
         continue;
       }
@@ -185,19 +183,6 @@ export class SyncEndpoint {
       peer.ws.ping();
     }
   }
-}
-
-function toBytes(data: RawData): Uint8Array {
-  if (Array.isArray(data)) return Buffer.concat(data);
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  return data;
-}
-
-function asTandemError(err: unknown, log: Logger): TandemError {
-  if (err instanceof TandemError) return err;
-  if (err instanceof ProtocolError) return new TandemError('protocol_error', `${err.code}: ${err.message}`);
-  log.error({ err }, 'unexpected error handling a message');
-  return new TandemError('internal', 'internal error');
 }
 
 function rejectUpgrade(socket: Duplex, error: TandemError): void {

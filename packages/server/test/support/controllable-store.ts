@@ -1,5 +1,6 @@
 import { MemoryStore } from '../../src/storage/memory-store.js';
-import type { Store, StoredRoom } from '../../src/storage/store.js';
+import type { Role } from '../../src/auth/roles.js';
+import type { Collaborator, Store, StoredRoom } from '../../src/storage/store.js';
 
 /**
  * Wraps a real store so tests can make it slow, make it fail, or hold commits until released —
@@ -56,6 +57,22 @@ export class ControllableStore implements Store {
 
   deleteRoom(room: string): Promise<void> {
     return this.inner.deleteRoom(room);
+  }
+
+  getCollaborator(room: string, user: string): Promise<Role | null> {
+    return this.inner.getCollaborator(room, user);
+  }
+
+  listCollaborators(room: string): Promise<Collaborator[]> {
+    return this.inner.listCollaborators(room);
+  }
+
+  setCollaborator(room: string, user: string, role: Role): Promise<void> {
+    return this.inner.setCollaborator(room, user, role);
+  }
+
+  removeCollaborator(room: string, user: string): Promise<boolean> {
+    return this.inner.removeCollaborator(room, user);
   }
 
   close(): Promise<void> {

@@ -94,6 +94,24 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       expect(await store.appendUpdate('d', textUpdate('b'))).toBe(1);
     });
 
+    it('keeps collaborators per room, updates roles, removes them, and drops them with the room', async () => {
+      expect(await store.getCollaborator('team', 'ada')).toBeNull();
+      await store.setCollaborator('team', 'ada', 'owner');
+      await store.setCollaborator('team', 'bob', 'viewer');
+      await store.setCollaborator('other', 'bob', 'editor');
+      await store.setCollaborator('team', 'bob', 'editor');
+      expect(await store.listCollaborators('team')).toEqual([
+        { user: 'ada', role: 'owner' },
+        { user: 'bob', role: 'editor' },
+      ]);
+      expect(await store.removeCollaborator('team', 'bob')).toBe(true);
+      expect(await store.removeCollaborator('team', 'bob')).toBe(false);
+      expect(await store.getCollaborator('team', 'bob')).toBeNull();
+      expect(await store.getCollaborator('other', 'bob')).toBe('editor');
+      await store.deleteRoom('team');
+      expect(await store.listCollaborators('team')).toEqual([]);
+    });
+
     it('stores bytes, not references to the caller buffer', async () => {
       const u = textUpdate('abc');
       const copy = u.slice();

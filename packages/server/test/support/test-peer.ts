@@ -5,6 +5,7 @@ import {
   encodeSyncStep1,
   encodeSyncStep2,
   encodeSyncUpdate,
+  encodeToken,
   TANDEM_SUBPROTOCOL,
   type Message,
 } from '@tandem/protocol';
@@ -16,6 +17,10 @@ export interface TestPeerOptions {
   /** Opt in to Tandem extensions with the subprotocol (default true). */
   tandem?: boolean;
   doc?: Y.Doc;
+  /** Extra request headers (Authorization, Cookie, Origin, X-User-Id…). */
+  headers?: Record<string, string>;
+  /** Extra subprotocols to offer, e.g. a `tandem.token.<jwt>` entry. */
+  protocols?: string[];
 }
 
 /**
@@ -39,11 +44,13 @@ export class TestPeer {
   constructor(url: string, options: TestPeerOptions = {}) {
     this.doc = options.doc ?? new Y.Doc();
     this.awareness = new awarenessProtocol.Awareness(this.doc);
-    this.ws = new WebSocket(url, options.tandem === false ? [] : [TANDEM_SUBPROTOCOL]);
+    const protocols = [...(options.tandem === false ? [] : [TANDEM_SUBPROTOCOL]), ...(options.protocols ?? [])];
+    this.ws = new WebSocket(url, protocols, { headers: options.headers });
     this.ws.binaryType = 'nodebuffer';
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());
       this.ws.once('error', reject);
+      this.ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
     });
     this.closed = new Promise((resolve) => {
       this.ws.once('close', (code, reason) => {
@@ -63,6 +70,16 @@ export class TestPeer {
 
   get text(): string {
     return this.doc.getText('t').toString();
+  }
+
+  /** Message types received so far, in order. */
+  get types(): string[] {
+    return this.received.map((m) => m.type);
+  }
+
+  /** Hands the server a fresh token for this session. */
+  refreshToken(token: string): void {
+    this.ws.send(encodeToken(token));
   }
 
   /** Sends raw bytes, bypassing the doc (for malformed-input tests). */

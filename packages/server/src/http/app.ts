@@ -1,0 +1,109 @@
+import cors from '@fastify/cors';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+} from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Authenticator, Principal } from '../auth/authenticator.js';
+import type { RoomAccess } from '../auth/room-access.js';
+import { TandemError } from '../errors.js';
+import type { Config } from '../ops/config.js';
+import { redactUrl, type Logger } from '../ops/logger.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { RoomRegistry } from '../rooms/room-registry.js';
+import type { Store } from '../storage/store.js';
+import { originAllowed } from '../transport/origin.js';
+import { collaboratorRoutes } from './routes/collaborators.js';
+import { healthRoutes } from './routes/health.js';
+
+export interface HttpDeps {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  registry: RoomRegistry;
+  access: RoomAccess;
+  authenticator: Authenticator;
+  metrics: Metrics;
+  isDraining: () => boolean;
+}
+
+export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by `authenticate` on routes that need a caller. */
+    principal: Principal | null;
+  }
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The REST side of the server. WebSockets share its http.Server (see transport/websocket.ts). */
+export async function buildApp(deps: HttpDeps): Promise<App> {
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ module: 'http' }) as FastifyBaseLogger,
+    // Fastify's request lines would log the raw URL, token query parameter included.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.config.maxMessageBytes,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorateRequest('principal', null);
+
+  if (deps.config.corsOrigin.length > 0) {
+    await app.register(cors, {
+      origin: deps.config.corsOrigin.includes('*') ? true : deps.config.corsOrigin,
+      credentials: deps.authenticator.usesCookies,
+      exposedHeaders: ['ETag'],
+    });
+  }
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug(
+      { method: request.method, url: redactUrl(request.url), status: reply.statusCode, ms: reply.elapsedTime },
+      'request',
+    );
+  });
+
+  app.setErrorHandler((err: FastifyError | TandemError, request, reply) => {
+    let error: TandemError;
+    if (err instanceof TandemError) error = err;
+    else if (err.validation) error = new TandemError('invalid_request', err.message);
+    else if (err.statusCode !== undefined && err.statusCode < 500) {
+      // Fastify's own client errors (bad JSON, body too large, wrong content type).
+      error = new TandemError(err.statusCode === 413 ? 'message_too_big' : 'invalid_request', err.message);
+    } else {
+      request.log.error({ err }, 'request failed');
+      error = new TandemError('internal', 'internal error');
+    }
+    deps.metrics.refusals.inc({ reason: error.code });
+    void reply.status(error.status).send({ error: { code: error.code, message: error.message } });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply
+      .status(404)
+      .send({ error: { code: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` } });
+  });
+
+  healthRoutes(app, deps);
+  collaboratorRoutes(app, deps);
+  return app;
+}
+
+/**
+ * Establishes the caller for a REST request. With cookie auth, writes must also come from an allowed
+ * Origin (CSRF), exactly like cookie-authenticated WebSockets.
+ */
+export async function authenticate(request: FastifyRequest, deps: HttpDeps): Promise<Principal> {
+  if (deps.authenticator.usesCookies && !SAFE_METHODS.has(request.method)) {
+    if (!originAllowed(request.raw, deps.config.corsOrigin)) {
+      throw new TandemError('origin_not_allowed', 'this Origin may not make cookie-authenticated changes');
+    }
+  }
+  request.principal = await deps.authenticator.authenticate(request.raw);
+  return request.principal;
+}

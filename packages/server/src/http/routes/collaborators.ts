@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { ROLES } from '../../auth/roles.js';
+import { TandemError } from '../../errors.js';
+import { isValidRoomName } from '../../transport/room-path.js';
+import { authenticate, type App, type HttpDeps } from '../app.js';
+
+export const roomParam = z
+  .string()
+  .refine(isValidRoomName, { message: 'room names are 1-256 chars of A-Z a-z 0-9 . _ ~ : @ + = , - and inner /' });
+const userParam = z.string().regex(/^[\w.@:+-]{1,128}$/, 'user ids are 1-128 chars of A-Z a-z 0-9 _ . @ : + -');
+const collaborator = z.object({ user: z.string(), role: z.enum(ROLES) });
+
+/** Owner-only management of a room's collaborators; changes apply to live sessions at once. */
+export function collaboratorRoutes(app: App, deps: HttpDeps): void {
+  app.get(
+    '/v1/rooms/:room/collaborators',
+    {
+      schema: {
+        params: z.object({ room: roomParam }),
+        response: { 200: z.object({ collaborators: z.array(collaborator) }) },
+      },
+    },
+    async (request) => {
+      const principal = await authenticate(request, deps);
+      await deps.access.require(principal, request.params.room, 'owner');
+      return { collaborators: await deps.access.list(request.params.room) };
+    },
+  );
+
+  app.get(
+    '/v1/rooms/:room/collaborators/:user',
+    {
+      schema: { params: z.object({ room: roomParam, user: userParam }), response: { 200: collaborator } },
+    },
+    async (request) => {
+      const { room, user } = request.params;
+      const principal = await authenticate(request, deps);
+      await deps.access.require(principal, room, 'owner');
+      const role = await deps.store.getCollaborator(room, user);
+      if (!role) throw new TandemError('not_found', `"${user}" is not a collaborator of "${room}"`);
+      return { user, role };
+    },
+  );
+
+  app.put(
+    '/v1/rooms/:room/collaborators/:user',
+    {
+      schema: {
+        params: z.object({ room: roomParam, user: userParam }),
+        body: z.object({ role: z.enum(ROLES) }),
+        response: { 200: collaborator },
+      },
+    },
+    async (request) => {
+      const { room, user } = request.params;
+      const principal = await authenticate(request, deps);
+      await deps.access.require(principal, room, 'owner');
+      await deps.access.setCollaborator(room, user, request.body.role);
+      return { user, role: request.body.role };
+    },
+  );
+
+  app.delete(
+    '/v1/rooms/:room/collaborators/:user',
+    { schema: { params: z.object({ room: roomParam, user: userParam }) } },
+    async (request, reply) => {
+      const { room, user } = request.params;
+      const principal = await authenticate(request, deps);
+      await deps.access.require(principal, room, 'owner');
+      if (!(await deps.access.removeCollaborator(room, user))) {
+        throw new TandemError('not_found', `"${user}" is not a collaborator of "${room}"`);
+      }
+      return reply.status(204).send();
+    },
+  );
+}

@@ -1,0 +1,67 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Prometheus metrics for one server. Each server gets its own registry, so several servers in one
+ * process (tests) do not mix their numbers.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly connections = new Gauge({
+    name: 'tandem_connections',
+    help: 'Open WebSocket connections',
+    registers: [this.registry],
+  });
+  readonly roomsLoaded = new Gauge({
+    name: 'tandem_rooms_loaded',
+    help: 'Rooms loaded in memory',
+    registers: [this.registry],
+  });
+  readonly messagesIn = new Counter({
+    name: 'tandem_messages_in_total',
+    help: 'Messages received from clients, by type',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+  readonly bytesIn = new Counter({
+    name: 'tandem_bytes_in_total',
+    help: 'Bytes received from clients',
+    registers: [this.registry],
+  });
+  readonly framesOut = new Counter({
+    name: 'tandem_frames_out_total',
+    help: 'Frames sent to clients (one batch frame to N peers counts N)',
+    registers: [this.registry],
+  });
+  readonly refusals = new Counter({
+    name: 'tandem_refusals_total',
+    help: 'Connections closed or requests refused, by error code',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly readOnlyDrops = new Counter({
+    name: 'tandem_readonly_updates_dropped_total',
+    help: 'Document updates from read-only peers that were dropped',
+    registers: [this.registry],
+  });
+  readonly awarenessThrottled = new Counter({
+    name: 'tandem_awareness_throttled_total',
+    help: 'Awareness messages delayed or superseded by the per-connection throttle',
+    registers: [this.registry],
+  });
+  readonly storeCommitFailures = new Counter({
+    name: 'tandem_store_commit_failures_total',
+    help: 'Store commits that failed and were retried',
+    registers: [this.registry],
+  });
+  readonly storeCommitSeconds = new Histogram({
+    name: 'tandem_store_commit_seconds',
+    help: 'Time from handing a batch to the store until it is durable',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [this.registry],
+  });
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tandem_' });
+  }
+}

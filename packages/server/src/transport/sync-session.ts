@@ -1,0 +1,202 @@
+import { decodeMessage, type Message } from '@tandem/protocol';
+import type { IncomingMessage } from 'node:http';
+import type { RawData } from 'ws';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { RoomAccess } from '../auth/room-access.js';
+import { canWrite } from '../auth/roles.js';
+import { TandemError, toTandemError } from '../errors.js';
+import type { Logger } from '../ops/logger.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { Room } from '../rooms/room.js';
+import type { RoomRegistry } from '../rooms/room-registry.js';
+import type { SocketPeer } from './socket-peer.js';
+import { TokenBucket } from './token-bucket.js';
+
+export interface SessionLimits {
+  maxUpdatesPerSecond: number;
+  updateBurst: number;
+  maxAwarenessPerSecond: number;
+  awarenessBurst: number;
+}
+
+export interface SessionDeps {
+  registry: RoomRegistry;
+  access: RoomAccess;
+  authenticator: Authenticator;
+  metrics: Metrics;
+  log: Logger;
+  limits: SessionLimits;
+}
+
+// Frames that arrive while the room loads are kept (stock clients send step1 and awareness at once),
+// but only this many: a client cannot use a slow load to park unbounded data here.
+const MAX_FRAMES_BEFORE_JOIN = 64;
+
+/**
+ * One socket's life in one room: authenticate and authorise before any document byte is sent, join,
+ * then pass decoded frames to the room under the connection's rate limits. Also follows the
+ * credential: in-band token refresh, expiry, and collaborator changes made while connected.
+ */
+export class SyncSession {
+  private room: Room | null = null;
+  private closed = false;
+  private readonly early: Message[] = [];
+  private readonly updateBucket: TokenBucket;
+  private readonly awarenessBucket: TokenBucket;
+  private deferredAwareness: Message | null = null;
+  private awarenessTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly peer: SocketPeer,
+    readonly roomName: string,
+    private readonly deps: SessionDeps,
+  ) {
+    const { limits } = deps;
+    this.updateBucket = new TokenBucket(limits.maxUpdatesPerSecond, limits.updateBurst);
+    this.awarenessBucket = new TokenBucket(limits.maxAwarenessPerSecond, limits.awarenessBurst);
+  }
+
+  async start(req: IncomingMessage): Promise<void> {
+    const { authenticator, access, registry, log } = this.deps;
+    try {
+      const principal = await authenticator.authenticate(req);
+      const role = await access.require(principal, this.roomName, 'viewer');
+      if (this.closed) return;
+      this.peer.authenticate(principal);
+      this.peer.readOnly = !canWrite(role);
+      if (!this.peer.acceptsInput) return; // the credential expired while we checked it
+      const room = await registry.join(this.roomName, this.peer);
+      if (this.closed) {
+        registry.leave(room, this.peer);
+        return;
+      }
+      this.room = room;
+      if (room.claimNew()) {
+        access.claimIfUnowned(principal, this.roomName, role).catch((err: unknown) => {
+          log.error({ err, room: this.roomName }, 'could not record the room creator as owner');
+        });
+      }
+      for (const message of this.early.splice(0)) {
+        if (!this.peer.acceptsInput) break;
+        this.dispatch(message);
+      }
+    } catch (err) {
+      this.peer.fail(toTandemError(err, log));
+    }
+  }
+
+  onFrame(data: RawData, isBinary: boolean): void {
+    this.peer.alive = true;
+    if (!this.peer.acceptsInput) return;
+    try {
+      if (!isBinary)
+        throw new TandemError('text_frame', 'text frames are not supported; send binary y-websocket messages');
+      const bytes = toBytes(data);
+      this.deps.metrics.bytesIn.inc(bytes.length);
+      const message = decodeMessage(bytes);
+      this.deps.metrics.messagesIn.inc({ type: message.type });
+      if (message.type === 'hello') this.peer.tandem = true;
+      if (this.room === null) {
+        if (this.early.length >= MAX_FRAMES_BEFORE_JOIN) {
+          throw new TandemError('too_many_pending_messages', 'too many messages before the room was ready');
+        }
+        this.early.push(message);
+        return;
+      }
+      this.dispatch(message);
+    } catch (err) {
+      this.peer.fail(toTandemError(err, this.deps.log));
+    }
+  }
+
+  onClose(): void {
+    this.closed = true;
+    this.peer.dispose();
+    if (this.awarenessTimer) clearTimeout(this.awarenessTimer);
+    this.awarenessTimer = null;
+    if (this.room) this.deps.registry.leave(this.room, this.peer);
+  }
+
+  /** Re-checks the peer's role after a collaborator change: revoke, downgrade or upgrade live. */
+  async reevaluate(): Promise<void> {
+    const principal = this.peer.principal;
+    if (!principal || !this.room || !this.peer.acceptsInput) return;
+    try {
+      const role = await this.deps.access.roleFor(principal, this.roomName);
+      if (role === null) this.peer.fail(new TandemError('forbidden', 'your access to this room was removed'));
+      else this.room.setReadOnly(this.peer, !canWrite(role));
+    } catch (err) {
+      this.peer.fail(toTandemError(err, this.deps.log));
+    }
+  }
+
+  private dispatch(message: Message): void {
+    switch (message.type) {
+      case 'sync-step2':
+      case 'sync-update':
+        if (!this.updateBucket.take()) {
+          // Dropping an update would leave the client silently diverged; closing makes it reconnect
+          // (with backoff) and resync, so nothing is lost.
+          throw new TandemError('rate_limited', 'too many updates; slow down');
+        }
+        break;
+      case 'awareness':
+        if (!this.awarenessBucket.take()) {
+          this.deferAwareness(message);
+          return;
+        }
+        break;
+      case 'token':
+        void this.refreshToken(message.token);
+        return;
+      default:
+        break;
+    }
+    this.room!.receive(this.peer, message);
+  }
+
+  /** Presence is ephemeral: over the limit, keep only the latest and apply it when allowed. */
+  private deferAwareness(message: Message): void {
+    this.deps.metrics.awarenessThrottled.inc();
+    this.deferredAwareness = message;
+    if (this.awarenessTimer) return;
+    this.awarenessTimer = setTimeout(() => {
+      this.awarenessTimer = null;
+      const deferred = this.deferredAwareness;
+      this.deferredAwareness = null;
+      if (!deferred || !this.room || !this.peer.acceptsInput) return;
+      if (!this.awarenessBucket.take()) {
+        this.deferAwareness(deferred);
+        return;
+      }
+      try {
+        this.room.receive(this.peer, deferred);
+      } catch (err) {
+        this.peer.fail(toTandemError(err, this.deps.log));
+      }
+    }, this.awarenessBucket.msUntilToken());
+  }
+
+  private async refreshToken(token: string): Promise<void> {
+    const { authenticator, access } = this.deps;
+    if (!authenticator.verifyToken) return; // open and dev auth have no tokens to refresh
+    try {
+      const principal = await authenticator.verifyToken(token);
+      if (principal.user !== this.peer.user) {
+        throw new TandemError('forbidden', 'a refreshed token must be for the same user');
+      }
+      const role = await access.require(principal, this.roomName, 'viewer');
+      if (!this.peer.acceptsInput || !this.room) return;
+      this.peer.authenticate(principal);
+      this.room.setReadOnly(this.peer, !canWrite(role));
+    } catch (err) {
+      this.peer.fail(toTandemError(err, this.deps.log));
+    }
+  }
+}
+
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return data;
+}

@@ -1,0 +1,366 @@
+import { SignJWT, UnsecuredJWT } from 'jose';
+import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { parseConfig, type ConfigInput } from '../src/ops/config.js';
+import type { TandemServer } from '../src/server.js';
+import { api, SECRET, token } from './support/auth.js';
+import { eventually } from './support/eventually.js';
+import { startTestServer } from './support/server.js';
+import { stockProvider } from './support/stock-provider.js';
+import { connectPeer, TestPeer, type TestPeerOptions } from './support/test-peer.js';
+
+const key = new TextEncoder().encode(SECRET);
+const now = (): number => Math.floor(Date.now() / 1000);
+const jwt = (claims: Record<string, unknown> = {}) =>
+  new SignJWT({ rooms: { '**': 'editor' }, ...claims }).setProtectedHeader({ alg: 'HS256' }).setSubject('ada');
+
+describe('JWT auth on the socket', () => {
+  let server: TandemServer;
+  const cleanups: (() => void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0)) c();
+    await server?.drain();
+  });
+  const start = async (config: ConfigInput = {}): Promise<void> => {
+    server = await startTestServer({ jwtSecret: SECRET, ...config });
+  };
+  const open = (room: string, options: TestPeerOptions & { query?: string } = {}): TestPeer => {
+    const peer = new TestPeer(`${server.syncUrl}/${room}${options.query ?? ''}`, options);
+    cleanups.push(() => peer.terminate());
+    return peer;
+  };
+  /** Asserts the refusal arrived before any document data. */
+  async function expectRefused(peer: TestPeer, code: number, reason: RegExp): Promise<void> {
+    const closed = await peer.closed;
+    expect(closed.code).toBe(code);
+    expect(closed.reason).toMatch(reason);
+    expect(peer.types.filter((t) => t.startsWith('sync') || t === 'awareness')).toEqual([]);
+  }
+
+  it.each([
+    ['missing token', async () => '', /missing token/],
+    [
+      'forged signature',
+      async () =>
+        jwt()
+          .setExpirationTime('1h')
+          .sign(new TextEncoder().encode('x'.repeat(40))),
+      /signature/,
+    ],
+    [
+      'expired',
+      async () =>
+        jwt()
+          .setExpirationTime(now() - 3600)
+          .sign(key),
+      /expired/,
+    ],
+    [
+      'not yet valid',
+      async () =>
+        jwt()
+          .setNotBefore(now() + 3600)
+          .setExpirationTime('2h')
+          .sign(key),
+      /not yet valid/,
+    ],
+    [
+      'alg none',
+      async () => new UnsecuredJWT({ rooms: { '**': 'owner' } }).setSubject('ada').encode(),
+      /algorithm|invalid/,
+    ],
+    ['garbage', async () => 'not.a.jwt', /invalid/],
+    [
+      'no sub',
+      async () => new SignJWT({ rooms: {} }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(key),
+      /sub/,
+    ],
+  ])('refuses %s with 4401 before any sync data', async (_name, make, reason) => {
+    await start();
+    const t = await make();
+    await expectRefused(open('doc', { query: t ? `?token=${t}` : '' }), 4401, reason);
+  });
+
+  it('checks audience and issuer when configured', async () => {
+    await start({ jwtAudience: 'tandem', jwtIssuer: 'https://auth.example' });
+    const wrongAud = await jwt()
+      .setAudience('other')
+      .setIssuer('https://auth.example')
+      .setExpirationTime('1h')
+      .sign(key);
+    await expectRefused(open('doc', { query: `?token=${wrongAud}` }), 4401, /aud/);
+    const wrongIss = await jwt()
+      .setAudience('tandem')
+      .setIssuer('https://evil.example')
+      .setExpirationTime('1h')
+      .sign(key);
+    await expectRefused(open('doc', { query: `?token=${wrongIss}` }), 4401, /iss/);
+    const good = await jwt().setAudience('tandem').setIssuer('https://auth.example').setExpirationTime('1h').sign(key);
+    const ok = open('doc', { query: `?token=${good}` });
+    await eventually(() => expect(ok.synced).toBe(true));
+  });
+
+  it('a client refused once succeeds on retry with a valid token', async () => {
+    await start();
+    await expectRefused(open('doc', { query: '?token=bad' }), 4401, /invalid/);
+    const ok = open('doc', { query: `?token=${await token('ada')}` });
+    await eventually(() => expect(ok.synced).toBe(true));
+  });
+
+  it('accepts the token from Authorization, a subprotocol, and ?token=', async () => {
+    await start();
+    const t = await token('ada');
+    const viaHeader = open('doc', { headers: { authorization: `Bearer ${t}` } });
+    const viaProtocol = open('doc', { protocols: [`tandem.token.${t}`] });
+    const viaQuery = open('doc', { query: `?token=${t}`, tandem: false });
+    await eventually(() => expect([viaHeader.synced, viaProtocol.synced, viaQuery.synced]).toEqual([true, true, true]));
+    // The token entry is never echoed back as the selected protocol.
+    expect(viaProtocol.ws.protocol).toBe('tandem.v1');
+  });
+
+  it('a stock client can pass the token as a tandem.auth subprotocol pair', async () => {
+    await start();
+    const t = await token('ada');
+    const peer = open('doc', { tandem: false, protocols: ['tandem.auth', `tandem.token.${t}`] });
+    await eventually(() => expect(peer.synced).toBe(true));
+    expect(peer.ws.protocol).toBe('tandem.auth');
+  });
+
+  it('refuses a room the token does not grant with 4403', async () => {
+    await start();
+    const t = await token('ada', { rooms: { 'team-42/*': 'editor' } });
+    await expectRefused(open('team-7/notes', { query: `?token=${t}` }), 4403, /no access/);
+    const ok = open('team-42/notes', { query: `?token=${t}` });
+    await eventually(() => expect(ok.synced).toBe(true));
+  });
+
+  it('closes a live socket with 4401 when its token expires, unless refreshed in-band', async () => {
+    await start();
+    const short = () => token('ada', { ttl: '2s' });
+    const expiring = open('doc', { query: `?token=${await short()}` });
+    const refreshed = open('doc', { query: `?token=${await short()}` });
+    await eventually(() => expect(expiring.synced && refreshed.synced).toBe(true));
+    refreshed.refreshToken(await token('ada', { ttl: '1h' }));
+    const closed = await expiring.closed;
+    expect(closed).toEqual({ code: 4401, reason: 'token expired' });
+    expect(expiring.received.find((m) => m.type === 'error')).toMatchObject({ code: 'unauthenticated' });
+    // The refreshed one is still live and can write.
+    refreshed.doc.getText('t').insert(0, 'still here');
+    await eventually(() => expect(refreshed.acked).toBe(refreshed.sent));
+    expect(refreshed.closeEvent).toBeNull();
+  });
+
+  it('refuses an in-band token for a different user', async () => {
+    await start();
+    const peer = open('doc', { query: `?token=${await token('ada')}` });
+    await eventually(() => expect(peer.synced).toBe(true));
+    peer.refreshToken(await token('mallory'));
+    expect((await peer.closed).code).toBe(4403);
+  });
+
+  it('never writes tokens to the logs', async () => {
+    const lines: string[] = [];
+    const { default: pino } = await import('pino');
+    const logger = pino({ level: 'trace' }, { write: (line: string) => lines.push(line) });
+    server = await startTestServer({ jwtSecret: SECRET }, { logger });
+    const bad = await jwt()
+      .setExpirationTime(now() - 10)
+      .sign(key);
+    const peer = open('doc', { query: `?token=${bad}`, headers: { authorization: `Bearer ${bad}` } });
+    await peer.closed;
+    const good = await token('ada');
+    await api(server.httpUrl, 'GET', '/v1/rooms/doc/collaborators', { token: good });
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) {
+      expect(line).not.toContain(bad);
+      expect(line).not.toContain(good);
+    }
+  });
+});
+
+describe('roles', () => {
+  let server: TandemServer;
+  const cleanups: (() => void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0)) c();
+    await server?.drain();
+  });
+
+  it('a stock y-websocket viewer never changes the doc or the store, but keeps receiving', async () => {
+    server = await startTestServer({ jwtSecret: SECRET });
+    const editor = await connectPeer(`${server.syncUrl}/shared?token=${await token('ed')}`);
+    cleanups.push(() => editor.terminate());
+    editor.doc.getText('t').insert(0, 'editor text');
+    await eventually(() => expect(editor.acked).toBe(editor.sent));
+
+    const viewerDoc = new Y.Doc();
+    const viewer = stockProvider(server.syncUrl, 'shared', viewerDoc);
+    viewer.params = { token: await token('vi', { rooms: { shared: 'viewer' } }) };
+    viewer.disconnect();
+    viewer.connect();
+    cleanups.push(() => viewer.destroy());
+    await eventually(() => expect(viewerDoc.getText('t').toString()).toBe('editor text'));
+
+    viewerDoc.getText('t').insert(0, 'VIEWER WAS HERE ');
+    viewer.awareness.setLocalStateField('user', { name: 'viewer' });
+    editor.doc.getText('t').insert(editor.text.length, ' + more');
+    await eventually(() => expect(viewerDoc.getText('t').toString()).toContain(' + more'));
+    // Presence is allowed for viewers by default.
+    await eventually(() => expect(editor.awareness.getStates().get(viewerDoc.clientID)).toBeDefined());
+    await eventually(() => expect(editor.acked).toBe(editor.sent));
+    expect(editor.text).toBe('editor text + more');
+    expect(server.registry.get('shared')!.doc.getText('t').toString()).toBe('editor text + more');
+    const stored = (await server.store.loadRoom('shared'))!;
+    const fromStore = new Y.Doc();
+    for (const u of stored.updates) Y.applyUpdate(fromStore, u);
+    expect(fromStore.getText('t').toString()).toBe('editor text + more');
+  });
+
+  it('tells a Tandem viewer it is read-only, once', async () => {
+    server = await startTestServer({ jwtSecret: SECRET });
+    const viewer = await connectPeer(`${server.syncUrl}/ro?token=${await token('vi', { rooms: { ro: 'viewer' } })}`);
+    cleanups.push(() => viewer.terminate());
+    await eventually(() => expect(viewer.synced).toBe(true));
+    expect(viewer.received.find((m) => m.type === 'status')).toMatchObject({ status: { readOnly: true } });
+    viewer.doc.getText('t').insert(0, 'a');
+    viewer.doc.getText('t').insert(0, 'b');
+    await eventually(() => expect(viewer.types.filter((t) => t === 'error')).toHaveLength(1));
+    expect(viewer.received.find((m) => m.type === 'error')).toMatchObject({ code: 'read_only' });
+    expect(viewer.closeEvent).toBeNull();
+    await eventually(async () =>
+      expect((await server.metrics.readOnlyDrops.get()).values[0]?.value).toBeGreaterThanOrEqual(2),
+    );
+  });
+
+  it('hides viewer presence when --viewer-presence is false', async () => {
+    server = await startTestServer({ jwtSecret: SECRET, viewerPresence: false });
+    const editor = await connectPeer(`${server.syncUrl}/p?token=${await token('ed')}`);
+    const viewer = await connectPeer(`${server.syncUrl}/p?token=${await token('vi', { rooms: { p: 'viewer' } })}`);
+    cleanups.push(
+      () => editor.terminate(),
+      () => viewer.terminate(),
+    );
+    viewer.awareness.setLocalStateField('name', 'v');
+    editor.awareness.setLocalStateField('name', 'e');
+    await eventually(() => expect(viewer.awareness.getStates().has(editor.doc.clientID)).toBe(true));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(editor.awareness.getStates().has(viewer.doc.clientID)).toBe(false);
+  });
+
+  it('read-only in one room does not leak into another room of the same user', async () => {
+    server = await startTestServer({ jwtSecret: SECRET });
+    const t = await token('sam', { rooms: { 'a/*': 'viewer', 'b/*': 'editor' } });
+    const inA = await connectPeer(`${server.syncUrl}/a/doc?token=${t}`);
+    const inB = await connectPeer(`${server.syncUrl}/b/doc?token=${t}`);
+    cleanups.push(
+      () => inA.terminate(),
+      () => inB.terminate(),
+    );
+    inA.doc.getText('t').insert(0, 'dropped');
+    inB.doc.getText('t').insert(0, 'kept');
+    await eventually(() => expect(inB.acked).toBe(inB.sent));
+    expect(server.registry.get('b/doc')!.doc.getText('t').toString()).toBe('kept');
+    expect(server.registry.get('a/doc')!.doc.getText('t').toString()).toBe('');
+  });
+
+  it('the creator becomes owner; an added collaborator connects as editor; a removed one is cut off live', async () => {
+    server = await startTestServer({ jwtSecret: SECRET });
+    const ownerToken = await token('olivia', { rooms: { 'proj/*': 'editor' } });
+    const creator = await connectPeer(`${server.syncUrl}/proj/plan?token=${ownerToken}`);
+    cleanups.push(() => creator.terminate());
+    await eventually(async () => expect(await server.store.getCollaborator('proj/plan', 'olivia')).toBe('owner'));
+
+    const guestToken = await token('gus', { rooms: {} });
+    const refused = await new TestPeer(`${server.syncUrl}/proj/plan?token=${guestToken}`).closed;
+    expect(refused.code).toBe(4403);
+
+    const room = encodeURIComponent('proj/plan');
+    const put = await api(server.httpUrl, 'PUT', `/v1/rooms/${room}/collaborators/gus`, {
+      token: ownerToken,
+      body: { role: 'editor' },
+    });
+    expect(put).toMatchObject({ status: 200, body: { user: 'gus', role: 'editor' } });
+    const guest = await connectPeer(`${server.syncUrl}/proj/plan?token=${guestToken}`);
+    cleanups.push(() => guest.terminate());
+    guest.doc.getText('t').insert(0, 'guest edit');
+    await eventually(() => expect(creator.text).toBe('guest edit'));
+
+    // Downgrade live: the guest becomes read-only without reconnecting.
+    await api(server.httpUrl, 'PUT', `/v1/rooms/${room}/collaborators/gus`, {
+      token: ownerToken,
+      body: { role: 'viewer' },
+    });
+    await eventually(() =>
+      expect(guest.received.filter((m) => m.type === 'status').at(-1)).toMatchObject({ status: { readOnly: true } }),
+    );
+    guest.doc.getText('t').insert(0, 'ignored ');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(creator.text).toBe('guest edit');
+
+    const del = await api(server.httpUrl, 'DELETE', `/v1/rooms/${room}/collaborators/gus`, { token: ownerToken });
+    expect(del.status).toBe(204);
+    expect(await guest.closed).toEqual({ code: 4403, reason: 'your access to this room was removed' });
+
+    // Only owners manage collaborators.
+    const asEditor = await api(server.httpUrl, 'GET', `/v1/rooms/${room}/collaborators`, {
+      token: await token('ed', { rooms: { 'proj/*': 'editor' } }),
+    });
+    expect(asEditor).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
+    const list = await api(server.httpUrl, 'GET', `/v1/rooms/${room}/collaborators`, { token: ownerToken });
+    expect(list.body).toEqual({ collaborators: [{ user: 'olivia', role: 'owner' }] });
+  });
+});
+
+describe('cookie auth', () => {
+  let server: TandemServer;
+  afterEach(async () => {
+    await server?.drain();
+  });
+
+  it('authenticates from the cookie and refuses other origins (CSWSH)', async () => {
+    server = await startTestServer({
+      jwtSecret: SECRET,
+      authCookie: 'tandem_session',
+      corsOrigin: ['https://app.example'],
+    });
+    const cookie = `tandem_session=${await token('ada')}; other=1`;
+    const good = await connectPeer(`${server.syncUrl}/c`, { headers: { cookie, origin: 'https://app.example' } });
+    await eventually(() => expect(good.synced).toBe(true));
+    good.terminate();
+    await expect(
+      connectPeer(`${server.syncUrl}/c`, { headers: { cookie, origin: 'https://evil.example' } }),
+    ).rejects.toThrow(/403/);
+    // REST writes from a foreign origin are refused too; reads are not.
+    const write = await api(server.httpUrl, 'PUT', '/v1/rooms/c/collaborators/bob', {
+      headers: { cookie, origin: 'https://evil.example' },
+      body: { role: 'viewer' },
+    });
+    expect(write).toMatchObject({ status: 403, body: { error: { code: 'origin_not_allowed' } } });
+    const noCookie = await new TestPeer(`${server.syncUrl}/c`, { headers: { origin: 'https://app.example' } }).closed;
+    expect(noCookie.code).toBe(4401);
+  });
+});
+
+describe('dev auth', () => {
+  it('trusts X-User-Id and ?user= with an optional role', async () => {
+    const server = await startTestServer({ devAuth: true });
+    try {
+      const a = await connectPeer(`${server.syncUrl}/d`, { headers: { 'x-user-id': 'ada' } });
+      const v = await connectPeer(`${server.syncUrl}/d?user=vic&role=viewer`);
+      await eventually(() =>
+        expect(v.received.find((m) => m.type === 'status')).toMatchObject({ status: { readOnly: true } }),
+      );
+      expect((await new TestPeer(`${server.syncUrl}/d`).closed).code).toBe(4401);
+      a.terminate();
+      v.terminate();
+    } finally {
+      await server.drain();
+    }
+  });
+
+  it('is refused together with a JWT secret', () => {
+    expect(() => parseConfig({ devAuth: true, jwtSecret: SECRET })).toThrow(/dev-auth/);
+    expect(() => parseConfig({ devAuth: 'false', jwtSecret: SECRET })).not.toThrow();
+    expect(() => parseConfig({ jwtSecret: 'short' })).toThrow(/32 characters/);
+  });
+});

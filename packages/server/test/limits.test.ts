@@ -1,0 +1,137 @@
+import { encodeAwareness, encodeSyncUpdate } from '@tandem/protocol';
+import * as awarenessProtocol from 'y-protocols/awareness';
+import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import type { ConfigInput } from '../src/ops/config.js';
+import type { TandemServer } from '../src/server.js';
+import { eventually } from './support/eventually.js';
+import { startTestServer } from './support/server.js';
+import { connectPeer, TestPeer } from './support/test-peer.js';
+
+describe('limits', () => {
+  let server: TandemServer;
+  const peers: TestPeer[] = [];
+  afterEach(async () => {
+    for (const p of peers.splice(0)) p.terminate();
+    await server?.drain();
+  });
+  const start = async (config: ConfigInput): Promise<void> => {
+    server = await startTestServer(config);
+  };
+  const join = async (room: string): Promise<TestPeer> => {
+    const p = await connectPeer(`${server.syncUrl}/${room}`);
+    peers.push(p);
+    await eventually(() => expect(p.synced).toBe(true));
+    return p;
+  };
+  const refusals = async (reason: string): Promise<number> =>
+    (await server.metrics.refusals.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
+
+  it('an update flood is cut off with 4429 while the others keep receiving', async () => {
+    await start({ maxUpdatesPerSecond: 20, updateBurst: 40 });
+    const flooder = await join('flood');
+    const a = await join('flood');
+    const b = await join('flood');
+    const text = flooder.doc.getText('t');
+    for (let i = 0; i < 200 && flooder.closeEvent === null; i++) text.insert(0, 'x');
+    const closed = await flooder.closed;
+    expect(closed.code).toBe(4429);
+    expect(flooder.received.find((m) => m.type === 'error')).toMatchObject({ code: 'rate_limited' });
+    // Normal editing continues for everyone else.
+    a.doc.getText('t').insert(0, 'still ');
+    await eventually(() => expect(b.text.startsWith('still ')).toBe(true));
+    expect(await refusals('rate_limited')).toBe(1);
+  });
+
+  it('an awareness flood is throttled: the latest state still arrives and others are unaffected', async () => {
+    await start({ maxAwarenessPerSecond: 5, awarenessBurst: 5 });
+    const flooder = await join('aw');
+    const a = await join('aw');
+    const b = await join('aw');
+    const clientID = 4242;
+    const flood = new awarenessProtocol.Awareness(new Y.Doc());
+    flood.doc.clientID = clientID;
+    flood.clientID = clientID;
+    for (let i = 0; i < 300; i++) {
+      flood.setLocalState({ cursor: i });
+      flooder.sendRaw(encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(flood, [clientID])));
+    }
+    a.awareness.setLocalStateField('name', 'a');
+    a.doc.getText('t').insert(0, 'hello');
+    await eventually(() => expect(b.awareness.getStates().get(a.doc.clientID)).toEqual({ name: 'a' }));
+    await eventually(() => expect(b.text).toBe('hello'));
+    // Throttled, not dropped: the flooder's last state is what everyone ends up with.
+    await eventually(() => expect(b.awareness.getStates().get(clientID)).toEqual({ cursor: 299 }), 5_000);
+    expect(flooder.closeEvent).toBeNull();
+    const received = b.received.filter((m) => m.type === 'awareness').length;
+    expect(received).toBeLessThan(100);
+    expect((await server.metrics.awarenessThrottled.get()).values[0]!.value).toBeGreaterThan(200);
+    flood.destroy();
+  });
+
+  it('refuses an update that would take the document past its size limit, and stays healthy', async () => {
+    await start({ maxDocumentBytes: 64 * 1024 });
+    const a = await join('big');
+    const b = await join('big');
+    const src = new Y.Doc();
+    src.getText('t').insert(0, 'z'.repeat(100 * 1024));
+    a.sendRaw(encodeSyncUpdate(Y.encodeStateAsUpdate(src)));
+    const closed = await a.closed;
+    expect(closed.code).toBe(1009);
+    expect(a.received.find((m) => m.type === 'error')).toMatchObject({ code: 'document_too_large' });
+    expect(server.registry.get('big')!.doc.getText('t').length).toBe(0);
+    b.doc.getText('t').insert(0, 'small edits still work');
+    await eventually(() => expect(b.acked).toBe(b.sent));
+    expect((await fetch(`${server.httpUrl}/healthz`)).status).toBe(200);
+  });
+
+  it('accumulated edits past the document limit are refused too', async () => {
+    await start({ maxDocumentBytes: 16 * 1024 });
+    const a = await join('grow');
+    for (let i = 0; i < 40 && a.closeEvent === null; i++) {
+      a.doc.getText('t').insert(0, 'y'.repeat(1024));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect((await a.closed).code).toBe(1009);
+    expect(server.registry.get('grow')?.sizeEstimate ?? 0).toBeLessThanOrEqual(16 * 1024);
+  });
+
+  it('a full room refuses the next peer with 1013', async () => {
+    await start({ maxConnectionsPerRoom: 2 });
+    await join('full');
+    await join('full');
+    const third = new TestPeer(`${server.syncUrl}/full`);
+    peers.push(third);
+    const closed = await third.closed;
+    expect(closed.code).toBe(1013);
+    expect(closed.reason).toMatch(/maximum/);
+    expect(third.types.filter((t) => t.startsWith('sync'))).toEqual([]);
+  });
+
+  it('refuses to load more rooms than the process limit with 1013', async () => {
+    await start({ maxRooms: 2, unloadDelayMs: 60_000 });
+    await join('r1');
+    await join('r2');
+    const third = new TestPeer(`${server.syncUrl}/r3`);
+    peers.push(third);
+    expect((await third.closed).code).toBe(1013);
+    await join('r1'); // existing rooms still accept peers
+  });
+
+  it('limits connections per client address with 4429', async () => {
+    await start({ maxConnectionsPerIp: 3 });
+    await join('ip');
+    await join('ip');
+    await join('ip');
+    const fourth = new TestPeer(`${server.syncUrl}/ip`);
+    peers.push(fourth);
+    const closed = await fourth.closed;
+    expect(closed.code).toBe(4429);
+    peers.shift()!.terminate();
+    await eventually(async () => {
+      const again = await connectPeer(`${server.syncUrl}/ip`);
+      peers.push(again);
+      await eventually(() => expect(again.synced).toBe(true), 1_000);
+    });
+  });
+});
