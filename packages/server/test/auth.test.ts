@@ -1,4 +1,6 @@
+import { encodeAwareness } from '@tandem/protocol';
 import { SignJWT, UnsecuredJWT } from 'jose';
+import * as awarenessProtocol from 'y-protocols/awareness';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { parseConfig, type ConfigInput } from '../src/ops/config.js';
@@ -338,6 +340,50 @@ describe('cookie auth', () => {
     expect(write).toMatchObject({ status: 403, body: { error: { code: 'origin_not_allowed' } } });
     const noCookie = await new TestPeer(`${server.syncUrl}/c`, { headers: { origin: 'https://app.example' } }).closed;
     expect(noCookie.code).toBe(4401);
+  });
+});
+
+describe('presence ownership', () => {
+  it("a user cannot change or remove another user's presence; the same user can take over its own", async () => {
+    const server = await startTestServer({ devAuth: true });
+    const join = (user: string) => connectPeer(`${server.syncUrl}/pres?user=${user}`);
+    try {
+      const ada = await join('ada');
+      const eve = await join('eve');
+      const watcher = await join('wat');
+      ada.awareness.setLocalStateField('name', 'Ada');
+      await eventually(() => expect(watcher.awareness.getStates().get(ada.doc.clientID)).toEqual({ name: 'Ada' }));
+      // Eve forges an update for Ada's client id: first a rename, then a removal.
+      const forged = new awarenessProtocol.Awareness(new Y.Doc());
+      forged.clientID = ada.doc.clientID;
+      forged.setLocalState({ name: 'Eve pretending' });
+      eve.sendRaw(
+        encodeAwareness(
+          awarenessProtocol.encodeAwarenessUpdate(
+            forged,
+            [ada.doc.clientID],
+            new Map([[ada.doc.clientID, { clock: 99, lastUpdated: 0 }]]),
+          ),
+        ),
+      );
+      awarenessProtocol.removeAwarenessStates(forged, [ada.doc.clientID], null);
+      eve.sendRaw(encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(forged, [ada.doc.clientID])));
+      eve.awareness.setLocalStateField('name', 'Eve');
+      await eventually(() => expect(watcher.awareness.getStates().get(eve.doc.clientID)).toEqual({ name: 'Eve' }));
+      expect(watcher.awareness.getStates().get(ada.doc.clientID)).toEqual({ name: 'Ada' });
+      expect(eve.closeEvent).toBeNull();
+      // Ada reconnecting on a new socket (before the old one is gone) keeps her own client id.
+      const ada2 = await connectPeer(`${server.syncUrl}/pres?user=ada`, { doc: ada.doc });
+      ada2.awareness.clientID = ada.doc.clientID;
+      ada2.awareness.setLocalState({ name: 'Ada again' });
+      await eventually(() =>
+        expect(watcher.awareness.getStates().get(ada.doc.clientID)).toEqual({ name: 'Ada again' }),
+      );
+      forged.destroy();
+      for (const p of [ada, eve, watcher, ada2]) p.terminate();
+    } finally {
+      await server.drain();
+    }
   });
 });
 

@@ -13,6 +13,7 @@ import * as Y from 'yjs';
 import { TandemError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
+import { filterAwarenessUpdate } from './awareness-filter.js';
 import type { Peer } from './peer.js';
 import type { RoomPersistence } from './room-persistence.js';
 
@@ -43,6 +44,8 @@ export class Room {
   readonly doc: Y.Doc;
   readonly awareness: awarenessProtocol.Awareness;
   private readonly peers = new Map<Peer, PeerState>();
+  /** Which peer introduced each awareness client id; only that peer may change or remove it. */
+  private readonly awarenessOwners = new Map<number, Peer>();
   private pendingUpdates: Uint8Array[] = [];
   private pendingAwareness = new Set<number>();
   private pendingAcks = new Map<Peer, number>();
@@ -275,7 +278,12 @@ export class Room {
 
   private applyAwareness(peer: Peer, update: Uint8Array): void {
     try {
-      awarenessProtocol.applyAwarenessUpdate(this.awareness, update, peer);
+      // The same user may take over (a reconnect can race the old socket's close); nobody else may.
+      const own = filterAwarenessUpdate(update, (id) => {
+        const owner = this.awarenessOwners.get(id);
+        return owner === undefined || owner === peer || owner.user === peer.user;
+      });
+      if (own) awarenessProtocol.applyAwarenessUpdate(this.awareness, own, peer);
     } catch (cause) {
       throw new TandemError('invalid_awareness', 'malformed awareness update', { cause });
     }
@@ -292,16 +300,17 @@ export class Room {
     origin: unknown,
   ): void => {
     const owner = typeof origin === 'object' && origin !== null ? this.peers.get(origin as Peer) : undefined;
-    for (const id of added) {
-      owner?.awarenessClients.add(id);
-      this.pendingAwareness.add(id);
-    }
-    for (const id of updated) {
-      owner?.awarenessClients.add(id);
+    for (const id of [...added, ...updated]) {
+      if (owner) {
+        owner.awarenessClients.add(id);
+        this.awarenessOwners.set(id, origin as Peer);
+      }
       this.pendingAwareness.add(id);
     }
     for (const id of removed) {
-      owner?.awarenessClients.delete(id);
+      const previous = this.awarenessOwners.get(id);
+      if (previous) this.peers.get(previous)?.awarenessClients.delete(id);
+      this.awarenessOwners.delete(id);
       this.pendingAwareness.add(id);
     }
     this.scheduleFlush();
