@@ -1,7 +1,9 @@
 import type { Role } from '../auth/roles.js';
-import type { Collaborator, Store, StoredRoom } from './store.js';
+import type { Collaborator, NewEvent, RevisionInfo, RoomInfo, Store, StoredEvent, StoredRoom } from './store.js';
 
 interface MemoryRoom {
+  createdAt: number;
+  updatedAt: number;
   snapshot: Uint8Array | null;
   snapshotSeq: number;
   updates: { seq: number; data: Uint8Array }[];
@@ -12,6 +14,8 @@ interface MemoryRoom {
 export class MemoryStore implements Store {
   private readonly rooms = new Map<string, MemoryRoom>();
   private readonly collaborators = new Map<string, Map<string, Role>>();
+  private readonly events = new Map<string, { list: StoredEvent[]; keys: Map<string, StoredEvent> }>();
+  private readonly revisions = new Map<string, (RevisionInfo & { state: Uint8Array })[]>();
   private closed = false;
 
   async loadRoom(room: string): Promise<StoredRoom | null> {
@@ -30,9 +34,10 @@ export class MemoryStore implements Store {
     this.assertOpen();
     let r = this.rooms.get(room);
     if (!r) {
-      r = { snapshot: null, snapshotSeq: 0, updates: [], lastSeq: 0 };
+      r = { createdAt: Date.now(), updatedAt: Date.now(), snapshot: null, snapshotSeq: 0, updates: [], lastSeq: 0 };
       this.rooms.set(room, r);
     }
+    r.updatedAt = Date.now();
     const seq = ++r.lastSeq;
     r.updates.push({ seq, data: update.slice() });
     return seq;
@@ -51,6 +56,84 @@ export class MemoryStore implements Store {
     this.assertOpen();
     this.rooms.delete(room);
     this.collaborators.delete(room);
+    this.events.delete(room);
+    this.revisions.delete(room);
+  }
+
+  async getRoomInfo(room: string): Promise<RoomInfo | null> {
+    this.assertOpen();
+    const r = this.rooms.get(room);
+    return r ? { name: room, createdAt: r.createdAt, updatedAt: r.updatedAt, lastSeq: r.lastSeq } : null;
+  }
+
+  async listRooms({ after, limit }: { after?: string; limit: number }): Promise<RoomInfo[]> {
+    this.assertOpen();
+    const names = [...this.rooms.keys()].filter((n) => after === undefined || n > after).sort();
+    const infos = await Promise.all(names.slice(0, limit).map((n) => this.getRoomInfo(n)));
+    return infos.filter((i): i is RoomInfo => i !== null);
+  }
+
+  async appendEvent(room: string, event: NewEvent): Promise<{ event: StoredEvent; duplicate: boolean }> {
+    this.assertOpen();
+    let log = this.events.get(room);
+    if (!log) this.events.set(room, (log = { list: [], keys: new Map() }));
+    const existing = event.idempotencyKey !== undefined ? log.keys.get(event.idempotencyKey) : undefined;
+    if (existing) return { event: structuredClone(existing), duplicate: true };
+    const stored: StoredEvent = {
+      id: (log.list.at(-1)?.id ?? 0) + 1,
+      type: event.type,
+      ts: Date.now(),
+      user: event.user,
+      data: structuredClone(event.data),
+    };
+    log.list.push(stored);
+    if (event.idempotencyKey !== undefined) log.keys.set(event.idempotencyKey, stored);
+    return { event: structuredClone(stored), duplicate: false };
+  }
+
+  async listEvents(room: string, { since, limit }: { since: number; limit: number }): Promise<StoredEvent[]> {
+    this.assertOpen();
+    const list = this.events.get(room)?.list ?? [];
+    return structuredClone(list.filter((e) => e.id > since).slice(0, limit));
+  }
+
+  async createRevision(
+    room: string,
+    revision: { label: string; user: string | null; state: Uint8Array },
+  ): Promise<RevisionInfo> {
+    this.assertOpen();
+    let list = this.revisions.get(room);
+    if (!list) this.revisions.set(room, (list = []));
+    const stored = {
+      id: (list.at(-1)?.id ?? 0) + 1,
+      label: revision.label,
+      ts: Date.now(),
+      user: revision.user,
+      size: revision.state.length,
+      state: revision.state.slice(),
+    };
+    list.push(stored);
+    const { state: _state, ...info } = stored;
+    return info;
+  }
+
+  async listRevisions(room: string, { limit }: { limit: number }): Promise<RevisionInfo[]> {
+    this.assertOpen();
+    return (this.revisions.get(room) ?? [])
+      .slice()
+      .reverse()
+      .slice(0, limit)
+      .map(({ state: _state, ...info }) => info);
+  }
+
+  async getRevision(room: string, id: number): Promise<(RevisionInfo & { state: Uint8Array }) | null> {
+    this.assertOpen();
+    const r = this.revisions.get(room)?.find((x) => x.id === id);
+    return r ? { ...r, state: r.state.slice() } : null;
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
   }
 
   async getCollaborator(room: string, user: string): Promise<Role | null> {

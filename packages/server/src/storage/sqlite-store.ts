@@ -2,7 +2,42 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Role } from '../auth/roles.js';
-import type { Collaborator, Store, StoredRoom } from './store.js';
+import type { Collaborator, NewEvent, RevisionInfo, RoomInfo, Store, StoredEvent, StoredRoom } from './store.js';
+
+interface EventRow {
+  id: number;
+  type: string;
+  ts: number;
+  user_id: string | null;
+  data: string;
+}
+interface RevisionRow {
+  id: number;
+  label: string;
+  ts: number;
+  user_id: string | null;
+  size: number;
+}
+const toEvent = (r: EventRow): StoredEvent => ({
+  id: r.id,
+  type: r.type,
+  ts: r.ts,
+  user: r.user_id,
+  data: JSON.parse(r.data) as unknown,
+});
+const toRevision = (r: RevisionRow): RevisionInfo => ({
+  id: r.id,
+  label: r.label,
+  ts: r.ts,
+  user: r.user_id,
+  size: r.size,
+});
+const toRoomInfo = (r: { name: string; created_at: number; updated_at: number; last_seq: number }): RoomInfo => ({
+  name: r.name,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  lastSeq: r.last_seq,
+});
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE rooms (
@@ -29,6 +64,26 @@ const MIGRATIONS: string[] = [
      user_id TEXT NOT NULL,
      role TEXT NOT NULL CHECK (role IN ('owner', 'editor', 'viewer')),
      PRIMARY KEY (room, user_id)
+   ) WITHOUT ROWID;`,
+  `CREATE TABLE events (
+     room TEXT NOT NULL,
+     id INTEGER NOT NULL,
+     type TEXT NOT NULL,
+     ts INTEGER NOT NULL,
+     user_id TEXT,
+     data TEXT NOT NULL,
+     idempotency_key TEXT,
+     PRIMARY KEY (room, id)
+   ) WITHOUT ROWID;
+   CREATE UNIQUE INDEX events_idempotency ON events (room, idempotency_key) WHERE idempotency_key IS NOT NULL;
+   CREATE TABLE revisions (
+     room TEXT NOT NULL,
+     id INTEGER NOT NULL,
+     label TEXT NOT NULL,
+     ts INTEGER NOT NULL,
+     user_id TEXT,
+     state BLOB NOT NULL,
+     PRIMARY KEY (room, id)
    ) WITHOUT ROWID;`,
 ];
 
@@ -88,6 +143,39 @@ export class SqliteStore implements Store {
       deleteUpdates: this.db.prepare<[string]>('DELETE FROM updates WHERE room = ?'),
       deleteSnapshot: this.db.prepare<[string]>('DELETE FROM snapshots WHERE room = ?'),
       deleteCollaborators: this.db.prepare<[string]>('DELETE FROM collaborators WHERE room = ?'),
+      deleteEvents: this.db.prepare<[string]>('DELETE FROM events WHERE room = ?'),
+      deleteRevisions: this.db.prepare<[string]>('DELETE FROM revisions WHERE room = ?'),
+      roomInfo: this.db.prepare<[string], { name: string; created_at: number; updated_at: number; last_seq: number }>(
+        'SELECT name, created_at, updated_at, last_seq FROM rooms WHERE name = ?',
+      ),
+      listRooms: this.db.prepare<
+        [string, number],
+        { name: string; created_at: number; updated_at: number; last_seq: number }
+      >('SELECT name, created_at, updated_at, last_seq FROM rooms WHERE name > ? ORDER BY name LIMIT ?'),
+      eventByKey: this.db.prepare<[string, string], EventRow>(
+        'SELECT id, type, ts, user_id, data FROM events WHERE room = ? AND idempotency_key = ?',
+      ),
+      nextEventId: this.db.prepare<[string], { next: number }>(
+        'SELECT COALESCE(MAX(id), 0) + 1 AS next FROM events WHERE room = ?',
+      ),
+      insertEvent: this.db.prepare<[string, number, string, number, string | null, string, string | null]>(
+        'INSERT INTO events (room, id, type, ts, user_id, data, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      listEvents: this.db.prepare<[string, number, number], EventRow>(
+        'SELECT id, type, ts, user_id, data FROM events WHERE room = ? AND id > ? ORDER BY id LIMIT ?',
+      ),
+      nextRevisionId: this.db.prepare<[string], { next: number }>(
+        'SELECT COALESCE(MAX(id), 0) + 1 AS next FROM revisions WHERE room = ?',
+      ),
+      insertRevision: this.db.prepare<[string, number, string, number, string | null, Uint8Array]>(
+        'INSERT INTO revisions (room, id, label, ts, user_id, state) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      listRevisions: this.db.prepare<[string, number], RevisionRow>(
+        'SELECT id, label, ts, user_id, length(state) AS size FROM revisions WHERE room = ? ORDER BY id DESC LIMIT ?',
+      ),
+      getRevision: this.db.prepare<[string, number], RevisionRow & { state: Buffer }>(
+        'SELECT id, label, ts, user_id, length(state) AS size, state FROM revisions WHERE room = ? AND id = ?',
+      ),
       getCollaborator: this.db.prepare<[string, string], { role: Role }>(
         'SELECT role FROM collaborators WHERE room = ? AND user_id = ?',
       ),
@@ -179,8 +267,68 @@ export class SqliteStore implements Store {
       this.stmts.deleteUpdates.run(room);
       this.stmts.deleteSnapshot.run(room);
       this.stmts.deleteCollaborators.run(room);
+      this.stmts.deleteEvents.run(room);
+      this.stmts.deleteRevisions.run(room);
       this.stmts.deleteRoom.run(room);
     })();
+  }
+
+  async getRoomInfo(room: string): Promise<RoomInfo | null> {
+    const row = this.stmts.roomInfo.get(room);
+    return row ? toRoomInfo(row) : null;
+  }
+
+  async listRooms({ after, limit }: { after?: string; limit: number }): Promise<RoomInfo[]> {
+    return this.stmts.listRooms.all(after ?? '', limit).map(toRoomInfo);
+  }
+
+  async appendEvent(room: string, event: NewEvent): Promise<{ event: StoredEvent; duplicate: boolean }> {
+    return this.db.transaction(() => {
+      if (event.idempotencyKey !== undefined) {
+        const existing = this.stmts.eventByKey.get(room, event.idempotencyKey);
+        if (existing) return { event: toEvent(existing), duplicate: true };
+      }
+      const id = this.stmts.nextEventId.get(room)!.next;
+      const row: EventRow = {
+        id,
+        type: event.type,
+        ts: Date.now(),
+        user_id: event.user,
+        data: JSON.stringify(event.data ?? null),
+      };
+      this.stmts.insertEvent.run(room, id, row.type, row.ts, row.user_id, row.data, event.idempotencyKey ?? null);
+      return { event: toEvent(row), duplicate: false };
+    })();
+  }
+
+  async listEvents(room: string, { since, limit }: { since: number; limit: number }): Promise<StoredEvent[]> {
+    return this.stmts.listEvents.all(room, since, limit).map(toEvent);
+  }
+
+  async createRevision(
+    room: string,
+    revision: { label: string; user: string | null; state: Uint8Array },
+  ): Promise<RevisionInfo> {
+    return this.db.transaction(() => {
+      const id = this.stmts.nextRevisionId.get(room)!.next;
+      const ts = Date.now();
+      this.stmts.insertRevision.run(room, id, revision.label, ts, revision.user, revision.state);
+      return { id, label: revision.label, ts, user: revision.user, size: revision.state.length };
+    })();
+  }
+
+  async listRevisions(room: string, { limit }: { limit: number }): Promise<RevisionInfo[]> {
+    return this.stmts.listRevisions.all(room, limit).map(toRevision);
+  }
+
+  async getRevision(room: string, id: number): Promise<(RevisionInfo & { state: Uint8Array }) | null> {
+    const row = this.stmts.getRevision.get(room, id);
+    return row ? { ...toRevision(row), state: new Uint8Array(row.state) } : null;
+  }
+
+  async ping(): Promise<void> {
+    if (!this.db.open) throw new Error('store is closed');
+    this.db.prepare('SELECT 1').get();
   }
 
   async getCollaborator(room: string, user: string): Promise<Role | null> {

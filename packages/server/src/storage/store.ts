@@ -16,6 +16,42 @@ export interface Collaborator {
   role: Role;
 }
 
+export interface RoomInfo {
+  name: string;
+  /** ms since epoch */
+  createdAt: number;
+  updatedAt: number;
+  /** Updates ever appended (the room's log position). */
+  lastSeq: number;
+}
+
+/** A stored app or server event; the wire envelope is this plus the room name. */
+export interface StoredEvent {
+  /** Monotonic per room, starting at 1. */
+  id: number;
+  type: string;
+  ts: number;
+  user: string | null;
+  data: unknown;
+}
+
+export interface NewEvent {
+  type: string;
+  user: string | null;
+  data: unknown;
+  /** Same key twice in a room stores one event; the second append returns the first. */
+  idempotencyKey?: string;
+}
+
+export interface RevisionInfo {
+  id: number;
+  label: string;
+  ts: number;
+  user: string | null;
+  /** Byte size of the stored state. */
+  size: number;
+}
+
 /**
  * The durability seam. Implementations: MemoryStore (tests, `--store memory`), SqliteStore.
  * Every implementation passes the conformance suite in test/support/store-conformance.ts.
@@ -33,7 +69,7 @@ export interface Store {
    * are dropped; later ones stay. A compaction older than the current snapshot is ignored.
    */
   compact(room: string, uptoSeq: number, state: Uint8Array): Promise<void>;
-  /** Removes the room's updates, snapshot and collaborators. */
+  /** Removes the room's updates, snapshot, collaborators, events and revisions. */
   deleteRoom(room: string): Promise<void>;
   getCollaborator(room: string, user: string): Promise<Role | null>;
   /** Sorted by user id. */
@@ -41,6 +77,25 @@ export interface Store {
   setCollaborator(room: string, user: string, role: Role): Promise<void>;
   /** Resolves true if there was such a collaborator. */
   removeCollaborator(room: string, user: string): Promise<boolean>;
+  getRoomInfo(room: string): Promise<RoomInfo | null>;
+  /** Rooms sorted by name, after `after` (exclusive) for paging. */
+  listRooms(options: { after?: string; limit: number }): Promise<RoomInfo[]>;
+
+  /** Appends an event (or returns the existing one for a repeated idempotency key). */
+  appendEvent(room: string, event: NewEvent): Promise<{ event: StoredEvent; duplicate: boolean }>;
+  /** Events with id > since, oldest first. */
+  listEvents(room: string, options: { since: number; limit: number }): Promise<StoredEvent[]>;
+
+  createRevision(
+    room: string,
+    revision: { label: string; user: string | null; state: Uint8Array },
+  ): Promise<RevisionInfo>;
+  /** Newest first. */
+  listRevisions(room: string, options: { limit: number }): Promise<RevisionInfo[]>;
+  getRevision(room: string, id: number): Promise<(RevisionInfo & { state: Uint8Array }) | null>;
+
+  /** Cheap round trip for readiness checks; throws when the store is unusable. */
+  ping(): Promise<void>;
   /** Finishes pending commits and releases resources. */
   close(): Promise<void>;
 }

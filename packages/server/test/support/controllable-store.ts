@@ -1,6 +1,14 @@
 import { MemoryStore } from '../../src/storage/memory-store.js';
 import type { Role } from '../../src/auth/roles.js';
-import type { Collaborator, Store, StoredRoom } from '../../src/storage/store.js';
+import type {
+  Collaborator,
+  NewEvent,
+  RevisionInfo,
+  RoomInfo,
+  Store,
+  StoredEvent,
+  StoredRoom,
+} from '../../src/storage/store.js';
 
 /**
  * Wraps a real store so tests can make it slow, make it fail, or hold commits until released —
@@ -73,6 +81,41 @@ export class ControllableStore implements Store {
 
   removeCollaborator(room: string, user: string): Promise<boolean> {
     return this.inner.removeCollaborator(room, user);
+  }
+
+  getRoomInfo(room: string): Promise<RoomInfo | null> {
+    return this.inner.getRoomInfo(room);
+  }
+
+  listRooms(options: { after?: string; limit: number }): Promise<RoomInfo[]> {
+    return this.inner.listRooms(options);
+  }
+
+  appendEvent(room: string, event: NewEvent): Promise<{ event: StoredEvent; duplicate: boolean }> {
+    return this.inner.appendEvent(room, event);
+  }
+
+  listEvents(room: string, options: { since: number; limit: number }): Promise<StoredEvent[]> {
+    return this.inner.listEvents(room, options);
+  }
+
+  createRevision(
+    room: string,
+    revision: { label: string; user: string | null; state: Uint8Array },
+  ): Promise<RevisionInfo> {
+    return this.inner.createRevision(room, revision);
+  }
+
+  listRevisions(room: string, options: { limit: number }): Promise<RevisionInfo[]> {
+    return this.inner.listRevisions(room, options);
+  }
+
+  getRevision(room: string, id: number): Promise<(RevisionInfo & { state: Uint8Array }) | null> {
+    return this.inner.getRevision(room, id);
+  }
+
+  ping(): Promise<void> {
+    return this.inner.ping();
   }
 
   close(): Promise<void> {

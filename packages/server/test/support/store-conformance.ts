@@ -112,6 +112,43 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       expect(await store.listCollaborators('team')).toEqual([]);
     });
 
+    it('reports room info and lists rooms in pages', async () => {
+      expect(await store.getRoomInfo('a')).toBeNull();
+      for (const name of ['c', 'a', 'b']) await store.appendUpdate(name, textUpdate(name));
+      await store.appendUpdate('a', textUpdate('again', 9));
+      const info = (await store.getRoomInfo('a'))!;
+      expect(info).toMatchObject({ name: 'a', lastSeq: 2 });
+      expect(info.updatedAt).toBeGreaterThanOrEqual(info.createdAt);
+      expect((await store.listRooms({ limit: 2 })).map((r) => r.name)).toEqual(['a', 'b']);
+      expect((await store.listRooms({ after: 'b', limit: 2 })).map((r) => r.name)).toEqual(['c']);
+    });
+
+    it('appends events with per-room monotonic ids, dedupes idempotency keys, lists since an id', async () => {
+      const first = await store.appendEvent('ev', { type: 'note', user: 'ada', data: { n: 1 } });
+      expect(first).toMatchObject({ duplicate: false, event: { id: 1, type: 'note', user: 'ada', data: { n: 1 } } });
+      const keyed = await store.appendEvent('ev', { type: 'pay', user: null, data: [1, 'x'], idempotencyKey: 'k1' });
+      const again = await store.appendEvent('ev', { type: 'pay', user: null, data: 'different', idempotencyKey: 'k1' });
+      expect(again).toEqual({ event: keyed.event, duplicate: true });
+      await store.appendEvent('other', { type: 'x', user: null, data: null, idempotencyKey: 'k1' });
+      await store.appendEvent('ev', { type: 'third', user: 'bob', data: null });
+      expect((await store.listEvents('ev', { since: 0, limit: 10 })).map((e) => e.id)).toEqual([1, 2, 3]);
+      expect((await store.listEvents('ev', { since: 1, limit: 1 })).map((e) => e.type)).toEqual(['pay']);
+      await store.deleteRoom('ev');
+      expect(await store.listEvents('ev', { since: 0, limit: 10 })).toEqual([]);
+    });
+
+    it('stores revisions with their state, newest first', async () => {
+      const s1 = textUpdate('one');
+      const r1 = await store.createRevision('rev', { label: 'first', user: 'ada', state: s1 });
+      const r2 = await store.createRevision('rev', { label: 'second', user: null, state: textUpdate('two') });
+      expect(r1).toMatchObject({ id: 1, label: 'first', user: 'ada', size: s1.length });
+      expect((await store.listRevisions('rev', { limit: 10 })).map((r) => r.id)).toEqual([2, 1]);
+      expect(await store.getRevision('rev', 1)).toMatchObject({ id: 1, label: 'first', state: s1 });
+      expect(await store.getRevision('rev', 3)).toBeNull();
+      expect(r2.id).toBe(2);
+      await store.ping();
+    });
+
     it('stores bytes, not references to the caller buffer', async () => {
       const u = textUpdate('abc');
       const copy = u.slice();
