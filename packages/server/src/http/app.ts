@@ -17,8 +17,12 @@ import type { Metrics } from '../ops/metrics.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { Store } from '../storage/store.js';
 import { originAllowed } from '../transport/origin.js';
+import type { RoomInfo } from '../storage/store.js';
 import { collaboratorRoutes } from './routes/collaborators.js';
+import { contentRoutes } from './routes/content.js';
 import { healthRoutes } from './routes/health.js';
+import { roomRoutes } from './routes/rooms.js';
+import { WriteLimiter } from './write-limiter.js';
 
 export interface HttpDeps {
   config: Config;
@@ -29,6 +33,8 @@ export interface HttpDeps {
   authenticator: Authenticator;
   metrics: Metrics;
   isDraining: () => boolean;
+  /** Set by buildApp. */
+  writeLimiter?: WriteLimiter;
 }
 
 export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
@@ -89,7 +95,13 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
       .send({ error: { code: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` } });
   });
 
+  deps.writeLimiter = new WriteLimiter(deps.config.maxUpdatesPerSecond, deps.config.updateBurst);
+  // Raw Yjs updates; text bodies are parsed by Fastify already.
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
   healthRoutes(app, deps);
+  roomRoutes(app, deps);
+  contentRoutes(app, deps);
   collaboratorRoutes(app, deps);
   return app;
 }
@@ -106,4 +118,12 @@ export async function authenticate(request: FastifyRequest, deps: HttpDeps): Pro
   }
   request.principal = await deps.authenticator.authenticate(request.raw);
   return request.principal;
+}
+
+/** The room's stored info; a room loaded but never written counts too. 404 otherwise. */
+export async function requireRoom(deps: HttpDeps, room: string): Promise<RoomInfo> {
+  const info = await deps.store.getRoomInfo(room);
+  if (info) return info;
+  if (deps.registry.get(room)) return { name: room, createdAt: Date.now(), updatedAt: Date.now(), lastSeq: 0 };
+  throw new TandemError('room_not_found', `room "${room}" does not exist`);
 }

@@ -81,6 +81,26 @@ export const configSchema = z.object({
     .default(64 * 1024 * 1024),
   /** Concurrent connections per client address (0 = unlimited). */
   maxConnectionsPerIp: z.coerce.number().int().min(0).default(500),
+  /** Largest text-delta request body (REST `…/text/:field/ops`). */
+  maxOpBytes: z.coerce
+    .number()
+    .int()
+    .min(64)
+    .default(10 * 1024),
+
+  // Events, revisions, webhooks.
+  /** `collab.room_updated` is emitted at most this often per room. */
+  roomUpdatedDebounceMs: z.coerce.number().int().min(0).default(5_000),
+  /** Automatic revision of a changed room every this many ms (0 = off). */
+  revisionIntervalMs: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(10 * 60_000),
+  /** URLs that receive every event as a signed POST. */
+  webhookUrl: stringList.default([]),
+  /** HMAC-SHA256 key for the `Tandem-Signature` header. */
+  webhookSecret: optionalString,
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -99,6 +119,9 @@ export function parseConfig(input: ConfigInput): Config {
   if (config.jwtSecret && config.jwksUrl) throw new ConfigError('use either --jwt-secret or --jwks-url, not both');
   if (config.devAuth && (config.jwtSecret || config.jwksUrl)) {
     throw new ConfigError('--dev-auth trusts any X-User-Id header; it is refused when JWT auth is configured');
+  }
+  if (config.webhookUrl.length > 0 && !config.webhookSecret) {
+    throw new ConfigError('--webhook-url needs --webhook-secret so receivers can verify deliveries');
   }
   if (config.authCookie && !config.jwtSecret && !config.jwksUrl) {
     throw new ConfigError('--auth-cookie needs --jwt-secret or --jwks-url to verify the cookie');

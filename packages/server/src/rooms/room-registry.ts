@@ -80,8 +80,43 @@ export class RoomRegistry {
   /** Removes the peer; the room unloads after unloadDelayMs if nobody else is there. */
   leave(room: Room, peer: Peer): void {
     room.removePeer(peer);
+    this.scheduleUnloadIfIdle(room);
+  }
+
+  /**
+   * Runs `fn` with the room loaded (loading it if needed) and kept loaded until `fn` settles. For
+   * server-side readers and writers (REST) that are not peers.
+   */
+  async use<T>(name: string, fn: (room: Room) => Promise<T> | T): Promise<T> {
+    for (;;) {
+      const entry = this.entryFor(name);
+      const room = await entry.ready;
+      if (room.isDestroyed) continue;
+      if (entry.unloadTimer) clearTimeout(entry.unloadTimer);
+      entry.unloadTimer = null;
+      room.holds++;
+      try {
+        return await fn(room);
+      } finally {
+        room.holds--;
+        this.scheduleUnloadIfIdle(room);
+      }
+    }
+  }
+
+  /** Drops a room from memory without saving (it is being deleted). Its peers must be gone already. */
+  evict(name: string): void {
+    const entry = this.entries.get(name);
+    if (!entry) return;
+    if (entry.unloadTimer) clearTimeout(entry.unloadTimer);
+    this.entries.delete(name);
+    entry.room?.persistence.abandon();
+    entry.room?.destroy();
+  }
+
+  private scheduleUnloadIfIdle(room: Room): void {
     const entry = this.entries.get(room.name);
-    if (!entry || entry.room !== room || room.peerCount > 0 || entry.unloadTimer || entry.unloading) return;
+    if (!entry || entry.room !== room || !room.isIdle || entry.unloadTimer || entry.unloading) return;
     entry.unloadTimer = setTimeout(() => {
       entry.unloadTimer = null;
       void this.unload(room.name, entry);
@@ -156,7 +191,7 @@ export class RoomRegistry {
 
   private async unload(name: string, entry: Entry): Promise<void> {
     const room = entry.room;
-    if (!room || room.peerCount > 0) return;
+    if (!room || !room.isIdle) return;
     entry.unloading = true;
     try {
       // Loop: a peer may join, edit and leave while we wait, leaving new unsaved writes behind.
@@ -170,7 +205,7 @@ export class RoomRegistry {
           this.options.unloadSaveTimeoutMs ?? 30_000,
           false,
         );
-        if (room.peerCount > 0) return; // someone joined while we were saving: keep serving them
+        if (!room.isIdle) return; // someone joined while we were saving: keep serving them
       } while (saved && (room.hasUnflushedChanges || room.persistence.pendingWrites > 0));
       if (!saved) {
         // Never pin a room forever on a failing store. What is lost here was never acked, so the

@@ -84,8 +84,30 @@ export class Room {
     this.awareness.on('update', this.onAwarenessUpdate);
   }
 
+  /** REST calls and other server-side users that keep the room loaded without being peers. */
+  holds = 0;
+
   get peerCount(): number {
     return this.peers.size;
+  }
+
+  /** No peers and nobody holding it: it may unload. */
+  get isIdle(): boolean {
+    return this.peers.size === 0 && this.holds === 0;
+  }
+
+  /** Awareness states with the user that published each (for the presence API). */
+  presence(): { clientId: number; user: string | null; state: unknown }[] {
+    return [...this.awareness.getStates()].map(([clientId, state]) => ({
+      clientId,
+      user: this.awarenessOwners.get(clientId)?.user ?? null,
+      state,
+    }));
+  }
+
+  /** Sends an encoded Tandem extension frame to every peer that opted in. */
+  broadcastToTandemPeers(frame: Uint8Array): void {
+    for (const peer of this.peers.keys()) if (peer.tandem) peer.send(frame);
   }
 
   /** True while updates or acks wait for the end-of-turn flush. */
@@ -182,9 +204,14 @@ export class Room {
     }
   }
 
-  /** Applies an update that did not come from a peer (REST, restore); it reaches peers like any other. */
-  applyServerUpdate(update: Uint8Array, origin: unknown = 'server'): void {
-    Y.applyUpdate(this.doc, update, origin);
+  /** Refuses a change of about `bytes` that would take the room past its document size limit. */
+  assertCapacity(bytes: number): void {
+    if (this.approxBytes + bytes > this.options.maxDocumentBytes) {
+      throw new TandemError(
+        'document_too_large',
+        `the room would exceed its ${this.options.maxDocumentBytes}-byte document limit`,
+      );
+    }
   }
 
   /** Sends what is batched now instead of at the end of the turn; returns the durability promise. */
@@ -254,12 +281,7 @@ export class Room {
 
   private applyClientUpdate(peer: Peer, state: PeerState, update: Uint8Array): void {
     state.updatesReceived++;
-    if (this.approxBytes + update.length > this.options.maxDocumentBytes) {
-      throw new TandemError(
-        'document_too_large',
-        `the room would exceed its ${this.options.maxDocumentBytes}-byte document limit`,
-      );
-    }
+    this.assertCapacity(update.length);
     try {
       Y.applyUpdate(this.doc, update, peer);
     } catch (cause) {

@@ -1,13 +1,8 @@
 import { z } from 'zod';
 import { ROLES } from '../../auth/roles.js';
 import { TandemError } from '../../errors.js';
-import { isValidRoomName } from '../../transport/room-path.js';
 import { authenticate, type App, type HttpDeps } from '../app.js';
-
-export const roomParam = z
-  .string()
-  .refine(isValidRoomName, { message: 'room names are 1-256 chars of A-Z a-z 0-9 . _ ~ : @ + = , - and inner /' });
-const userParam = z.string().regex(/^[\w.@:+-]{1,128}$/, 'user ids are 1-128 chars of A-Z a-z 0-9 _ . @ : + -');
+import { roomParam, userParam } from './params.js';
 const collaborator = z.object({ user: z.string(), role: z.enum(ROLES) });
 
 /** Owner-only management of a room's collaborators; changes apply to live sessions at once. */

@@ -1,0 +1,178 @@
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import * as Y from 'yjs';
+import type { Principal } from '../../auth/authenticator.js';
+import { TandemError } from '../../errors.js';
+import { applyTextOps, importJson, replaceText, type TextOp } from '../../rooms/doc-edit.js';
+import { docToJson, docVersion, typedRoot } from '../../rooms/doc-view.js';
+import type { Room } from '../../rooms/room.js';
+import { authenticate, requireRoom, type App, type HttpDeps } from '../app.js';
+import { expectedVersion, fieldParam, roomParam } from './params.js';
+
+const versionBody = z.object({ version: z.string() });
+
+const textOp = z.union([
+  z.object({ retain: z.number().int().min(1) }).strict(),
+  z.object({ delete: z.number().int().min(1) }).strict(),
+  z.object({ insert: z.string().min(1), attributes: z.record(z.string(), z.unknown()).optional() }).strict(),
+]);
+
+/**
+ * Server-side writes: checks role, rate and version, applies the change, and answers once it is
+ * durable with the new version. The creator of a new room becomes its owner, as over a socket.
+ */
+async function writeRoom(
+  deps: HttpDeps,
+  request: FastifyRequest,
+  room: string,
+  expected: string | undefined,
+  edit: (room: Room) => void,
+): Promise<{ version: string }> {
+  const principal: Principal = await authenticate(request, deps);
+  const role = await deps.access.require(principal, room, 'editor');
+  deps.writeLimiter!.take(principal.user);
+  return deps.registry.use(room, async (r) => {
+    if (expected !== undefined && docVersion(r.doc) !== expected) {
+      throw new TandemError('version_conflict', 'the document changed since that version; fetch it and retry');
+    }
+    edit(r);
+    await r.flush();
+    if (r.claimNew()) await deps.access.claimIfUnowned(principal, room, role);
+    return { version: docVersion(r.doc) };
+  });
+}
+
+export function contentRoutes(app: App, deps: HttpDeps): void {
+  app.get(
+    '/v1/rooms/:room/content',
+    {
+      schema: {
+        summary: 'Read the document as JSON, raw Yjs state, or one text field as plain text',
+        params: z.object({ room: roomParam }),
+        querystring: z.object({
+          format: z.enum(['json', 'yjs', 'text']).default('json'),
+          field: fieldParam.optional(),
+          encoding: z.enum(['binary', 'base64']).default('binary').describe('for format=yjs'),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const { room } = request.params;
+      const { format, field, encoding } = request.query;
+      const principal = await authenticate(request, deps);
+      await deps.access.require(principal, room, 'viewer');
+      await requireRoom(deps, room);
+      return deps.registry.use(room, (r) => {
+        const version = docVersion(r.doc);
+        void reply.header('etag', `"${version}"`);
+        if (format === 'yjs') {
+          const state = Y.encodeStateAsUpdate(r.doc);
+          if (encoding === 'base64') return reply.send({ version, update: Buffer.from(state).toString('base64') });
+          return reply.type('application/octet-stream').send(Buffer.from(state));
+        }
+        if (format === 'text') {
+          if (!field) throw new TandemError('invalid_request', 'format=text needs field=<name of a text>');
+          const root = typedRoot(r.doc, field);
+          if (root !== null && !(root instanceof Y.Text)) {
+            throw new TandemError('invalid_request', `"${field}" is not a text`);
+          }
+          return reply.type('text/plain; charset=utf-8').send(root?.toString() ?? '');
+        }
+        return reply.send({ version, content: docToJson(r.doc) });
+      });
+    },
+  );
+
+  app.put(
+    '/v1/rooms/:room/content',
+    {
+      schema: {
+        summary: 'Import or replace content: a Yjs update (merged), plain text (replaces one field), or JSON',
+        description:
+          'format=yjs: body is the update as application/octet-stream, or {"update": "<base64>"} as JSON. ' +
+          'format=text: text/plain body replaces the text `field`. format=json: {"<root>": string | array | object} ' +
+          'replaces those top-level types. Connected clients see the change live. Optional If-Match / baseVersion.',
+        params: z.object({ room: roomParam }),
+        querystring: z.object({
+          format: z.enum(['json', 'yjs', 'text']).default('json'),
+          field: fieldParam.optional(),
+          baseVersion: z.string().optional(),
+        }),
+        body: z.unknown(),
+        response: { 200: versionBody },
+      },
+    },
+    async (request) => {
+      const { room } = request.params;
+      const { format, field, baseVersion } = request.query;
+      const expected = expectedVersion(request.headers['if-match'], baseVersion);
+      const body = request.body;
+      if (format === 'yjs') {
+        const update = yjsBody(body);
+        return writeRoom(deps, request, room, expected, (r) => {
+          r.assertCapacity(update.length);
+          try {
+            Y.applyUpdate(r.doc, update, 'rest');
+          } catch (cause) {
+            throw new TandemError('invalid_update', 'body is not a valid Yjs update', { cause });
+          }
+        });
+      }
+      if (format === 'text') {
+        if (!field) throw new TandemError('invalid_request', 'format=text needs field=<name of a text>');
+        if (typeof body !== 'string') throw new TandemError('invalid_request', 'format=text needs a text/plain body');
+        return writeRoom(deps, request, room, expected, (r) => {
+          r.assertCapacity(Buffer.byteLength(body));
+          r.doc.transact(() => replaceText(r.doc, field, body), 'rest');
+        });
+      }
+      const content = z.record(z.string(), z.unknown()).safeParse(body);
+      if (!content.success) throw new TandemError('invalid_request', 'format=json needs a JSON object body');
+      return writeRoom(deps, request, room, expected, (r) => {
+        r.assertCapacity(Buffer.byteLength(JSON.stringify(content.data)));
+        r.doc.transact(() => importJson(r.doc, content.data), 'rest');
+      });
+    },
+  );
+
+  app.post(
+    '/v1/rooms/:room/text/:field/ops',
+    {
+      schema: {
+        summary: 'Apply a text delta ([{retain}, {insert, attributes?}, {delete}]) to a Y.Text',
+        params: z.object({ room: roomParam, field: fieldParam }),
+        body: z.union([
+          z.array(textOp).min(1),
+          z.object({ ops: z.array(textOp).min(1), baseVersion: z.string().optional() }),
+        ]),
+        response: { 200: versionBody },
+      },
+    },
+    async (request) => {
+      const { room, field } = request.params;
+      const size = Number(request.headers['content-length'] ?? JSON.stringify(request.body).length);
+      if (size > deps.config.maxOpBytes) {
+        throw new TandemError('message_too_big', `operations are limited to ${deps.config.maxOpBytes} bytes`);
+      }
+      const body = request.body;
+      const ops = (Array.isArray(body) ? body : body.ops) as TextOp[];
+      const expected = expectedVersion(request.headers['if-match'], Array.isArray(body) ? undefined : body.baseVersion);
+      return writeRoom(deps, request, room, expected, (r) => {
+        r.assertCapacity(size);
+        r.doc.transact(() => applyTextOps(r.doc, field, ops), 'rest');
+      });
+    },
+  );
+}
+
+function yjsBody(body: unknown): Uint8Array {
+  if (Buffer.isBuffer(body)) return new Uint8Array(body);
+  const parsed = z.object({ update: z.string().base64() }).safeParse(body);
+  if (!parsed.success) {
+    throw new TandemError(
+      'invalid_request',
+      'format=yjs needs an application/octet-stream body or {"update": "<base64>"}',
+    );
+  }
+  return new Uint8Array(Buffer.from(parsed.data.update, 'base64'));
+}

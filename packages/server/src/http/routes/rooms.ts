@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import { roleFromGrants } from '../../auth/room-pattern.js';
+import { TandemError } from '../../errors.js';
+import { docVersion } from '../../rooms/doc-view.js';
+import * as Y from 'yjs';
+import { authenticate, requireRoom, type App, type HttpDeps } from '../app.js';
+import { roomParam } from './params.js';
+
+const roomSummary = z.object({ name: z.string(), createdAt: z.number(), updatedAt: z.number() });
+
+export function roomRoutes(app: App, deps: HttpDeps): void {
+  app.get(
+    '/v1/rooms',
+    {
+      schema: {
+        summary: 'List rooms the caller can read, by name',
+        querystring: z.object({
+          limit: z.coerce.number().int().min(1).max(200).default(50),
+          after: z.string().max(256).optional(),
+        }),
+        response: { 200: z.object({ rooms: z.array(roomSummary), next: z.string().nullable() }) },
+      },
+    },
+    async (request) => {
+      const principal = await authenticate(request, deps);
+      const { limit, after } = request.query;
+      const page = await deps.store.listRooms({ after, limit });
+      const visible = [];
+      for (const info of page) {
+        if (roleFromGrants(principal.grants, info.name) || (await deps.access.roleFor(principal, info.name))) {
+          visible.push({ name: info.name, createdAt: info.createdAt, updatedAt: info.updatedAt });
+        }
+      }
+      return { rooms: visible, next: page.length === limit ? page.at(-1)!.name : null };
+    },
+  );
+
+  app.get(
+    '/v1/rooms/:room',
+    {
+      schema: {
+        summary: 'Room details: timestamps, size, version and who is connected',
+        params: z.object({ room: roomParam }),
+        response: {
+          200: roomSummary.extend({
+            size: z.number().describe('bytes of the encoded document'),
+            version: z.string(),
+            connectedUsers: z.array(z.string()),
+            peers: z.number(),
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { room } = request.params;
+      const principal = await authenticate(request, deps);
+      await deps.access.require(principal, room, 'viewer');
+      const info = await requireRoom(deps, room);
+      return deps.registry.use(room, (r) => {
+        const version = docVersion(r.doc);
+        void reply.header('etag', `"${version}"`);
+        return {
+          name: room,
+          createdAt: info.createdAt,
+          updatedAt: info.updatedAt,
+          size: Y.encodeStateAsUpdate(r.doc).length,
+          version,
+          connectedUsers: [...new Set(r.peerList().map((p) => p.user))].sort(),
+          peers: r.peerCount,
+        };
+      });
+    },
+  );
+
+  app.delete(
+    '/v1/rooms/:room',
+    {
+      schema: { summary: 'Delete a room and everything stored for it (owner)', params: z.object({ room: roomParam }) },
+    },
+    async (request, reply) => {
+      const { room } = request.params;
+      const principal = await authenticate(request, deps);
+      await deps.access.require(principal, room, 'owner');
+      await requireRoom(deps, room);
+      const loaded = deps.registry.get(room);
+      for (const peer of loaded?.peerList() ?? []) peer.fail(new TandemError('room_deleted', 'this room was deleted'));
+      deps.registry.evict(room);
+      await deps.store.deleteRoom(room);
+      return reply.status(204).send();
+    },
+  );
+
+  app.get(
+    '/v1/rooms/:room/presence',
+    {
+      schema: {
+        summary: 'Who is connected, with their awareness state',
+        params: z.object({ room: roomParam }),
+        response: {
+          200: z.object({
+            presence: z.array(z.object({ clientId: z.number(), user: z.string().nullable(), state: z.unknown() })),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const { room } = request.params;
+      const principal = await authenticate(request, deps);
+      await deps.access.require(principal, room, 'viewer');
+      const loaded = deps.registry.get(room);
+      if (!loaded) await requireRoom(deps, room);
+      return { presence: loaded?.presence() ?? [] };
+    },
+  );
+}
