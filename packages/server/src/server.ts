@@ -1,9 +1,12 @@
+import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Authenticator } from './auth/authenticator.js';
 import { createAuthenticator } from './auth/create-authenticator.js';
 import { RoomAccess } from './auth/room-access.js';
 import { TandemError } from './errors.js';
+import { EventService } from './events/event-service.js';
+import { WebhookSender, type WebhookOptions } from './events/webhook-sender.js';
 import { buildApp } from './http/app.js';
 import type { Config } from './ops/config.js';
 import { silentLogger, type Logger } from './ops/logger.js';
@@ -22,6 +25,8 @@ export interface ServerDeps {
   authenticator?: Authenticator;
   /** Include process metrics (CPU, memory, event loop) in /metrics; on for the CLI. */
   processMetrics?: boolean;
+  /** Retry timing of webhook deliveries (tests shorten it). */
+  webhookOptions?: Partial<Pick<WebhookOptions, 'retryBaseMs' | 'maxDelayMs' | 'maxAttempts' | 'timeoutMs'>>;
 }
 
 export interface TandemServer {
@@ -35,6 +40,7 @@ export interface TandemServer {
   readonly access: RoomAccess;
   readonly authenticator: Authenticator;
   readonly metrics: Metrics;
+  readonly events: EventService;
   /** Graceful shutdown: stop accepting, make every write durable, close peers (1012), close the store. */
   drain(): Promise<{ clean: boolean }>;
 }
@@ -67,6 +73,24 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     },
     metrics,
   );
+  const events = new EventService(store, registry, logger.child({ module: 'events' }), config.roomUpdatedDebounceMs);
+  registry.onDocChanged = (room) => events.roomChanged(room);
+  access.onChange((room, user, role) =>
+    events.emitServerEvent(room, role ? 'collab.collaborator_added' : 'collab.collaborator_removed', null, {
+      user,
+      role,
+    }),
+  );
+  let webhooks: WebhookSender | null = null;
+  if (config.webhookUrl.length > 0) {
+    webhooks = new WebhookSender(
+      { urls: config.webhookUrl, secret: config.webhookSecret!, ...deps.webhookOptions },
+      logger.child({ module: 'webhooks' }),
+      metrics,
+    );
+    events.subscribe(webhooks.enqueue);
+  }
+  const sseStreams = new Set<ServerResponse>();
   let draining = false;
   const app = await buildApp({
     config,
@@ -77,10 +101,12 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     authenticator,
     metrics,
     isDraining: () => draining,
+    events,
+    sseStreams,
   });
   const sync = new SyncEndpoint(
     app.server,
-    { registry, access, authenticator, metrics, logger },
+    { registry, access, authenticator, metrics, logger, events },
     {
       maxMessageBytes: config.maxMessageBytes,
       maxBufferedBytes: config.maxBufferedBytes,
@@ -110,9 +136,13 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     await sync.closeAll(new TandemError('draining', 'server restarting'));
     clean = (await registry.flushAll(Math.max(0, deadline - Date.now()))) && clean;
     sync.close();
+    events.close();
+    for (const res of sseStreams) res.end();
     registry.closeAll();
     await app.close();
     await store.close();
+    // Deliveries still queued are lost with the process (see docs/api.md, webhooks).
+    webhooks?.stop();
     logger.info({ clean }, 'drained');
     return { clean };
   };
@@ -127,6 +157,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     access,
     authenticator,
     metrics,
+    events,
     drain: () => (drained ??= drain()),
   };
 }

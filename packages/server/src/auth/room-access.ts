@@ -4,7 +4,8 @@ import type { Principal } from './authenticator.js';
 import { roleFromGrants } from './room-pattern.js';
 import { canWrite, maxRole, roleAtLeast, type Role } from './roles.js';
 
-export type AccessChangeListener = (room: string, user: string) => void;
+/** `role` is the new collaborator role, or null when the collaborator was removed. */
+export type AccessChangeListener = (room: string, user: string, role: Role | null) => void;
 
 /**
  * Decides a principal's role in a room: the strongest of what its credential grants and what the
@@ -55,16 +56,16 @@ export class RoomAccess {
 
   async setCollaborator(room: string, user: string, role: Role): Promise<void> {
     await this.store.setCollaborator(room, user, role);
-    this.emit(room, user);
+    this.emit(room, user, role);
   }
 
   async removeCollaborator(room: string, user: string): Promise<boolean> {
     const removed = await this.store.removeCollaborator(room, user);
-    if (removed) this.emit(room, user);
+    if (removed) this.emit(room, user, null);
     return removed;
   }
 
-  private emit(room: string, user: string): void {
-    for (const listener of this.listeners) listener(room, user);
+  private emit(room: string, user: string, role: Role | null): void {
+    for (const listener of this.listeners) listener(room, user, role);
   }
 }

@@ -17,9 +17,11 @@ import type { Metrics } from '../ops/metrics.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { Store } from '../storage/store.js';
 import { originAllowed } from '../transport/origin.js';
+import type { EventService } from '../events/event-service.js';
 import type { RoomInfo } from '../storage/store.js';
 import { collaboratorRoutes } from './routes/collaborators.js';
 import { contentRoutes } from './routes/content.js';
+import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { roomRoutes } from './routes/rooms.js';
 import { WriteLimiter } from './write-limiter.js';
@@ -33,6 +35,9 @@ export interface HttpDeps {
   authenticator: Authenticator;
   metrics: Metrics;
   isDraining: () => boolean;
+  events: EventService;
+  /** Open SSE responses, ended on drain. */
+  sseStreams: Set<ServerResponse>;
   /** Set by buildApp. */
   writeLimiter?: WriteLimiter;
 }
@@ -102,6 +107,7 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
   healthRoutes(app, deps);
   roomRoutes(app, deps);
   contentRoutes(app, deps);
+  eventRoutes(app, deps);
   collaboratorRoutes(app, deps);
   return app;
 }

@@ -61,6 +61,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly webhookFailures = new Counter({
+    name: 'tandem_webhook_failures_total',
+    help: 'Webhook deliveries that failed (and were retried) or were dropped',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tandem_' });
   }

@@ -35,6 +35,8 @@ interface Entry {
  */
 export class RoomRegistry {
   private readonly entries = new Map<string, Entry>();
+  /** Called after any loaded room's document changed. */
+  onDocChanged: ((room: string) => void) | null = null;
   private readonly log: Logger;
 
   constructor(
@@ -186,7 +188,8 @@ export class RoomRegistry {
     );
     this.log.debug({ room: name, tail: stored?.updates.length ?? 0 }, 'room loaded');
     const bytes = (stored?.snapshot?.length ?? 0) + (stored?.updates.reduce((n, u) => n + u.length, 0) ?? 0);
-    return new Room(name, doc, persistence, this.log, this.options, { bytes, existed: stored !== null }, this.metrics);
+    const roomOptions = { ...this.options, onChanged: (room: string) => this.onDocChanged?.(room) };
+    return new Room(name, doc, persistence, this.log, roomOptions, { bytes, existed: stored !== null }, this.metrics);
   }
 
   private async unload(name: string, entry: Entry): Promise<void> {

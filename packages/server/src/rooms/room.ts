@@ -22,6 +22,8 @@ export interface RoomOptions {
   viewerPresence: boolean;
   /** Updates that would take the room's stored state past this are refused. */
   maxDocumentBytes: number;
+  /** Told after each batch that changed the document (for `collab.room_updated`). */
+  onChanged?: (room: string) => void;
 }
 
 interface PeerState {
@@ -222,6 +224,7 @@ export class Room {
       merged = this.pendingUpdates.length === 1 ? this.pendingUpdates[0]! : Y.mergeUpdates(this.pendingUpdates);
       this.pendingUpdates = [];
       this.broadcast(encodeSyncUpdate(merged));
+      this.options.onChanged?.(this.name);
     }
     if (this.pendingAwareness.size > 0) {
       const clients = [...this.pendingAwareness];

@@ -32,12 +32,7 @@ export class MemoryStore implements Store {
 
   async appendUpdate(room: string, update: Uint8Array): Promise<number> {
     this.assertOpen();
-    let r = this.rooms.get(room);
-    if (!r) {
-      r = { createdAt: Date.now(), updatedAt: Date.now(), snapshot: null, snapshotSeq: 0, updates: [], lastSeq: 0 };
-      this.rooms.set(room, r);
-    }
-    r.updatedAt = Date.now();
+    const r = this.touch(room);
     const seq = ++r.lastSeq;
     r.updates.push({ seq, data: update.slice() });
     return seq;
@@ -87,6 +82,7 @@ export class MemoryStore implements Store {
       data: structuredClone(event.data),
     };
     log.list.push(stored);
+    this.touch(room);
     if (event.idempotencyKey !== undefined) log.keys.set(event.idempotencyKey, stored);
     return { event: structuredClone(stored), duplicate: false };
   }
@@ -164,6 +160,16 @@ export class MemoryStore implements Store {
 
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  private touch(room: string): MemoryRoom {
+    let r = this.rooms.get(room);
+    if (!r) {
+      r = { createdAt: Date.now(), updatedAt: Date.now(), snapshot: null, snapshotSeq: 0, updates: [], lastSeq: 0 };
+      this.rooms.set(room, r);
+    }
+    r.updatedAt = Date.now();
+    return r;
   }
 
   private assertOpen(): void {

@@ -152,6 +152,10 @@ export class SqliteStore implements Store {
         [string, number],
         { name: string; created_at: number; updated_at: number; last_seq: number }
       >('SELECT name, created_at, updated_at, last_seq FROM rooms WHERE name > ? ORDER BY name LIMIT ?'),
+      touchRoom: this.db.prepare<[string, number, number]>(
+        `INSERT INTO rooms (name, created_at, updated_at, last_seq) VALUES (?, ?, ?, 0)
+         ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at`,
+      ),
       eventByKey: this.db.prepare<[string, string], EventRow>(
         'SELECT id, type, ts, user_id, data FROM events WHERE room = ? AND idempotency_key = ?',
       ),
@@ -297,6 +301,7 @@ export class SqliteStore implements Store {
         data: JSON.stringify(event.data ?? null),
       };
       this.stmts.insertEvent.run(room, id, row.type, row.ts, row.user_id, row.data, event.idempotencyKey ?? null);
+      this.stmts.touchRoom.run(room, row.ts, row.ts);
       return { event: toEvent(row), duplicate: false };
     })();
   }

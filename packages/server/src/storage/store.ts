@@ -81,7 +81,7 @@ export interface Store {
   /** Rooms sorted by name, after `after` (exclusive) for paging. */
   listRooms(options: { after?: string; limit: number }): Promise<RoomInfo[]>;
 
-  /** Appends an event (or returns the existing one for a repeated idempotency key). */
+  /** Appends an event (or returns the existing one for a repeated idempotency key); creates the room if new. */
   appendEvent(room: string, event: NewEvent): Promise<{ event: StoredEvent; duplicate: boolean }>;
   /** Events with id > since, oldest first. */
   listEvents(room: string, options: { since: number; limit: number }): Promise<StoredEvent[]>;

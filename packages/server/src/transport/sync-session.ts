@@ -5,6 +5,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { RoomAccess } from '../auth/room-access.js';
 import { canWrite } from '../auth/roles.js';
 import { TandemError, toTandemError } from '../errors.js';
+import type { EventService } from '../events/event-service.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Room } from '../rooms/room.js';
@@ -26,6 +27,7 @@ export interface SessionDeps {
   metrics: Metrics;
   log: Logger;
   limits: SessionLimits;
+  events: EventService;
 }
 
 // Frames that arrive while the room loads are kept (stock clients send step1 and awareness at once),
@@ -71,6 +73,7 @@ export class SyncSession {
         return;
       }
       this.room = room;
+      this.deps.events.emitServerEvent(this.roomName, 'collab.user_joined', principal.user, this.presenceData());
       if (room.claimNew()) {
         access.claimIfUnowned(principal, this.roomName, role).catch((err: unknown) => {
           log.error({ err, room: this.roomName }, 'could not record the room creator as owner');
@@ -114,7 +117,16 @@ export class SyncSession {
     this.peer.dispose();
     if (this.awarenessTimer) clearTimeout(this.awarenessTimer);
     this.awarenessTimer = null;
-    if (this.room) this.deps.registry.leave(this.room, this.peer);
+    if (this.room) {
+      this.deps.registry.leave(this.room, this.peer);
+      // A destroyed room was deleted: recording an event would bring it back.
+      if (this.room.isDestroyed) return;
+      this.deps.events.emitServerEvent(this.roomName, 'collab.user_left', this.peer.user, this.presenceData());
+    }
+  }
+
+  private presenceData(): { name: string | null; readOnly: boolean } {
+    return { name: this.peer.principal?.name ?? null, readOnly: this.peer.readOnly };
   }
 
   /** Re-checks the peer's role after a collaborator change: revoke, downgrade or upgrade live. */

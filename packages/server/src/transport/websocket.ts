@@ -5,6 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { RoomAccess } from '../auth/room-access.js';
 import { TandemError } from '../errors.js';
+import type { EventService } from '../events/event-service.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
@@ -29,6 +30,7 @@ export interface SyncEndpointDeps {
   authenticator: Authenticator;
   metrics: Metrics;
   logger: Logger;
+  events: EventService;
 }
 
 /**
@@ -142,6 +144,7 @@ export class SyncEndpoint {
       metrics,
       log: this.log,
       limits: this.options,
+      events: this.deps.events,
     });
     const address = clientAddress(req, this.options.trustProxy);
     const admitted = this.addresses.acquire(address);

@@ -130,6 +130,7 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       const again = await store.appendEvent('ev', { type: 'pay', user: null, data: 'different', idempotencyKey: 'k1' });
       expect(again).toEqual({ event: keyed.event, duplicate: true });
       await store.appendEvent('other', { type: 'x', user: null, data: null, idempotencyKey: 'k1' });
+      expect(await store.getRoomInfo('other')).toMatchObject({ name: 'other', lastSeq: 0 });
       await store.appendEvent('ev', { type: 'third', user: 'bob', data: null });
       expect((await store.listEvents('ev', { since: 0, limit: 10 })).map((e) => e.id)).toEqual([1, 2, 3]);
       expect((await store.listEvents('ev', { since: 1, limit: 1 })).map((e) => e.type)).toEqual(['pay']);

@@ -1,0 +1,111 @@
+import { encodeEvent, type EventEnvelope } from '@tandem/protocol';
+import type { Logger } from '../ops/logger.js';
+import type { RoomRegistry } from '../rooms/room-registry.js';
+import type { Store, StoredEvent } from '../storage/store.js';
+
+export type { EventEnvelope };
+export type EventListener = (event: EventEnvelope) => void;
+
+export interface PublishRequest {
+  type: string;
+  user: string | null;
+  data: unknown;
+  idempotencyKey?: string;
+}
+
+export const toEnvelope = (room: string, e: StoredEvent): EventEnvelope => ({
+  id: String(e.id),
+  type: e.type,
+  room,
+  ts: e.ts,
+  user: e.user,
+  data: e.data,
+});
+
+/**
+ * The one path every event takes: persisted first (so `since` polling and SSE resume see it), then
+ * fanned out to Tandem socket peers, SSE streams and webhooks. Server events (`collab.*`) use it too.
+ */
+export class EventService {
+  private readonly listeners = new Set<EventListener>();
+  private readonly debounced = new Map<string, NodeJS.Timeout>();
+  private ephemeralCounter = 0;
+  private closed = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly registry: RoomRegistry,
+    private readonly log: Logger,
+    private readonly roomUpdatedDebounceMs: number,
+  ) {}
+
+  subscribe(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async publish(room: string, request: PublishRequest): Promise<{ event: EventEnvelope; duplicate: boolean }> {
+    const { event, duplicate } = await this.store.appendEvent(room, request);
+    const envelope = toEnvelope(room, event);
+    if (!duplicate) this.fanOut(envelope, true);
+    return { event: envelope, duplicate };
+  }
+
+  /** Sent to connected Tandem peers only; not stored, not streamed, no webhook. */
+  broadcast(room: string, request: Omit<PublishRequest, 'idempotencyKey'>): EventEnvelope {
+    const envelope: EventEnvelope = {
+      id: `ephemeral-${++this.ephemeralCounter}`,
+      type: request.type,
+      room,
+      ts: Date.now(),
+      user: request.user,
+      data: request.data,
+    };
+    this.fanOut(envelope, false);
+    return envelope;
+  }
+
+  /** Server events never fail their caller: a failure to record one is logged. */
+  emitServerEvent(room: string, type: string, user: string | null, data: unknown = null): void {
+    if (this.closed) return;
+    this.publish(room, { type, user, data }).catch((err: unknown) => {
+      this.log.warn({ err, room, type }, 'could not record server event');
+    });
+  }
+
+  /** `collab.room_updated`, at most once per debounce window per room (trailing). */
+  roomChanged(room: string): void {
+    if (this.closed || this.debounced.has(room)) return;
+    const timer = setTimeout(() => {
+      this.debounced.delete(room);
+      this.emitServerEvent(room, 'collab.room_updated', null);
+    }, this.roomUpdatedDebounceMs);
+    timer.unref();
+    this.debounced.set(room, timer);
+  }
+
+  /** Cancels pending server events of a room that is being deleted. */
+  forget(room: string): void {
+    const timer = this.debounced.get(room);
+    if (timer) clearTimeout(timer);
+    this.debounced.delete(room);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const timer of this.debounced.values()) clearTimeout(timer);
+    this.debounced.clear();
+  }
+
+  private fanOut(envelope: EventEnvelope, toListeners: boolean): void {
+    this.registry.get(envelope.room)?.broadcastToTandemPeers(encodeEvent(envelope));
+    if (!toListeners) return;
+    for (const listener of this.listeners) {
+      try {
+        listener(envelope);
+      } catch (err) {
+        this.log.error({ err }, 'event listener failed');
+      }
+    }
+  }
+}

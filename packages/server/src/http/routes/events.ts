@@ -1,0 +1,177 @@
+import { z } from 'zod';
+import { TandemError } from '../../errors.js';
+import { toEnvelope, type EventEnvelope } from '../../events/event-service.js';
+import { authenticate, requireRoom, type App, type HttpDeps } from '../app.js';
+import { roomParam } from './params.js';
+
+const MAX_EVENT_DATA_BYTES = 64 * 1024;
+const SSE_HEARTBEAT_MS = 15_000;
+
+const envelope = z.object({
+  id: z.string(),
+  type: z.string(),
+  room: z.string(),
+  ts: z.number(),
+  user: z.string().nullable(),
+  data: z.unknown(),
+});
+const eventType = z
+  .string()
+  .regex(/^[A-Za-z0-9][\w.:-]{0,63}$/, 'event types are 1-64 chars of letters, digits, _ . : -')
+  .refine((t) => !t.startsWith('collab.'), { message: 'the collab. prefix is reserved for server events' });
+const eventBody = z.object({ type: eventType, data: z.unknown().optional() });
+
+function checkDataSize(data: unknown): void {
+  if (Buffer.byteLength(JSON.stringify(data ?? null)) > MAX_EVENT_DATA_BYTES) {
+    throw new TandemError('message_too_big', `event data is limited to ${MAX_EVENT_DATA_BYTES} bytes of JSON`);
+  }
+}
+
+export function eventRoutes(app: App, deps: HttpDeps): void {
+  app.post(
+    '/v1/rooms/:room/events',
+    {
+      schema: {
+        summary: 'Publish an app event: stored, sent live to Tandem clients, SSE streams and webhooks',
+        description: 'An `Idempotency-Key` header makes retries safe: the same key in a room stores one event.',
+        params: z.object({ room: roomParam }),
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(200).optional() }),
+        body: eventBody,
+        response: { 200: z.object({ event: envelope }), 201: z.object({ event: envelope }) },
+      },
+    },
+    async (request, reply) => {
+      const { room } = request.params;
+      const principal = await authenticate(request, deps);
+      await deps.access.require(principal, room, 'editor');
+      deps.writeLimiter!.take(principal.user);
+      checkDataSize(request.body.data);
+      const { event, duplicate } = await deps.events.publish(room, {
+        type: request.body.type,
+        user: principal.user,
+        data: request.body.data ?? null,
+        idempotencyKey: request.headers['idempotency-key'],
+      });
+      return reply.status(duplicate ? 200 : 201).send({ event });
+    },
+  );
+
+  app.get(
+    '/v1/rooms/:room/events',
+    {
+      schema: {
+        summary: 'Events after `since` (an event id), oldest first, for polling clients',
+        params: z.object({ room: roomParam }),
+        querystring: z.object({
+          since: z.coerce.number().int().min(0).default(0),
+          limit: z.coerce.number().int().min(1).max(1000).default(100),
+        }),
+        response: { 200: z.object({ events: z.array(envelope), next: z.string() }) },
+      },
+    },
+    async (request) => {
+      const { room } = request.params;
+      const principal = await authenticate(request, deps);
+      await deps.access.require(principal, room, 'viewer');
+      await requireRoom(deps, room);
+      const events = (await deps.store.listEvents(room, request.query)).map((e) => toEnvelope(room, e));
+      return { events, next: events.at(-1)?.id ?? String(request.query.since) };
+    },
+  );
+
+  app.get(
+    '/v1/rooms/:room/events/stream',
+    {
+      schema: {
+        summary: 'Server-Sent Events: missed events since Last-Event-ID (or ?since), then live ones',
+        params: z.object({ room: roomParam }),
+        querystring: z.object({ since: z.coerce.number().int().min(0).optional() }),
+      },
+    },
+    async (request, reply) => {
+      const { room } = request.params;
+      const principal = await authenticate(request, deps);
+      await deps.access.require(principal, room, 'viewer');
+      await requireRoom(deps, room);
+      const lastEventId = Number(request.headers['last-event-id']);
+      let cursor = Number.isInteger(lastEventId) && lastEventId >= 0 ? lastEventId : (request.query.since ?? 0);
+
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      const write = (e: EventEnvelope): void => {
+        const id = Number(e.id);
+        if (id <= cursor) return;
+        cursor = id;
+        res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+      };
+      // Subscribe before reading the backlog so nothing falls between the two; `write` drops repeats.
+      const buffered: EventEnvelope[] = [];
+      let live = false;
+      const unsubscribe = deps.events.subscribe((e) => {
+        if (e.room !== room) return;
+        if (live) write(e);
+        else buffered.push(e);
+      });
+      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
+      heartbeat.unref();
+      const stop = (): void => {
+        clearInterval(heartbeat);
+        unsubscribe();
+      };
+      res.on('close', stop);
+      res.write('retry: 2000\n\n');
+      try {
+        for (;;) {
+          const page = await deps.store.listEvents(room, { since: cursor, limit: 500 });
+          for (const e of page) write(toEnvelope(room, e));
+          if (page.length < 500) break;
+        }
+      } catch (err) {
+        request.log.error({ err, room }, 'SSE backlog failed');
+        stop();
+        res.end();
+        return;
+      }
+      live = true;
+      for (const e of buffered.splice(0)) write(e);
+      deps.sseStreams.add(res);
+      res.on('close', () => deps.sseStreams.delete(res));
+    },
+  );
+
+  app.post(
+    '/v1/rooms/:room/broadcast',
+    {
+      schema: {
+        summary: 'Send an ephemeral message to the connected Tandem clients of a room (not stored)',
+        params: z.object({ room: roomParam }),
+        body: eventBody,
+        response: { 202: z.object({ event: envelope, delivered: z.number() }) },
+      },
+    },
+    async (request, reply) => {
+      const { room } = request.params;
+      const principal = await authenticate(request, deps);
+      await deps.access.require(principal, room, 'editor');
+      deps.writeLimiter!.take(principal.user);
+      checkDataSize(request.body.data);
+      const event = deps.events.broadcast(room, {
+        type: request.body.type,
+        user: principal.user,
+        data: request.body.data ?? null,
+      });
+      const delivered =
+        deps.registry
+          .get(room)
+          ?.peerList()
+          .filter((p) => p.tandem).length ?? 0;
+      return reply.status(202).send({ event, delivered });
+    },
+  );
+}
