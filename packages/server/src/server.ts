@@ -6,6 +6,7 @@ import { createAuthenticator } from './auth/create-authenticator.js';
 import { RoomAccess } from './auth/room-access.js';
 import { TandemError } from './errors.js';
 import { EventService } from './events/event-service.js';
+import { RevisionService } from './revisions/revision-service.js';
 import { WebhookSender, type WebhookOptions } from './events/webhook-sender.js';
 import { buildApp } from './http/app.js';
 import type { Config } from './ops/config.js';
@@ -41,6 +42,7 @@ export interface TandemServer {
   readonly authenticator: Authenticator;
   readonly metrics: Metrics;
   readonly events: EventService;
+  readonly revisions: RevisionService;
   /** Graceful shutdown: stop accepting, make every write durable, close peers (1012), close the store. */
   drain(): Promise<{ clean: boolean }>;
 }
@@ -74,7 +76,17 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     metrics,
   );
   const events = new EventService(store, registry, logger.child({ module: 'events' }), config.roomUpdatedDebounceMs);
-  registry.onDocChanged = (room) => events.roomChanged(room);
+  const revisions = new RevisionService(
+    store,
+    registry,
+    events,
+    logger.child({ module: 'revisions' }),
+    config.revisionIntervalMs,
+  );
+  registry.onDocChanged = (room) => {
+    events.roomChanged(room);
+    revisions.markChanged(room);
+  };
   access.onChange((room, user, role) =>
     events.emitServerEvent(room, role ? 'collab.collaborator_added' : 'collab.collaborator_removed', null, {
       user,
@@ -102,6 +114,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     metrics,
     isDraining: () => draining,
     events,
+    revisions,
     sseStreams,
   });
   const sync = new SyncEndpoint(
@@ -136,6 +149,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     await sync.closeAll(new TandemError('draining', 'server restarting'));
     clean = (await registry.flushAll(Math.max(0, deadline - Date.now()))) && clean;
     sync.close();
+    revisions.stop();
     events.close();
     for (const res of sseStreams) res.end();
     registry.closeAll();
@@ -158,6 +172,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     authenticator,
     metrics,
     events,
+    revisions,
     drain: () => (drained ??= drain()),
   };
 }

@@ -18,10 +18,12 @@ import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { Store } from '../storage/store.js';
 import { originAllowed } from '../transport/origin.js';
 import type { EventService } from '../events/event-service.js';
+import type { RevisionService } from '../revisions/revision-service.js';
 import type { RoomInfo } from '../storage/store.js';
 import { collaboratorRoutes } from './routes/collaborators.js';
 import { contentRoutes } from './routes/content.js';
 import { eventRoutes } from './routes/events.js';
+import { revisionRoutes } from './routes/revisions.js';
 import { healthRoutes } from './routes/health.js';
 import { roomRoutes } from './routes/rooms.js';
 import { WriteLimiter } from './write-limiter.js';
@@ -36,6 +38,7 @@ export interface HttpDeps {
   metrics: Metrics;
   isDraining: () => boolean;
   events: EventService;
+  revisions: RevisionService;
   /** Open SSE responses, ended on drain. */
   sseStreams: Set<ServerResponse>;
   /** Set by buildApp. */
@@ -108,6 +111,7 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
   roomRoutes(app, deps);
   contentRoutes(app, deps);
   eventRoutes(app, deps);
+  revisionRoutes(app, deps);
   collaboratorRoutes(app, deps);
   return app;
 }

@@ -52,12 +52,15 @@ export function asKind(doc: Y.Doc, name: string, kind: RootKind | null): TypedRo
   }
 }
 
-/** JSON view of every non-empty top-level type: text → string, map → object, array → array, xml → string. */
+/**
+ * JSON view of every non-empty top-level type: text → string, map → object, array → array, xml → string.
+ * Empty roots are left out: Yjs cannot tell an emptied root from one that never existed.
+ */
 export function docToJson(doc: Y.Doc): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const name of [...doc.share.keys()].sort()) {
     const root = typedRoot(doc, name);
-    if (root === null) continue;
+    if (root === null || (root instanceof Y.Map ? root.size : root.length) === 0) continue;
     out[name] = root instanceof Y.Text || root instanceof Y.XmlFragment ? root.toString() : root.toJSON();
   }
   return out;

@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import * as Y from 'yjs';
 import type { Principal } from '../../auth/authenticator.js';
@@ -11,6 +11,32 @@ import { expectedVersion, fieldParam, roomParam } from './params.js';
 
 const versionBody = z.object({ version: z.string() });
 
+export const renderQuery = z.object({
+  format: z.enum(['json', 'yjs', 'text']).default('json'),
+  field: fieldParam.optional(),
+  encoding: z.enum(['binary', 'base64']).default('binary').describe('for format=yjs'),
+});
+
+/** Sends a document as JSON, Yjs state (binary or base64) or one text field, with its version as ETag. */
+export function renderDoc(reply: FastifyReply, doc: Y.Doc, query: z.infer<typeof renderQuery>): FastifyReply {
+  const { format, field, encoding } = query;
+  const version = docVersion(doc);
+  void reply.header('etag', `"${version}"`);
+  if (format === 'yjs') {
+    const state = Y.encodeStateAsUpdate(doc);
+    if (encoding === 'base64') return reply.send({ version, update: Buffer.from(state).toString('base64') });
+    return reply.type('application/octet-stream').send(Buffer.from(state));
+  }
+  if (format === 'text') {
+    if (!field) throw new TandemError('invalid_request', 'format=text needs field=<name of a text>');
+    const root = typedRoot(doc, field);
+    if (root !== null && !(root instanceof Y.Text))
+      throw new TandemError('invalid_request', `"${field}" is not a text`);
+    return reply.type('text/plain; charset=utf-8').send(root?.toString() ?? '');
+  }
+  return reply.send({ version, content: docToJson(doc) });
+}
+
 const textOp = z.union([
   z.object({ retain: z.number().int().min(1) }).strict(),
   z.object({ delete: z.number().int().min(1) }).strict(),
@@ -21,12 +47,12 @@ const textOp = z.union([
  * Server-side writes: checks role, rate and version, applies the change, and answers once it is
  * durable with the new version. The creator of a new room becomes its owner, as over a socket.
  */
-async function writeRoom(
+export async function writeRoom(
   deps: HttpDeps,
   request: FastifyRequest,
   room: string,
   expected: string | undefined,
-  edit: (room: Room) => void,
+  edit: (room: Room, principal: Principal) => void | Promise<void>,
 ): Promise<{ version: string }> {
   const principal: Principal = await authenticate(request, deps);
   const role = await deps.access.require(principal, room, 'editor');
@@ -35,7 +61,7 @@ async function writeRoom(
     if (expected !== undefined && docVersion(r.doc) !== expected) {
       throw new TandemError('version_conflict', 'the document changed since that version; fetch it and retry');
     }
-    edit(r);
+    await edit(r, principal);
     await r.flush();
     if (r.claimNew()) await deps.access.claimIfUnowned(principal, room, role);
     return { version: docVersion(r.doc) };
@@ -49,37 +75,15 @@ export function contentRoutes(app: App, deps: HttpDeps): void {
       schema: {
         summary: 'Read the document as JSON, raw Yjs state, or one text field as plain text',
         params: z.object({ room: roomParam }),
-        querystring: z.object({
-          format: z.enum(['json', 'yjs', 'text']).default('json'),
-          field: fieldParam.optional(),
-          encoding: z.enum(['binary', 'base64']).default('binary').describe('for format=yjs'),
-        }),
+        querystring: renderQuery,
       },
     },
     async (request, reply) => {
       const { room } = request.params;
-      const { format, field, encoding } = request.query;
       const principal = await authenticate(request, deps);
       await deps.access.require(principal, room, 'viewer');
       await requireRoom(deps, room);
-      return deps.registry.use(room, (r) => {
-        const version = docVersion(r.doc);
-        void reply.header('etag', `"${version}"`);
-        if (format === 'yjs') {
-          const state = Y.encodeStateAsUpdate(r.doc);
-          if (encoding === 'base64') return reply.send({ version, update: Buffer.from(state).toString('base64') });
-          return reply.type('application/octet-stream').send(Buffer.from(state));
-        }
-        if (format === 'text') {
-          if (!field) throw new TandemError('invalid_request', 'format=text needs field=<name of a text>');
-          const root = typedRoot(r.doc, field);
-          if (root !== null && !(root instanceof Y.Text)) {
-            throw new TandemError('invalid_request', `"${field}" is not a text`);
-          }
-          return reply.type('text/plain; charset=utf-8').send(root?.toString() ?? '');
-        }
-        return reply.send({ version, content: docToJson(r.doc) });
-      });
+      return deps.registry.use(room, (r) => renderDoc(reply, r.doc, request.query));
     },
   );
 

@@ -86,6 +86,7 @@ export function roomRoutes(app: App, deps: HttpDeps): void {
       for (const peer of loaded?.peerList() ?? []) peer.fail(new TandemError('room_deleted', 'this room was deleted'));
       deps.registry.evict(room);
       deps.events.forget(room);
+      deps.revisions.forget(room);
       await deps.store.deleteRoom(room);
       return reply.status(204).send();
     },
