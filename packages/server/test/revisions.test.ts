@@ -89,6 +89,8 @@ describe('revisions', () => {
     await Promise.all(loops);
     expect(restored.status).toBe(200);
 
+    // A later edit: made once A has seen the restore.
+    await eventually(() => expect(a.text.replace(/[ab]/g, '')).toBe('version one'));
     a.doc.getText('t').insert(0, '>> ');
     await eventually(() => {
       expect(a.text).toBe(b.text);
