@@ -89,8 +89,14 @@ describe('revisions', () => {
     await Promise.all(loops);
     expect(restored.status).toBe(200);
 
-    // A later edit: made once A has seen the restore.
-    await eventually(() => expect(a.text.replace(/[ab]/g, '')).toBe('version one'));
+    // A later edit: made once every edit typed during the restore has settled on both clients. (Edits
+    // still in flight would be concurrent with it, and Yjs may place those on either side of it.)
+    await eventually(() => {
+      expect(a.acked).toBe(a.sent);
+      expect(b.acked).toBe(b.sent);
+      expect(a.text).toBe(b.text);
+      expect(a.text.replace(/[ab]/g, '')).toBe('version one');
+    });
     a.doc.getText('t').insert(0, '>> ');
     await eventually(() => {
       expect(a.text).toBe(b.text);

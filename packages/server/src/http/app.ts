@@ -1,4 +1,5 @@
 import cors from '@fastify/cors';
+import swagger from '@fastify/swagger';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -6,7 +7,12 @@ import Fastify, {
   type FastifyInstance,
   type FastifyRequest,
 } from 'fastify';
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Authenticator, Principal } from '../auth/authenticator.js';
 import type { RoomAccess } from '../auth/room-access.js';
@@ -67,6 +73,22 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('principal', null);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Tandem REST API',
+        version: '1.0.0',
+        description:
+          'Read and change rooms without a socket. Errors are `{error: {code, message}}` with stable codes. ' +
+          'Authenticate as on the socket: `Authorization: Bearer <jwt>` (or the configured cookie; dev auth: `X-User-Id`).',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
 
   if (deps.config.corsOrigin.length > 0) {
     await app.register(cors, {

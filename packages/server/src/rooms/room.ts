@@ -51,6 +51,8 @@ export class Room {
   private pendingUpdates: Uint8Array[] = [];
   private pendingAwareness = new Set<number>();
   private pendingAcks = new Map<Peer, number>();
+  /** When the first update of the batch waiting for acks arrived. */
+  private ackBatchStartedAt = 0;
   private flushScheduled = false;
   private destroyed = false;
   /**
@@ -236,8 +238,10 @@ export class Room {
     this.pendingAcks = new Map();
     const durable = this.persistence.persist(merged);
     if (acks.size > 0) {
+      const startedAt = this.ackBatchStartedAt;
       durable.then(
         () => {
+          this.metrics.ackSeconds.observe((performance.now() - startedAt) / 1000);
           for (const [peer, seq] of acks) if (this.peers.has(peer)) peer.send(encodeAck(seq));
         },
         () => undefined, // abandoned: no ack, the client resends on reconnect
@@ -297,7 +301,10 @@ export class Room {
       this.pendingUpdates.push(update.slice());
       this.approxBytes += update.length;
     }
-    if (peer.tandem) this.pendingAcks.set(peer, state.updatesReceived);
+    if (peer.tandem) {
+      if (this.pendingAcks.size === 0) this.ackBatchStartedAt = performance.now();
+      this.pendingAcks.set(peer, state.updatesReceived);
+    }
     this.scheduleFlush();
   }
 

@@ -22,6 +22,8 @@ export class ControllableStore implements Store {
   /** Fail this many upcoming loads. */
   failLoads = 0;
   appendCalls = 0;
+  /** Make ping() (readiness) fail. */
+  unreachable = false;
   private gate: Promise<void> | null = null;
   private openGate: (() => void) | null = null;
 
@@ -115,6 +117,7 @@ export class ControllableStore implements Store {
   }
 
   ping(): Promise<void> {
+    if (this.unreachable) return Promise.reject(new Error('injected: store unreachable'));
     return this.inner.ping();
   }
 

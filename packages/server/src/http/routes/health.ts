@@ -1,14 +1,24 @@
 import type { App, HttpDeps } from '../app.js';
 
-export function healthRoutes(app: App, deps: HttpDeps): void {
-  app.get('/healthz', async () => ({ status: 'ok' }));
+const hidden = { schema: { hide: true } };
 
-  app.get('/readyz', async (_request, reply) => {
+export function healthRoutes(app: App, deps: HttpDeps): void {
+  app.get('/healthz', hidden, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', hidden, async (request, reply) => {
     if (deps.isDraining()) return reply.status(503).send({ status: 'draining' });
+    try {
+      await deps.store.ping();
+    } catch (err) {
+      request.log.warn({ err }, 'store not reachable');
+      return reply.status(503).send({ status: 'store_unreachable' });
+    }
     return { status: 'ready' };
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/v1/openapi.json', hidden, async () => app.swagger());
+
+  app.get('/metrics', hidden, async (_request, reply) => {
     deps.metrics.roomsLoaded.set(deps.registry.size);
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });

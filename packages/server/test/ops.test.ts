@@ -1,0 +1,82 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { TandemServer } from '../src/server.js';
+import { ControllableStore } from './support/controllable-store.js';
+import { eventually } from './support/eventually.js';
+import { startTestServer } from './support/server.js';
+import { connectPeer } from './support/test-peer.js';
+
+/** Parses Prometheus text exposition strictly enough to catch malformed output. */
+function parsePrometheus(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|NaN|\+Inf|-Inf))$/.exec(
+      line,
+    );
+    if (!match) throw new Error(`not Prometheus text: ${line}`);
+    samples.set(match[1]!, Number(match[2]));
+  }
+  return samples;
+}
+
+describe('operations endpoints', () => {
+  let server: TandemServer;
+  afterEach(async () => {
+    await server?.drain();
+  });
+
+  it('/metrics parses as Prometheus text and counts what happened', async () => {
+    server = await startTestServer({}, { processMetrics: true });
+    const a = await connectPeer(`${server.syncUrl}/m`);
+    const b = await connectPeer(`${server.syncUrl}/m`);
+    a.doc.getText('t').insert(0, 'counted');
+    await eventually(() => expect(a.acked).toBe(a.sent));
+    await eventually(() => expect(b.text).toBe('counted'));
+    b.sendRaw('text frame');
+    await b.closed;
+    const res = await fetch(`${server.httpUrl}/metrics`);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    const m = parsePrometheus(await res.text());
+    await eventually(async () => {
+      const again = parsePrometheus(await (await fetch(`${server.httpUrl}/metrics`)).text());
+      expect(again.get('tandem_connections')).toBe(1);
+    });
+    expect(m.get('tandem_rooms_loaded')).toBe(1);
+    expect(m.get('tandem_messages_in_total{type="sync-update"}')).toBeGreaterThanOrEqual(1);
+    expect(m.get('tandem_bytes_in_total')).toBeGreaterThan(0);
+    expect(m.get('tandem_frames_out_total')).toBeGreaterThan(0);
+    expect(m.get('tandem_refusals_total{reason="text_frame"}')).toBe(1);
+    expect(m.get('tandem_ack_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(m.get('tandem_store_commit_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(m.get('tandem_process_cpu_seconds_total')).toBeGreaterThan(0);
+    a.terminate();
+  });
+
+  it('/readyz follows the store and the drain; /healthz only the process', async () => {
+    const store = new ControllableStore();
+    server = await startTestServer({}, { store });
+    expect((await fetch(`${server.httpUrl}/readyz`)).status).toBe(200);
+    store.unreachable = true;
+    const down = await fetch(`${server.httpUrl}/readyz`);
+    expect(down.status).toBe(503);
+    expect(await down.json()).toEqual({ status: 'store_unreachable' });
+    expect((await fetch(`${server.httpUrl}/healthz`)).status).toBe(200);
+  });
+
+  it('serves the OpenAPI 3.1 document', async () => {
+    server = await startTestServer();
+    const doc = (await (await fetch(`${server.httpUrl}/v1/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+    };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/rooms/{room}/content',
+        '/v1/rooms/{room}/text/{field}/ops',
+        '/v1/rooms/{room}/events/stream',
+      ]),
+    );
+    expect(doc.paths['/healthz']).toBeUndefined();
+  });
+});
