@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import * as Y from 'yjs';
 import type { Principal } from '../../auth/authenticator.js';
+import type { Role } from '../../auth/roles.js';
 import { TandemError } from '../../errors.js';
 import { applyTextOps, importJson, replaceText, type TextOp } from '../../rooms/doc-edit.js';
 import { docToJson, docVersion, typedRoot } from '../../rooms/doc-view.js';
@@ -43,25 +44,35 @@ const textOp = z.union([
   z.object({ insert: z.string().min(1), attributes: z.record(z.string(), z.unknown()).optional() }).strict(),
 ]);
 
+export interface WriteAccess {
+  principal: Principal;
+  role: Role;
+}
+
+/** Authenticates a write and checks role and rate: always before anything about the room is revealed. */
+export async function authorizeWrite(deps: HttpDeps, request: FastifyRequest, room: string): Promise<WriteAccess> {
+  const principal = await authenticate(request, deps);
+  const role = await deps.access.require(principal, room, 'editor');
+  deps.writeLimiter!.take(principal.user);
+  return { principal, role };
+}
+
 /**
- * Server-side writes: checks role, rate and version, applies the change, and answers once it is
- * durable with the new version. The creator of a new room becomes its owner, as over a socket.
+ * Server-side writes: checks the version, applies the change, and answers once it is durable with the
+ * new version. The creator of a new room becomes its owner, as over a socket.
  */
 export async function writeRoom(
   deps: HttpDeps,
-  request: FastifyRequest,
+  { principal, role }: WriteAccess,
   room: string,
   expected: string | undefined,
-  edit: (room: Room, principal: Principal) => void | Promise<void>,
+  edit: (room: Room) => void | Promise<void>,
 ): Promise<{ version: string }> {
-  const principal: Principal = await authenticate(request, deps);
-  const role = await deps.access.require(principal, room, 'editor');
-  deps.writeLimiter!.take(principal.user);
   return deps.registry.use(room, async (r) => {
     if (expected !== undefined && docVersion(r.doc) !== expected) {
       throw new TandemError('version_conflict', 'the document changed since that version; fetch it and retry');
     }
-    await edit(r, principal);
+    await edit(r);
     await r.flush();
     if (r.claimNew()) await deps.access.claimIfUnowned(principal, room, role);
     return { version: docVersion(r.doc) };
@@ -111,9 +122,10 @@ export function contentRoutes(app: App, deps: HttpDeps): void {
       const { format, field, baseVersion } = request.query;
       const expected = expectedVersion(request.headers['if-match'], baseVersion);
       const body = request.body;
+      const access = await authorizeWrite(deps, request, room);
       if (format === 'yjs') {
         const update = yjsBody(body);
-        return writeRoom(deps, request, room, expected, (r) => {
+        return writeRoom(deps, access, room, expected, (r) => {
           r.assertCapacity(update.length);
           try {
             Y.applyUpdate(r.doc, update, 'rest');
@@ -125,14 +137,14 @@ export function contentRoutes(app: App, deps: HttpDeps): void {
       if (format === 'text') {
         if (!field) throw new TandemError('invalid_request', 'format=text needs field=<name of a text>');
         if (typeof body !== 'string') throw new TandemError('invalid_request', 'format=text needs a text/plain body');
-        return writeRoom(deps, request, room, expected, (r) => {
+        return writeRoom(deps, access, room, expected, (r) => {
           r.assertCapacity(Buffer.byteLength(body));
           r.doc.transact(() => replaceText(r.doc, field, body), 'rest');
         });
       }
       const content = z.record(z.string(), z.unknown()).safeParse(body);
       if (!content.success) throw new TandemError('invalid_request', 'format=json needs a JSON object body');
-      return writeRoom(deps, request, room, expected, (r) => {
+      return writeRoom(deps, access, room, expected, (r) => {
         r.assertCapacity(Buffer.byteLength(JSON.stringify(content.data)));
         r.doc.transact(() => importJson(r.doc, content.data), 'rest');
       });
@@ -154,6 +166,7 @@ export function contentRoutes(app: App, deps: HttpDeps): void {
     },
     async (request) => {
       const { room, field } = request.params;
+      const access = await authorizeWrite(deps, request, room);
       const size = Number(request.headers['content-length'] ?? JSON.stringify(request.body).length);
       if (size > deps.config.maxOpBytes) {
         throw new TandemError('message_too_big', `operations are limited to ${deps.config.maxOpBytes} bytes`);
@@ -161,7 +174,7 @@ export function contentRoutes(app: App, deps: HttpDeps): void {
       const body = request.body;
       const ops = (Array.isArray(body) ? body : body.ops) as TextOp[];
       const expected = expectedVersion(request.headers['if-match'], Array.isArray(body) ? undefined : body.baseVersion);
-      return writeRoom(deps, request, room, expected, (r) => {
+      return writeRoom(deps, access, room, expected, (r) => {
         r.assertCapacity(size);
         r.doc.transact(() => applyTextOps(r.doc, field, ops), 'rest');
       });

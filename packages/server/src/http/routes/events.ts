@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { TandemError } from '../../errors.js';
 import { toEnvelope, type EventEnvelope } from '../../events/event-service.js';
 import { authenticate, requireRoom, type App, type HttpDeps } from '../app.js';
+import { authorizeWrite } from './content.js';
 import { roomParam } from './params.js';
 
 const MAX_EVENT_DATA_BYTES = 64 * 1024;
@@ -42,9 +43,7 @@ export function eventRoutes(app: App, deps: HttpDeps): void {
     },
     async (request, reply) => {
       const { room } = request.params;
-      const principal = await authenticate(request, deps);
-      await deps.access.require(principal, room, 'editor');
-      deps.writeLimiter!.take(principal.user);
+      const { principal } = await authorizeWrite(deps, request, room);
       checkDataSize(request.body.data);
       const { event, duplicate } = await deps.events.publish(room, {
         type: request.body.type,
@@ -157,9 +156,7 @@ export function eventRoutes(app: App, deps: HttpDeps): void {
     },
     async (request, reply) => {
       const { room } = request.params;
-      const principal = await authenticate(request, deps);
-      await deps.access.require(principal, room, 'editor');
-      deps.writeLimiter!.take(principal.user);
+      const { principal } = await authorizeWrite(deps, request, room);
       checkDataSize(request.body.data);
       const event = deps.events.broadcast(room, {
         type: request.body.type,

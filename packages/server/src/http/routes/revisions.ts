@@ -3,7 +3,7 @@ import * as Y from 'yjs';
 import { TandemError } from '../../errors.js';
 import { replaceContent } from '../../rooms/doc-edit.js';
 import { authenticate, requireRoom, type App, type HttpDeps } from '../app.js';
-import { renderDoc, renderQuery, writeRoom } from './content.js';
+import { authorizeWrite, renderDoc, renderQuery, writeRoom } from './content.js';
 import { roomParam } from './params.js';
 
 const revisionInfo = z.object({
@@ -28,9 +28,7 @@ export function revisionRoutes(app: App, deps: HttpDeps): void {
     },
     async (request, reply) => {
       const { room } = request.params;
-      const principal = await authenticate(request, deps);
-      await deps.access.require(principal, room, 'editor');
-      deps.writeLimiter!.take(principal.user);
+      const { principal } = await authorizeWrite(deps, request, room);
       await requireRoom(deps, room);
       const info = await deps.registry.use(room, (r) => deps.revisions.create(r, request.body.label, principal.user));
       return reply.status(201).send(info);
@@ -89,13 +87,14 @@ export function revisionRoutes(app: App, deps: HttpDeps): void {
     },
     async (request) => {
       const { room, id } = request.params;
+      const access = await authorizeWrite(deps, request, room);
       const revision = await deps.store.getRevision(room, id);
       if (!revision) throw new TandemError('not_found', `room "${room}" has no revision ${id}`);
       const target = new Y.Doc();
       Y.applyUpdate(target, revision.state);
       let backup: z.infer<typeof revisionInfo> | null = null;
-      const { version } = await writeRoom(deps, request, room, undefined, async (r, principal) => {
-        backup = await deps.revisions.create(r, `before restoring revision ${id}`, principal.user);
+      const { version } = await writeRoom(deps, access, room, undefined, async (r) => {
+        backup = await deps.revisions.create(r, `before restoring revision ${id}`, access.principal.user);
         r.assertCapacity(revision.state.length);
         r.doc.transact(() => replaceContent(r.doc, target), 'restore');
       });
