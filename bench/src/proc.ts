@@ -1,0 +1,51 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+// Linux reports CPU times in clock ticks; 100 per second on every mainstream kernel config.
+const TICKS_PER_SECOND = 100;
+
+interface ProcStat {
+  pid: number;
+  ppid: number;
+  cpuTicks: number;
+  rssKb: number;
+}
+
+function readStat(pid: number): ProcStat | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may contain spaces; fields start after its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const rss = /VmRSS:\s+(\d+)/.exec(status);
+    return {
+      pid,
+      ppid: Number(fields[1]),
+      cpuTicks: Number(fields[11]) + Number(fields[12]),
+      rssKb: rss ? Number(rss[1]) : 0,
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds and RSS of a process and all its descendants (worker processes count too). */
+export function processTree(root: number): { cpuSeconds: number; rssBytes: number } {
+  const all = readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map((d) => readStat(Number(d)))
+    .filter((s): s is ProcStat => s !== null);
+  const children = new Map<number, ProcStat[]>();
+  for (const s of all) children.set(s.ppid, [...(children.get(s.ppid) ?? []), s]);
+  const rootStat = all.find((s) => s.pid === root);
+  if (!rootStat) return { cpuSeconds: 0, rssBytes: 0 };
+  let ticks = 0;
+  let rss = 0;
+  const stack = [rootStat];
+  while (stack.length > 0) {
+    const s = stack.pop()!;
+    ticks += s.cpuTicks;
+    rss += s.rssKb * 1024;
+    stack.push(...(children.get(s.pid) ?? []));
+  }
+  return { cpuSeconds: ticks / TICKS_PER_SECOND, rssBytes: rss };
+}

@@ -1,0 +1,148 @@
+// npm run bench [-- --full] [-- --targets tandem,ywebsocket] [-- --no-write]
+// Runs every scenario against every server, side by side, and writes the table into docs/benchmarks.md.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { measure, type Measurement, type Scenario } from './harness.js';
+import type { Target } from './wire.js';
+
+const args = process.argv.slice(2);
+const full = args.includes('--full');
+const targetsArg = args[args.indexOf('--targets') + 1];
+const targets = (
+  args.includes('--targets') && targetsArg ? targetsArg.split(',') : ['tandem', 'ywebsocket', 'hocuspocus']
+) as Target[];
+
+const s = (ms: number) => (full ? ms * 3 : ms);
+const scenarios: Scenario[] = [
+  {
+    name: '1 room × 20 clients, 5 edits/s',
+    rooms: 1,
+    clientsPerRoom: 20,
+    rate: 5,
+    mode: 'edit',
+    warmupMs: 1500,
+    durationMs: s(5000),
+  },
+  {
+    name: '1 room × 100 clients, 5 edits/s',
+    rooms: 1,
+    clientsPerRoom: 100,
+    rate: 5,
+    mode: 'edit',
+    warmupMs: 2000,
+    durationMs: s(6000),
+  },
+  {
+    name: '200 rooms × 5 clients, 4 edits/s',
+    rooms: 200,
+    clientsPerRoom: 5,
+    rate: 4,
+    mode: 'edit',
+    warmupMs: 2000,
+    durationMs: s(6000),
+  },
+  {
+    name: '1 room × 10 clients, 100 edits/s (1000 ops/s)',
+    rooms: 1,
+    clientsPerRoom: 10,
+    rate: 100,
+    mode: 'edit',
+    warmupMs: 1500,
+    durationMs: s(5000),
+  },
+  {
+    name: '1 room × 50 clients, 10 presence/s',
+    rooms: 1,
+    clientsPerRoom: 50,
+    rate: 10,
+    mode: 'awareness',
+    warmupMs: 1500,
+    durationMs: s(5000),
+  },
+  {
+    name: '4000 idle connections',
+    rooms: 400,
+    clientsPerRoom: 10,
+    rate: 0,
+    mode: 'idle',
+    warmupMs: 1000,
+    durationMs: 500,
+  },
+];
+
+const f1 = (n: number) => n.toFixed(1);
+const row = (m: Measurement): string => {
+  const ratio = m.load.expected > 0 ? `${((m.load.delivered / m.load.expected) * 100).toFixed(1)}%` : '—';
+  if (m.scenario.includes('idle')) {
+    return `| ${m.target} | ${m.load.connected}/${m.load.clients} | — | — | — | — | ${f1(m.bytesPerConnection / 1024)} KB | ${f1(m.rssBytes / 2 ** 20)} |`;
+  }
+  return `| ${m.target} | ${m.load.connected}/${m.load.clients} | ${ratio} | ${f1(m.load.latencyMs.p50)} | ${f1(m.load.latencyMs.p99)} | ${f1(m.cpuMicrosPerDelivery)} | — | ${f1(m.rssBytes / 2 ** 20)} |`;
+};
+
+function ratios(results: Measurement[]): string {
+  const tandem = results.find((m) => m.target === 'tandem');
+  if (!tandem) return '';
+  const lines = results
+    .filter((m) => m.target !== 'tandem')
+    .map((peer) => {
+      if (peer.scenario.includes('idle'))
+        return `Tandem ÷ ${peer.target}: memory per connection ${(tandem.bytesPerConnection / peer.bytesPerConnection).toFixed(2)}×`;
+      return `Tandem ÷ ${peer.target}: CPU per delivery ${(tandem.cpuMicrosPerDelivery / peer.cpuMicrosPerDelivery).toFixed(2)}×, p99 ${(tandem.load.latencyMs.p99 / Math.max(0.01, peer.load.latencyMs.p99)).toFixed(2)}×`;
+    });
+  return lines.map((l) => `- ${l}`).join('\n');
+}
+
+const sections: string[] = [];
+for (const scenario of scenarios) {
+  const results: Measurement[] = [];
+  for (const target of targets) {
+    process.stderr.write(`${scenario.name} — ${target}… `);
+    const m = await measure(target, scenario);
+    process.stderr.write(
+      `${m.load.delivered}/${m.load.expected} delivered, p99 ${f1(m.load.latencyMs.p99)} ms, ${f1(m.cpuMicrosPerDelivery)} µs/delivery\n`,
+    );
+    results.push(m);
+  }
+  sections.push(
+    [
+      `### ${scenario.name}`,
+      '',
+      '| server | connected | delivered | p50 ms | p99 ms | CPU µs / delivery | memory / idle conn | RSS MB |',
+      '|---|---|---|---|---|---|---|---|',
+      ...results.map(row),
+      '',
+      ratios(results),
+    ].join('\n'),
+  );
+}
+
+// Read from node_modules directly: some packages' "exports" hide their package.json from resolution.
+const pkg = (name: string): string => {
+  for (const dir of ['../node_modules', '../../node_modules']) {
+    try {
+      const path = fileURLToPath(new URL(`${dir}/${name}/package.json`, import.meta.url));
+      return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
+    } catch {
+      // try the next location
+    }
+  }
+  return '?';
+};
+const report = [
+  `Run: \`npm run bench${full ? ' -- --full' : ''}\` on ${new Date().toISOString().slice(0, 10)}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.`,
+  `Servers: Tandem (SQLite, synchronous=FULL, acks after commit), y-websocket ${pkg('y-websocket')} (\`setupWSConnection\`, no persistence), @hocuspocus/server ${pkg('@hocuspocus/server')} (no persistence). One load-generator process on the same machine; each server fresh per scenario.`,
+  '',
+  ...sections,
+].join('\n');
+
+process.stdout.write(`${report}\n`);
+if (!args.includes('--no-write')) {
+  const file = fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url));
+  const doc = readFileSync(file, 'utf8');
+  const start = '<!-- bench:start -->';
+  const end = '<!-- bench:end -->';
+  const next = `${doc.slice(0, doc.indexOf(start) + start.length)}\n${report}\n${doc.slice(doc.indexOf(end))}`;
+  writeFileSync(file, next);
+  process.stderr.write(`updated ${file}\n`);
+}

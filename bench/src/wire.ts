@@ -1,0 +1,71 @@
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+
+/** The servers under test, by how clients address a room. */
+export type Target = 'tandem' | 'ywebsocket' | 'hocuspocus';
+
+export function roomUrl(target: Target, base: string, room: string): string {
+  if (target === 'tandem') return `${base}/v1/sync/${room}`;
+  if (target === 'ywebsocket') return `${base}/${room}`;
+  return base; // Hocuspocus names the document inside every message
+}
+
+/**
+ * Frames one y-websocket message. Hocuspocus uses the same messages prefixed with the document name,
+ * so one load generator drives all three servers.
+ */
+export function frame(target: Target, room: string, write: (e: encoding.Encoder) => void): Uint8Array {
+  const e = encoding.createEncoder();
+  if (target === 'hocuspocus') encoding.writeVarString(e, room);
+  write(e);
+  return encoding.toUint8Array(e);
+}
+
+export const syncStep1 = (t: Target, room: string, sv: Uint8Array) =>
+  frame(t, room, (e) => {
+    encoding.writeVarUint(e, 0);
+    encoding.writeVarUint(e, 0);
+    encoding.writeVarUint8Array(e, sv);
+  });
+export const syncStep2 = (t: Target, room: string, update: Uint8Array) =>
+  frame(t, room, (e) => {
+    encoding.writeVarUint(e, 0);
+    encoding.writeVarUint(e, 1);
+    encoding.writeVarUint8Array(e, update);
+  });
+export const syncUpdate = (t: Target, room: string, update: Uint8Array) =>
+  frame(t, room, (e) => {
+    encoding.writeVarUint(e, 0);
+    encoding.writeVarUint(e, 2);
+    encoding.writeVarUint8Array(e, update);
+  });
+export const awarenessFrame = (t: Target, room: string, update: Uint8Array) =>
+  frame(t, room, (e) => {
+    encoding.writeVarUint(e, 1);
+    encoding.writeVarUint8Array(e, update);
+  });
+/** Hocuspocus waits for an auth message (empty token without auth hooks) before anything else. */
+export const hocuspocusAuth = (room: string) =>
+  frame('hocuspocus', room, (e) => {
+    encoding.writeVarUint(e, 2);
+    encoding.writeVarUint(e, 0);
+    encoding.writeVarString(e, '');
+  });
+
+export type Incoming =
+  | { kind: 'step1'; payload: Uint8Array }
+  | { kind: 'step2' | 'update' | 'awareness'; payload: Uint8Array }
+  | { kind: 'other' };
+
+export function parse(target: Target, data: Uint8Array): Incoming {
+  const d = decoding.createDecoder(data);
+  if (target === 'hocuspocus') decoding.readVarString(d);
+  const type = decoding.readVarUint(d);
+  if (type === 0 || type === 4) {
+    const sub = decoding.readVarUint(d);
+    const payload = decoding.readVarUint8Array(d);
+    return { kind: sub === 0 ? 'step1' : sub === 1 ? 'step2' : 'update', payload };
+  }
+  if (type === 1) return { kind: 'awareness', payload: decoding.readVarUint8Array(d) };
+  return { kind: 'other' };
+}

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { measure } from '../src/harness.js';
+
+// Keeps the harness from rotting: a tiny load against each server. Numbers are not checked here
+// (speed lives in `npm run bench`), only that every part of the pipeline produces them.
+describe('bench harness smoke', () => {
+  it.each(['tandem', 'ywebsocket', 'hocuspocus'] as const)('measures %s end to end', async (target) => {
+    const m = await measure(target, {
+      name: 'smoke',
+      rooms: 2,
+      clientsPerRoom: 3,
+      rate: 10,
+      mode: 'edit',
+      warmupMs: 300,
+      durationMs: 800,
+    });
+    expect(m.load.connected).toBe(6);
+    expect(m.load.expected).toBeGreaterThan(0);
+    expect(m.load.delivered).toBe(m.load.expected);
+    expect(m.load.latencyMs.p99).toBeGreaterThan(0);
+    expect(m.cpuSeconds).toBeGreaterThanOrEqual(0);
+    expect(m.rssBytes).toBeGreaterThan(0);
+  });
+});
