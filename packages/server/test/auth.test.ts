@@ -7,6 +7,7 @@ import { parseConfig, type ConfigInput } from '../src/ops/config.js';
 import type { TandemServer } from '../src/server.js';
 import { api, SECRET, token } from './support/auth.js';
 import { eventually } from './support/eventually.js';
+import { storedDoc } from './support/stored-doc.js';
 import { startTestServer } from './support/server.js';
 import { stockProvider } from './support/stock-provider.js';
 import { connectPeer, TestPeer, type TestPeerOptions } from './support/test-peer.js';
@@ -212,9 +213,7 @@ describe('roles', () => {
     await eventually(() => expect(editor.acked).toBe(editor.sent));
     expect(editor.text).toBe('editor text + more');
     expect(server.registry.get('shared')!.doc.getText('t').toString()).toBe('editor text + more');
-    const stored = (await server.store.loadRoom('shared'))!;
-    const fromStore = new Y.Doc();
-    for (const u of stored.updates) Y.applyUpdate(fromStore, u);
+    const fromStore = await storedDoc(server.store, 'shared');
     expect(fromStore.getText('t').toString()).toBe('editor text + more');
   });
 

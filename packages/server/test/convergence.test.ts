@@ -4,6 +4,7 @@ import type { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import type { TandemServer } from '../src/server.js';
 import { eventually } from './support/eventually.js';
+import { storedDoc } from './support/stored-doc.js';
 import { startTestServer, tempDir } from './support/server.js';
 import { stockProvider } from './support/stock-provider.js';
 import { TestPeer } from './support/test-peer.js';
@@ -93,10 +94,7 @@ describe('convergence', () => {
       for (const c of clients) disconnect(c);
       await server.drain();
       server = await startTestServer({ ...config, port });
-      const reloaded = new Y.Doc();
-      const stored = (await server.store.loadRoom('conv'))!;
-      if (stored.snapshot) Y.applyUpdate(reloaded, stored.snapshot);
-      for (const u of stored.updates) Y.applyUpdate(reloaded, u);
+      const reloaded = await storedDoc(server.store, 'conv');
       expect(reloaded.getText('t').toString(), `seed ${SEED}: store differs`).toBe(expected());
       expect(reloaded.getMap('m').toJSON()).toEqual(clients[0]!.doc.getMap('m').toJSON());
     } finally {

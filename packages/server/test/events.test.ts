@@ -5,11 +5,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../src/ops/config.js';
 import type { ServerDeps, TandemServer } from '../src/server.js';
 import { eventually } from './support/eventually.js';
+import { devUser } from './support/auth.js';
 import { startTestServer } from './support/server.js';
 import { SseClient } from './support/sse.js';
 import { connectPeer, type TestPeer } from './support/test-peer.js';
 
-const as = (user: string, role = 'editor') => ({ 'x-user-id': user, 'x-user-role': role });
+const as = devUser;
 
 describe('events', () => {
   let server: TandemServer;

@@ -2,12 +2,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { TandemServer } from '../src/server.js';
 import { eventually } from './support/eventually.js';
+import { devUser } from './support/auth.js';
 import { startTestServer } from './support/server.js';
 import { stockProvider } from './support/stock-provider.js';
 import { connectPeer } from './support/test-peer.js';
 
 /** dev auth: the X-User-Id header is the identity; X-User-Role the role on every room. */
-const as = (user: string, role = 'editor') => ({ 'x-user-id': user, 'x-user-role': role });
+const as = devUser;
 
 describe('REST: rooms and content', () => {
   let server: TandemServer;

@@ -3,10 +3,11 @@ import * as Y from 'yjs';
 import type { ConfigInput } from '../src/ops/config.js';
 import type { TandemServer } from '../src/server.js';
 import { eventually } from './support/eventually.js';
+import { devUser } from './support/auth.js';
 import { startTestServer } from './support/server.js';
 import { connectPeer, type TestPeer } from './support/test-peer.js';
 
-const as = (user: string, role = 'editor') => ({ 'x-user-id': user, 'x-user-role': role });
+const as = devUser;
 
 describe('revisions', () => {
   let server: TandemServer;

@@ -6,6 +6,7 @@ import type { TandemServer } from '../src/server.js';
 import { SqliteStore } from '../src/storage/sqlite-store.js';
 import { ControllableStore } from './support/controllable-store.js';
 import { eventually } from './support/eventually.js';
+import { docFromStored, storedDoc } from './support/stored-doc.js';
 import { startTestServer, tempDir } from './support/server.js';
 import { connectPeer, type TestPeer } from './support/test-peer.js';
 
@@ -129,10 +130,7 @@ describe('rooms', () => {
     const stored = (await server.store.loadRoom('compact'))!;
     expect(stored.snapshot).not.toBeNull();
     expect(stored.updates.length).toBeLessThan(10);
-    const doc = new Y.Doc();
-    Y.applyUpdate(doc, stored.snapshot!);
-    for (const u of stored.updates) Y.applyUpdate(doc, u);
-    expect(doc.getText('t').toString()).toBe('x'.repeat(25));
+    expect(docFromStored(stored).getText('t').toString()).toBe('x'.repeat(25));
   });
 
   it('returns to zero loaded rooms after thousands of open/edit/close cycles', async () => {
@@ -153,9 +151,7 @@ describe('rooms', () => {
     const stored = (await server.store.loadRoom('cycle-19-99'))!;
     expect(stored.snapshot).not.toBeNull();
     expect(stored.updates).toHaveLength(0);
-    const doc = new Y.Doc();
-    Y.applyUpdate(doc, stored.snapshot!);
-    expect(doc.getText('t').toString()).toBe('x');
+    expect(docFromStored(stored).getText('t').toString()).toBe('x');
   });
 
   it('unload race: a joiner right after an edit-and-leave on a slow store sees every edit', async () => {
@@ -222,10 +218,7 @@ describe('rooms', () => {
     a.doc.getText('t').insert(0, 'eventually durable');
     await eventually(() => expect(a.acked).toBe(a.sent));
     expect(server.registry.get('retry')!.persistence.failedAttempts).toBe(3);
-    const stored = (await store.inner.loadRoom('retry'))!;
-    const doc = new Y.Doc();
-    for (const u of stored.updates) Y.applyUpdate(doc, u);
-    expect(doc.getText('t').toString()).toBe('eventually durable');
+    expect((await storedDoc(store.inner, 'retry')).getText('t').toString()).toBe('eventually durable');
   });
 
   it('a room whose saves keep failing is still unloaded after the save timeout', async () => {

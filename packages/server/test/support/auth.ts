@@ -7,6 +7,12 @@ export function token(user: string, overrides: Partial<TokenRequest> = {}): Prom
   return signToken({ secret: SECRET, user, rooms: { '**': 'editor' }, ttl: '1h', ...overrides });
 }
 
+/** Dev-auth request headers (`--dev-auth`): the identity and its role on every room. */
+export const devUser = (user: string, role = 'editor'): Record<string, string> => ({
+  'x-user-id': user,
+  'x-user-role': role,
+});
+
 /** JSON fetch against the test server. */
 export async function api(
   base: string,

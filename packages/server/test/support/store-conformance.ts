@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { Store } from '../../src/storage/store.js';
+import { docFromStored } from './stored-doc.js';
 
 export interface StoreFactory {
   /** A fresh, empty store. */
@@ -17,12 +18,7 @@ const textUpdate = (text: string, clientID = 1): Uint8Array => {
   return Y.encodeStateAsUpdate(doc);
 };
 
-const load = (stored: { snapshot: Uint8Array | null; updates: Uint8Array[] }): Y.Doc => {
-  const doc = new Y.Doc();
-  if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
-  for (const u of stored.updates) Y.applyUpdate(doc, u);
-  return doc;
-};
+const load = docFromStored;
 
 /** The contract every Store implementation must meet. */
 export function storeConformance(name: string, factory: StoreFactory): void {
