@@ -378,6 +378,11 @@ describe('presence ownership', () => {
       await eventually(() =>
         expect(watcher.awareness.getStates().get(ada.doc.clientID)).toEqual({ name: 'Ada again' }),
       );
+      // When the old socket finally goes, it must not take the presence the new one now owns with it.
+      ada.terminate();
+      await eventually(() => expect(server.registry.get('pres')!.peerCount).toBe(3));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(watcher.awareness.getStates().get(ada.doc.clientID)).toEqual({ name: 'Ada again' });
       forged.destroy();
       for (const p of [ada, eve, watcher, ada2]) p.terminate();
     } finally {

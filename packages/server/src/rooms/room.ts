@@ -46,7 +46,10 @@ export class Room {
   readonly doc: Y.Doc;
   readonly awareness: awarenessProtocol.Awareness;
   private readonly peers = new Map<Peer, PeerState>();
-  /** Which peer introduced each awareness client id; only that peer may change or remove it. */
+  /**
+   * Which peer currently owns each awareness client id. Only the same user may change or remove it
+   * (see applyAwareness); PeerState.awarenessClients is the reverse index, kept in step here.
+   */
   private readonly awarenessOwners = new Map<number, Peer>();
   private pendingUpdates: Uint8Array[] = [];
   private pendingAwareness = new Set<number>();
@@ -156,10 +159,7 @@ export class Room {
     this.sendStatus(peer);
     // Same opening as y-websocket's server: our state vector, so the client sends what we lack.
     peer.send(encodeSyncStep1(Y.encodeStateVector(this.doc)));
-    const states = this.awareness.getStates();
-    if (states.size > 0) {
-      peer.send(encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...states.keys()])));
-    }
+    if (this.awareness.getStates().size > 0) peer.send(this.fullAwarenessFrame());
   }
 
   removePeer(peer: Peer): void {
@@ -190,11 +190,7 @@ export class Room {
         this.applyAwareness(peer, message.update);
         return;
       case 'query-awareness':
-        peer.send(
-          encodeAwareness(
-            awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...this.awareness.getStates().keys()]),
-          ),
-        );
+        peer.send(this.fullAwarenessFrame());
         return;
       case 'hello':
         // Opting in with a hello frame (rather than the subprotocol) still gets the room status.
@@ -258,6 +254,12 @@ export class Room {
     this.awareness.off('update', this.onAwarenessUpdate);
     this.awareness.destroy();
     this.doc.destroy();
+  }
+
+  private fullAwarenessFrame(): Uint8Array {
+    return encodeAwareness(
+      awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...this.awareness.getStates().keys()]),
+    );
   }
 
   private diffFor(stateVector: Uint8Array): Uint8Array {
@@ -334,6 +336,9 @@ export class Room {
     const owner = typeof origin === 'object' && origin !== null ? this.peers.get(origin as Peer) : undefined;
     for (const id of [...added, ...updated]) {
       if (owner) {
+        // A takeover (same user, new socket) moves the id: the old socket must not remove it on close.
+        const previous = this.awarenessOwners.get(id);
+        if (previous && previous !== origin) this.peers.get(previous)?.awarenessClients.delete(id);
         owner.awarenessClients.add(id);
         this.awarenessOwners.set(id, origin as Peer);
       }
