@@ -6,6 +6,7 @@ import * as Y from 'yjs';
 import { parseConfig, type ConfigInput } from '../src/ops/config.js';
 import type { TandemServer } from '../src/server.js';
 import { api, SECRET, token } from './support/auth.js';
+import { ControllableStore } from './support/controllable-store.js';
 import { eventually } from './support/eventually.js';
 import { storedDoc } from './support/stored-doc.js';
 import { startTestServer } from './support/server.js';
@@ -309,6 +310,40 @@ describe('roles', () => {
     expect(asEditor).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
     const list = await api(server.httpUrl, 'GET', `/v1/rooms/${room}/collaborators`, { token: ownerToken });
     expect(list.body).toEqual({ collaborators: [{ user: 'olivia', role: 'owner' }] });
+  });
+});
+
+describe('access changes during a join', () => {
+  it('a collaborator removed while its socket waits for the room to load is refused, with no content', async () => {
+    const store = new ControllableStore();
+    const server = await startTestServer({ jwtSecret: SECRET }, { store });
+    try {
+      const ownerToken = await token('olivia', { rooms: { 'proj/*': 'editor' } });
+      const owner = await connectPeer(`${server.syncUrl}/proj/x?token=${ownerToken}`);
+      owner.doc.getText('t').insert(0, 'secret plan');
+      await eventually(() => expect(owner.acked).toBe(owner.sent));
+      await eventually(async () => expect(await store.getCollaborator('proj/x', 'olivia')).toBe('owner'));
+      const room = encodeURIComponent('proj/x');
+      await api(server.httpUrl, 'PUT', `/v1/rooms/${room}/collaborators/gus`, {
+        token: ownerToken,
+        body: { role: 'editor' },
+      });
+      owner.terminate();
+      await eventually(() => expect(server.registry.size).toBe(0));
+
+      store.loadDelayMs = 300;
+      const gus = new TestPeer(`${server.syncUrl}/proj/x?token=${await token('gus', { rooms: {} })}`);
+      await gus.opened;
+      const removed = await api(server.httpUrl, 'DELETE', `/v1/rooms/${room}/collaborators/gus`, { token: ownerToken });
+      expect(removed.status).toBe(204);
+      expect((await gus.closed).code).toBe(4403);
+      expect(gus.types.filter((t) => t === 'sync-step2' || t === 'sync-update')).toEqual([]);
+      expect(gus.text).toBe('');
+      // And the refused socket did not stay in the room.
+      await eventually(() => expect(server.registry.get('proj/x')?.peerCount ?? 0).toBe(0));
+    } finally {
+      await server.drain();
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import { decodeMessage, type Message } from '@tandem/protocol';
 import type { IncomingMessage } from 'node:http';
 import type { RawData } from 'ws';
-import type { Authenticator } from '../auth/authenticator.js';
+import type { Authenticator, Principal } from '../auth/authenticator.js';
 import type { RoomAccess } from '../auth/room-access.js';
 import { canWrite } from '../auth/roles.js';
 import { TandemError, toTandemError } from '../errors.js';
@@ -46,6 +46,8 @@ export class SyncSession {
   private readonly updateBucket: TokenBucket;
   private readonly awarenessBucket: TokenBucket;
   private deferredAwareness: Message | null = null;
+  /** A collaborator change arrived while we were still joining: re-check once joined. */
+  private recheckAfterJoin = false;
   private awarenessTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -60,6 +62,7 @@ export class SyncSession {
 
   async start(req: IncomingMessage): Promise<void> {
     const { authenticator, access, registry, log } = this.deps;
+    let joined: Room | null = null;
     try {
       const principal = await authenticator.authenticate(req);
       const role = await access.require(principal, this.roomName, 'viewer');
@@ -68,7 +71,14 @@ export class SyncSession {
       this.peer.readOnly = !canWrite(role);
       if (!this.peer.acceptsInput) return; // the credential expired while we checked it
       const room = await registry.join(this.roomName, this.peer);
-      if (this.closed) {
+      joined = room;
+      // Frames keep queueing in `early` until this.room is set, so checking here keeps their order.
+      while (this.recheckAfterJoin && !this.closed) {
+        this.recheckAfterJoin = false;
+        if (!(await this.applyCurrentRole(room, principal))) break;
+      }
+      if (this.closed || !this.peer.acceptsInput) {
+        // onClose ran (or will run) without a room to leave: leave here.
         registry.leave(room, this.peer);
         return;
       }
@@ -84,6 +94,7 @@ export class SyncSession {
         this.dispatch(message);
       }
     } catch (err) {
+      if (joined && this.room === null) registry.leave(joined, this.peer);
       this.peer.fail(toTandemError(err, log));
     }
   }
@@ -132,14 +143,28 @@ export class SyncSession {
   /** Re-checks the peer's role after a collaborator change: revoke, downgrade or upgrade live. */
   async reevaluate(): Promise<void> {
     const principal = this.peer.principal;
-    if (!principal || !this.room || !this.peer.acceptsInput) return;
+    if (!this.room) {
+      // Still authenticating or joining: the role we are about to act on may already be stale.
+      this.recheckAfterJoin = true;
+      return;
+    }
+    if (!principal || !this.peer.acceptsInput) return;
     try {
-      const role = await this.deps.access.roleFor(principal, this.roomName);
-      if (role === null) this.peer.fail(new TandemError('forbidden', 'your access to this room was removed'));
-      else this.room.setReadOnly(this.peer, !canWrite(role));
+      await this.applyCurrentRole(this.room, principal);
     } catch (err) {
       this.peer.fail(toTandemError(err, this.deps.log));
     }
+  }
+
+  /** Applies the principal's current role in the room; false (and the peer closed) if it has none. */
+  private async applyCurrentRole(room: Room, principal: Principal): Promise<boolean> {
+    const role = await this.deps.access.roleFor(principal, this.roomName);
+    if (role === null) {
+      this.peer.fail(new TandemError('forbidden', 'your access to this room was removed'));
+      return false;
+    }
+    room.setReadOnly(this.peer, !canWrite(role));
+    return true;
   }
 
   private dispatch(message: Message): void {
