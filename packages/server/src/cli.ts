@@ -45,6 +45,13 @@ Options (each also an env var, e.g. --data-dir → TANDEM_DATA_DIR; lists are co
   --max-connections-per-room <n> (default 1000)      --max-rooms <n> loaded per process (default 10000)
   --max-document-bytes <n>      largest room state (default 67108864)
   --max-connections-per-ip <n>  (default 500; 0 = unlimited)
+  --max-op-bytes <n>            largest REST text-delta request (default 10240)
+
+  Events, revisions, webhooks
+  --room-updated-debounce-ms <n> collab.room_updated at most this often per room (default 5000)
+  --revision-interval-ms <n>    automatic revision of changed rooms (default 600000; 0 = off)
+  --webhook-url <a,b>           POST every event to these URLs (signed; needs --webhook-secret)
+  --webhook-secret <s>          HMAC-SHA256 key for the Tandem-Signature header
 `;
 
 const TOKEN_USAGE = `Usage: tandem token --user <id> --room <pattern> [--role editor] [--ttl 1h] [--secret <s>]
@@ -55,11 +62,16 @@ patterns use * within a path segment and ** across segments ("team-42/*").
 `;
 
 const BOOLEAN_KEYS = new Set<string>(['devAuth', 'trustProxy']);
+// May be given several times (or comma-separated): --webhook-url a --webhook-url b.
+const LIST_KEYS = new Set<string>(['corsOrigin', 'webhookUrl']);
 
 async function serve(argv: string[]): Promise<void> {
-  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { help: { type: 'boolean' } };
   for (const key of configKeys) {
-    options[configFlagName(key).slice(2)] = { type: BOOLEAN_KEYS.has(key) ? 'boolean' : 'string' };
+    options[configFlagName(key).slice(2)] = {
+      type: BOOLEAN_KEYS.has(key) ? 'boolean' : 'string',
+      ...(LIST_KEYS.has(key) ? { multiple: true } : {}),
+    };
   }
   const { values } = parseArgs({ args: argv, options, strict: true });
   if (values.help) {
@@ -69,14 +81,20 @@ async function serve(argv: string[]): Promise<void> {
   const flags: Record<string, string | undefined> = {};
   for (const key of configKeys) {
     const value = values[configFlagName(key).slice(2)];
-    flags[key] = value === undefined ? undefined : String(value);
+    flags[key] = value === undefined ? undefined : Array.isArray(value) ? value.join(',') : String(value);
   }
   // The one place that reads process.env.
   const config: Config = configFromSources(flags, process.env);
   const logger = createLogger(config.logLevel);
   const server = await startServer(config, { logger, processMetrics: true });
   logger.info(
-    { port: server.port, url: `${server.syncUrl}/<room>`, store: config.store, dataDir: config.dataDir },
+    {
+      port: server.port,
+      url: `${server.syncUrl}/<room>`,
+      store: config.store,
+      dataDir: config.dataDir,
+      webhooks: config.webhookUrl.length,
+    },
     `Tandem listening on ${server.syncUrl}/<room>`,
   );
   if (server.authenticator.open) {
