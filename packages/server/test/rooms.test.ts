@@ -71,6 +71,26 @@ describe('rooms', () => {
     expect(frames).toBeLessThan(10);
   });
 
+  it('merges the updates queued behind an in-flight commit into one write, and acks them all', async () => {
+    const store = new ControllableStore();
+    server = await startTestServer({}, { store });
+    const a = await join_('busy');
+    await eventually(() => expect(a.acked).toBe(a.sent));
+    store.hold();
+    const before = store.appendCalls;
+    for (let i = 0; i < 20; i++) {
+      a.doc.getText('t').insert(0, 'x');
+      // Separate event-loop turns on the server: without merging each would be its own write.
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await eventually(() => expect(server!.registry.get('busy')!.doc.getText('t').length).toBe(20));
+    store.release();
+    await eventually(() => expect(a.acked).toBe(a.sent));
+    // The write in flight when the store stalled, then one merged write for everything behind it.
+    expect(store.appendCalls - before).toBe(2);
+    expect((await storedDoc(store.inner, 'busy')).getText('t').toString()).toBe('x'.repeat(20));
+  });
+
   it('stores and broadcasts a resent update once', async () => {
     const store = new ControllableStore();
     server = await startTestServer({}, { store });

@@ -10,6 +10,11 @@ export interface RoomPersistenceOptions {
   maxRetryDelayMs?: number;
 }
 
+interface OpenBatch {
+  updates: Uint8Array[];
+  done: Promise<void>;
+}
+
 /**
  * Writes one room's updates to the store in order and tells the room when each is durable.
  * Writes form a chain, so "durable" for a later write implies every earlier one is durable too —
@@ -18,6 +23,8 @@ export interface RoomPersistenceOptions {
  */
 export class RoomPersistence {
   private chain: Promise<void> = Promise.resolve();
+  /** Updates waiting behind the write in flight, to be merged into one append. */
+  private open: OpenBatch | null = null;
   private pending = 0;
   private tailLength = 0;
   private lastSeq: number;
@@ -53,18 +60,33 @@ export class RoomPersistence {
   /**
    * Queues `update` (or nothing, to wait for everything queued before). Resolves once it and every
    * earlier write are committed; rejects only if the room abandoned its writes.
+   *
+   * While a commit is in flight, later updates gather in one open batch that is merged into a single
+   * append when its turn comes: a busy room makes one write per commit, not one per event-loop turn.
    */
   persist(update: Uint8Array | null): Promise<void> {
+    if (this.open) {
+      if (update) {
+        this.open.updates.push(update);
+        this.pending++;
+      }
+      return this.open.done;
+    }
+    if (!update) return this.chain;
     this.pending++;
-    const step = this.chain.then(async () => {
+    const batch: OpenBatch = { updates: [update], done: Promise.resolve() };
+    this.open = batch;
+    batch.done = this.chain.then(async () => {
+      if (this.open === batch) this.open = null; // started: later updates form the next batch
       try {
-        if (update) await this.appendWithRetry(update);
+        const { updates } = batch;
+        await this.appendWithRetry(updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates));
       } finally {
-        this.pending--;
+        this.pending -= batch.updates.length;
       }
     });
-    this.chain = step.catch(() => undefined);
-    return step;
+    this.chain = batch.done.catch(() => undefined);
+    return batch.done;
   }
 
   /** Resolves when every queued write has settled. */
