@@ -9,6 +9,7 @@ import { EventService } from './events/event-service.js';
 import { RevisionService } from './revisions/revision-service.js';
 import { WebhookSender, type WebhookOptions } from './events/webhook-sender.js';
 import { buildApp } from './http/app.js';
+import { WriteLimiter } from './http/write-limiter.js';
 import type { Config } from './ops/config.js';
 import { silentLogger, type Logger } from './ops/logger.js';
 import { Metrics } from './ops/metrics.js';
@@ -116,6 +117,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     events,
     revisions,
     sseStreams,
+    // Same budget per user as a socket gets for updates.
+    writeLimiter: new WriteLimiter(config.maxUpdatesPerSecond, config.updateBurst),
   });
   const sync = new SyncEndpoint(
     app.server,

@@ -16,6 +16,7 @@ import {
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Authenticator, Principal } from '../auth/authenticator.js';
 import type { RoomAccess } from '../auth/room-access.js';
+import type { Role } from '../auth/roles.js';
 import { TandemError } from '../errors.js';
 import type { Config } from '../ops/config.js';
 import { redactUrl, type Logger } from '../ops/logger.js';
@@ -32,7 +33,7 @@ import { eventRoutes } from './routes/events.js';
 import { revisionRoutes } from './routes/revisions.js';
 import { healthRoutes } from './routes/health.js';
 import { roomRoutes } from './routes/rooms.js';
-import { WriteLimiter } from './write-limiter.js';
+import type { WriteLimiter } from './write-limiter.js';
 
 export interface HttpDeps {
   config: Config;
@@ -47,18 +48,11 @@ export interface HttpDeps {
   revisions: RevisionService;
   /** Open SSE responses, ended on drain. */
   sseStreams: Set<ServerResponse>;
-  /** Set by buildApp. */
-  writeLimiter?: WriteLimiter;
+  /** Per-user budget for REST writes. */
+  writeLimiter: WriteLimiter;
 }
 
 export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** Set by `authenticate` on routes that need a caller. */
-    principal: Principal | null;
-  }
-}
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -72,7 +66,6 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  app.decorateRequest('principal', null);
 
   await app.register(swagger, {
     openapi: {
@@ -125,7 +118,6 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
       .send({ error: { code: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` } });
   });
 
-  deps.writeLimiter = new WriteLimiter(deps.config.maxUpdatesPerSecond, deps.config.updateBurst);
   // Raw Yjs updates; text bodies are parsed by Fastify already.
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
@@ -148,8 +140,18 @@ export async function authenticate(request: FastifyRequest, deps: HttpDeps): Pro
       throw new TandemError('origin_not_allowed', 'this Origin may not make cookie-authenticated changes');
     }
   }
-  request.principal = await deps.authenticator.authenticate(request.raw);
-  return request.principal;
+  return deps.authenticator.authenticate(request.raw);
+}
+
+/** Authenticates, then requires at least `needed` in `room`: always before anything about the room is read. */
+export async function authorize(
+  request: FastifyRequest,
+  deps: HttpDeps,
+  room: string,
+  needed: Role,
+): Promise<{ principal: Principal; role: Role }> {
+  const principal = await authenticate(request, deps);
+  return { principal, role: await deps.access.require(principal, room, needed) };
 }
 
 /** The room's stored info; a room loaded but never written counts too. 404 otherwise. */

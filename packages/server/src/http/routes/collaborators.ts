@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ROLES } from '../../auth/roles.js';
 import { TandemError } from '../../errors.js';
-import { authenticate, type App, type HttpDeps } from '../app.js';
+import { authorize, type App, type HttpDeps } from '../app.js';
 import { roomParam, userParam } from './params.js';
 const collaborator = z.object({ user: z.string(), role: z.enum(ROLES) });
 
@@ -16,8 +16,7 @@ export function collaboratorRoutes(app: App, deps: HttpDeps): void {
       },
     },
     async (request) => {
-      const principal = await authenticate(request, deps);
-      await deps.access.require(principal, request.params.room, 'owner');
+      await authorize(request, deps, request.params.room, 'owner');
       return { collaborators: await deps.access.list(request.params.room) };
     },
   );
@@ -29,8 +28,7 @@ export function collaboratorRoutes(app: App, deps: HttpDeps): void {
     },
     async (request) => {
       const { room, user } = request.params;
-      const principal = await authenticate(request, deps);
-      await deps.access.require(principal, room, 'owner');
+      await authorize(request, deps, room, 'owner');
       const role = await deps.store.getCollaborator(room, user);
       if (!role) throw new TandemError('not_found', `"${user}" is not a collaborator of "${room}"`);
       return { user, role };
@@ -48,8 +46,7 @@ export function collaboratorRoutes(app: App, deps: HttpDeps): void {
     },
     async (request) => {
       const { room, user } = request.params;
-      const principal = await authenticate(request, deps);
-      await deps.access.require(principal, room, 'owner');
+      await authorize(request, deps, room, 'owner');
       await deps.access.setCollaborator(room, user, request.body.role);
       return { user, role: request.body.role };
     },
@@ -60,8 +57,7 @@ export function collaboratorRoutes(app: App, deps: HttpDeps): void {
     { schema: { params: z.object({ room: roomParam, user: userParam }) } },
     async (request, reply) => {
       const { room, user } = request.params;
-      const principal = await authenticate(request, deps);
-      await deps.access.require(principal, room, 'owner');
+      await authorize(request, deps, room, 'owner');
       if (!(await deps.access.removeCollaborator(room, user))) {
         throw new TandemError('not_found', `"${user}" is not a collaborator of "${room}"`);
       }

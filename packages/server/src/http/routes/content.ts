@@ -7,7 +7,7 @@ import { TandemError } from '../../errors.js';
 import { applyTextOps, importJson, replaceText, type TextOp } from '../../rooms/doc-edit.js';
 import { docToJson, docVersion, typedRoot } from '../../rooms/doc-view.js';
 import type { Room } from '../../rooms/room.js';
-import { authenticate, requireRoom, type App, type HttpDeps } from '../app.js';
+import { authorize, requireRoom, type App, type HttpDeps } from '../app.js';
 import { expectedVersion, fieldParam, roomParam } from './params.js';
 
 const versionBody = z.object({ version: z.string() });
@@ -51,10 +51,9 @@ export interface WriteAccess {
 
 /** Authenticates a write and checks role and rate: always before anything about the room is revealed. */
 export async function authorizeWrite(deps: HttpDeps, request: FastifyRequest, room: string): Promise<WriteAccess> {
-  const principal = await authenticate(request, deps);
-  const role = await deps.access.require(principal, room, 'editor');
-  deps.writeLimiter!.take(principal.user);
-  return { principal, role };
+  const access = await authorize(request, deps, room, 'editor');
+  deps.writeLimiter.take(access.principal.user);
+  return access;
 }
 
 /**
@@ -91,8 +90,7 @@ export function contentRoutes(app: App, deps: HttpDeps): void {
     },
     async (request, reply) => {
       const { room } = request.params;
-      const principal = await authenticate(request, deps);
-      await deps.access.require(principal, room, 'viewer');
+      await authorize(request, deps, room, 'viewer');
       await requireRoom(deps, room);
       return deps.registry.use(room, (r) => renderDoc(reply, r.doc, request.query));
     },

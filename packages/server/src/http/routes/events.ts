@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { TandemError } from '../../errors.js';
 import { toEnvelope, type EventEnvelope } from '../../events/event-service.js';
-import { authenticate, requireRoom, type App, type HttpDeps } from '../app.js';
+import { authorize, requireRoom, type App, type HttpDeps } from '../app.js';
 import { authorizeWrite } from './content.js';
 import { roomParam } from './params.js';
 
@@ -70,8 +70,7 @@ export function eventRoutes(app: App, deps: HttpDeps): void {
     },
     async (request) => {
       const { room } = request.params;
-      const principal = await authenticate(request, deps);
-      await deps.access.require(principal, room, 'viewer');
+      await authorize(request, deps, room, 'viewer');
       await requireRoom(deps, room);
       const events = (await deps.store.listEvents(room, request.query)).map((e) => toEnvelope(room, e));
       return { events, next: events.at(-1)?.id ?? String(request.query.since) };
@@ -89,8 +88,7 @@ export function eventRoutes(app: App, deps: HttpDeps): void {
     },
     async (request, reply) => {
       const { room } = request.params;
-      const principal = await authenticate(request, deps);
-      await deps.access.require(principal, room, 'viewer');
+      await authorize(request, deps, room, 'viewer');
       await requireRoom(deps, room);
       const lastEventId = Number(request.headers['last-event-id']);
       let cursor = Number.isInteger(lastEventId) && lastEventId >= 0 ? lastEventId : (request.query.since ?? 0);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import * as Y from 'yjs';
 import { TandemError } from '../../errors.js';
 import { replaceContent } from '../../rooms/doc-edit.js';
-import { authenticate, requireRoom, type App, type HttpDeps } from '../app.js';
+import { authorize, requireRoom, type App, type HttpDeps } from '../app.js';
 import { authorizeWrite, renderDoc, renderQuery, writeRoom } from './content.js';
 import { roomParam } from './params.js';
 
@@ -47,8 +47,7 @@ export function revisionRoutes(app: App, deps: HttpDeps): void {
     },
     async (request) => {
       const { room } = request.params;
-      const principal = await authenticate(request, deps);
-      await deps.access.require(principal, room, 'viewer');
+      await authorize(request, deps, room, 'viewer');
       await requireRoom(deps, room);
       return { revisions: await deps.store.listRevisions(room, request.query) };
     },
@@ -65,8 +64,7 @@ export function revisionRoutes(app: App, deps: HttpDeps): void {
     },
     async (request, reply) => {
       const { room, id } = request.params;
-      const principal = await authenticate(request, deps);
-      await deps.access.require(principal, room, 'viewer');
+      await authorize(request, deps, room, 'viewer');
       const revision = await deps.store.getRevision(room, id);
       if (!revision) throw new TandemError('not_found', `room "${room}" has no revision ${id}`);
       const doc = new Y.Doc();

@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { roleFromGrants } from '../../auth/room-pattern.js';
 import { TandemError } from '../../errors.js';
 import { docVersion } from '../../rooms/doc-view.js';
 import * as Y from 'yjs';
-import { authenticate, requireRoom, type App, type HttpDeps } from '../app.js';
+import { authenticate, authorize, requireRoom, type App, type HttpDeps } from '../app.js';
 import { roomParam } from './params.js';
 
 const roomSummary = z.object({ name: z.string(), createdAt: z.number(), updatedAt: z.number() });
@@ -27,7 +26,7 @@ export function roomRoutes(app: App, deps: HttpDeps): void {
       const page = await deps.store.listRooms({ after, limit });
       const visible = [];
       for (const info of page) {
-        if (roleFromGrants(principal.grants, info.name) || (await deps.access.roleFor(principal, info.name))) {
+        if ((await deps.access.roleFor(principal, info.name)) !== null) {
           visible.push({ name: info.name, createdAt: info.createdAt, updatedAt: info.updatedAt });
         }
       }
@@ -53,8 +52,7 @@ export function roomRoutes(app: App, deps: HttpDeps): void {
     },
     async (request, reply) => {
       const { room } = request.params;
-      const principal = await authenticate(request, deps);
-      await deps.access.require(principal, room, 'viewer');
+      await authorize(request, deps, room, 'viewer');
       const info = await requireRoom(deps, room);
       return deps.registry.use(room, (r) => {
         const version = docVersion(r.doc);
@@ -79,8 +77,7 @@ export function roomRoutes(app: App, deps: HttpDeps): void {
     },
     async (request, reply) => {
       const { room } = request.params;
-      const principal = await authenticate(request, deps);
-      await deps.access.require(principal, room, 'owner');
+      await authorize(request, deps, room, 'owner');
       await requireRoom(deps, room);
       const loaded = deps.registry.get(room);
       for (const peer of loaded?.peerList() ?? []) peer.fail(new TandemError('room_deleted', 'this room was deleted'));
@@ -107,8 +104,7 @@ export function roomRoutes(app: App, deps: HttpDeps): void {
     },
     async (request) => {
       const { room } = request.params;
-      const principal = await authenticate(request, deps);
-      await deps.access.require(principal, room, 'viewer');
+      await authorize(request, deps, room, 'viewer');
       const loaded = deps.registry.get(room);
       if (!loaded) await requireRoom(deps, room);
       return { presence: loaded?.presence() ?? [] };
