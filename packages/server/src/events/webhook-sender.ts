@@ -99,7 +99,8 @@ export class WebhookSender {
   private scheduleNext(now: number): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.queue.length === 0) return;
+    // With every slot busy, the next finishing delivery pumps; a timer would only spin until then.
+    if (this.queue.length === 0 || this.inFlight >= this.concurrency) return;
     const next = Math.min(...this.queue.map((d) => d.notBefore));
     this.timer = setTimeout(() => this.pump(), Math.max(0, next - now));
     this.timer.unref();
