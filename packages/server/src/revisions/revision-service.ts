@@ -32,7 +32,7 @@ export class RevisionService {
   }
 
   async create(room: Room, label: string, user: string | null): Promise<RevisionInfo> {
-    // The revision holds only what is durable: flush first so it never contains unsaved content.
+    // Flush first so the revision holds at least everything acknowledged so far.
     await room.flush();
     const info = await this.store.createRevision(room.name, { label, user, state: Y.encodeStateAsUpdate(room.doc) });
     this.changed.delete(room.name);
@@ -40,7 +40,7 @@ export class RevisionService {
     return info;
   }
 
-  /** One pass of automatic revisions; exposed for tests and for a final pass on drain. */
+  /** One pass of automatic revisions (the interval timer's job); overlapping passes share one run. */
   runAutomatic(): Promise<void> {
     this.running ??= (async () => {
       for (const name of [...this.changed]) {

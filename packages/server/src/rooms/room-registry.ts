@@ -62,21 +62,14 @@ export class RoomRegistry {
   }
 
   /** Adds the peer to the room, loading the room first if needed. Throws room_load_failed. */
-  async join(name: string, peer: Peer): Promise<Room> {
-    for (;;) {
-      const entry = this.entryFor(name);
-      const room = await entry.ready;
-      // Resumed synchronously from here on: either the room was destroyed before we got here (load a
-      // fresh one) or its unload has not removed it yet, and adding a peer stops that unload.
-      if (room.isDestroyed) continue;
+  join(name: string, peer: Peer): Promise<Room> {
+    return this.attach(name, (room) => {
       if (room.peerCount >= this.options.maxConnectionsPerRoom) {
         throw new TandemError('room_full', `room has its maximum of ${this.options.maxConnectionsPerRoom} connections`);
       }
-      if (entry.unloadTimer) clearTimeout(entry.unloadTimer);
-      entry.unloadTimer = null;
       room.addPeer(peer);
       return room;
-    }
+    });
   }
 
   /** Removes the peer; the room unloads after unloadDelayMs if nobody else is there. */
@@ -90,23 +83,38 @@ export class RoomRegistry {
    * server-side readers and writers (REST) that are not peers.
    */
   async use<T>(name: string, fn: (room: Room) => Promise<T> | T): Promise<T> {
+    const room = await this.attach(name, (r) => {
+      r.holds++;
+      return r;
+    });
+    try {
+      return await fn(room);
+    } finally {
+      room.holds--;
+      this.scheduleUnloadIfIdle(room);
+    }
+  }
+
+  /**
+   * Loads the room if needed and runs `claim` on a live one in the same synchronous step that cancels
+   * its unload: either the room was destroyed before we resumed (then load a fresh one) or its unload has
+   * not removed it yet, and what `claim` adds (a peer, a hold) stops that unload.
+   */
+  private async attach<T>(name: string, claim: (room: Room) => T): Promise<T> {
     for (;;) {
       const entry = this.entryFor(name);
       const room = await entry.ready;
       if (room.isDestroyed) continue;
       if (entry.unloadTimer) clearTimeout(entry.unloadTimer);
       entry.unloadTimer = null;
-      room.holds++;
-      try {
-        return await fn(room);
-      } finally {
-        room.holds--;
-        this.scheduleUnloadIfIdle(room);
-      }
+      return claim(room);
     }
   }
 
-  /** Drops a room from memory without saving (it is being deleted). Its peers must be gone already. */
+  /**
+   * Drops a room from memory without saving (it is being deleted). Tell its peers to go first; those
+   * still closing leave the destroyed room harmlessly.
+   */
   evict(name: string): void {
     const entry = this.entries.get(name);
     if (!entry) return;
