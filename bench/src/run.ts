@@ -1,4 +1,4 @@
-// npm run bench [-- --full] [-- --max-room] [-- --targets tandem,ywebsocket] [-- --no-write]
+// npm run bench [-- --full] [-- --max-room] [-- --targets tandem,ywebsocket] [-- --only '100 clients'] [-- --no-write]
 // Runs every scenario against every server, side by side, and writes the table into docs/benchmarks.md.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -120,7 +120,9 @@ async function maxRoom(target: Target): Promise<{ clients: number; p99AtLimit: n
 
 const onlyMaxRoom = args.includes('--max-room');
 const sections: string[] = [];
-for (const scenario of onlyMaxRoom ? [] : scenarios) {
+// --only <text>: just the scenarios whose name contains it (for quick before/after comparisons).
+const only = args.includes('--only') ? (args[args.indexOf('--only') + 1] ?? '') : '';
+for (const scenario of onlyMaxRoom ? [] : scenarios.filter((sc) => sc.name.includes(only))) {
   const results: Measurement[] = [];
   for (const target of targets) {
     process.stderr.write(`${scenario.name} — ${target}… `);

@@ -69,6 +69,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     {
       unloadDelayMs: config.unloadDelayMs,
       compactAfterUpdates: config.compactAfterUpdates,
+      flushWindowMs: config.flushWindowMs,
       maxRooms: config.maxRooms,
       maxConnectionsPerRoom: config.maxConnectionsPerRoom,
       maxDocumentBytes: config.maxDocumentBytes,

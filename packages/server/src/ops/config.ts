@@ -39,6 +39,11 @@ export const configSchema = z.object({
   heartbeatMs: z.coerce.number().int().min(50).default(30_000),
   /** How long a room stays loaded after its last peer leaves. */
   unloadDelayMs: z.coerce.number().int().min(0).default(5_000),
+  /**
+   * While busy, rooms send their batched updates together at most this often, so each peer gets one
+   * larger frame instead of several small ones (0 = at the end of every event-loop turn).
+   */
+  flushWindowMs: z.coerce.number().int().min(0).max(1_000).default(10),
   /** Updates in a room's log tail before they are folded into a snapshot. */
   compactAfterUpdates: z.coerce.number().int().min(1).default(500),
   /** On SIGTERM: how long to wait for pending writes before giving up and exiting non-zero. */

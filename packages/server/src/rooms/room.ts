@@ -22,6 +22,11 @@ export interface RoomOptions {
   viewerPresence: boolean;
   /** Updates that would take the room's stored state past this are refused. */
   maxDocumentBytes: number;
+  /**
+   * A room that flushed less than this long ago waits out the rest before flushing again (0: flush at
+   * the end of every event-loop turn). See scheduleFlush.
+   */
+  flushWindowMs: number;
   /** Told after each batch that changed the document (for `collab.room_updated`). */
   onChanged?: (room: string) => void;
 }
@@ -37,10 +42,12 @@ interface PeerState {
 }
 
 /**
- * One loaded document: Y.Doc + Awareness + connected peers. Incoming updates are applied at once but
- * broadcast in batches: everything that arrives within one event-loop turn is merged and encoded into
- * a single frame that every peer receives, and handed to persistence as one write. Acks go out only
- * once that write is durable; broadcast never waits for it.
+ * One loaded document: Y.Doc + Awareness + connected peers. Incoming updates are checked (access, size)
+ * when they arrive and applied in batches: everything that arrives before the next flush (the end of the
+ * event-loop turn, or up to `flushWindowMs` later in a busy room — see scheduleFlush) is applied to the
+ * Y.Doc in one transaction, and what was new to the doc is encoded into a single frame that every peer
+ * receives and handed to persistence as one write. Acks go out only once that write is durable;
+ * broadcast never waits for it.
  */
 export class Room {
   readonly doc: Y.Doc;
@@ -51,12 +58,23 @@ export class Room {
    * (see applyAwareness); PeerState.awarenessClients is the reverse index, kept in step here.
    */
   private readonly awarenessOwners = new Map<number, Peer>();
+  /** Client updates received since the last flush, applied together when it runs. */
+  private received: { peer: Peer; update: Uint8Array }[] = [];
+  private receivedBytes = 0;
+  /** What the doc reported as new (plus raw updates still waiting for missing content). */
   private pendingUpdates: Uint8Array[] = [];
+  /**
+   * The peer every pending update came from, while there is exactly one: it already has them, so the
+   * frame skips it. `null` once a second peer (or the server) contributed.
+   */
+  private pendingOrigin: Peer | null | undefined = undefined;
   private pendingAwareness = new Set<number>();
   private pendingAcks = new Map<Peer, number>();
   /** When the first update of the batch waiting for acks arrived. */
   private ackBatchStartedAt = 0;
   private flushScheduled = false;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private lastFlushAt = Number.NEGATIVE_INFINITY;
   private destroyed = false;
   /**
    * Upper bound of the room's encoded size: what was loaded plus every update since, reset to the
@@ -119,7 +137,7 @@ export class Room {
 
   /** True while updates or acks wait for the end-of-turn flush. */
   get hasUnflushedChanges(): boolean {
-    return this.pendingUpdates.length > 0 || this.pendingAcks.size > 0;
+    return this.received.length > 0 || this.pendingUpdates.length > 0 || this.pendingAcks.size > 0;
   }
 
   get isDestroyed(): boolean {
@@ -206,7 +224,7 @@ export class Room {
 
   /** Refuses a change of about `bytes` that would take the room past its document size limit. */
   assertCapacity(bytes: number): void {
-    if (this.approxBytes + bytes > this.options.maxDocumentBytes) {
+    if (this.approxBytes + this.receivedBytes + bytes > this.options.maxDocumentBytes) {
       throw new TandemError(
         'document_too_large',
         `the room would exceed its ${this.options.maxDocumentBytes}-byte document limit`,
@@ -217,11 +235,17 @@ export class Room {
   /** Sends what is batched now instead of at the end of the turn; returns the durability promise. */
   flush(): Promise<void> {
     this.flushScheduled = false;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.lastFlushAt = performance.now();
+    if (this.received.length > 0) this.applyReceived();
     let merged: Uint8Array | null = null;
     if (this.pendingUpdates.length > 0) {
       merged = this.pendingUpdates.length === 1 ? this.pendingUpdates[0]! : Y.mergeUpdates(this.pendingUpdates);
+      const skip = this.pendingOrigin ?? null;
       this.pendingUpdates = [];
-      this.broadcast(encodeSyncUpdate(merged));
+      this.pendingOrigin = undefined;
+      this.broadcast(encodeSyncUpdate(merged), skip);
       this.options.onChanged?.(this.name);
     }
     if (this.pendingAwareness.size > 0) {
@@ -250,6 +274,8 @@ export class Room {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
     this.doc.off('update', this.onDocUpdate);
     this.awareness.off('update', this.onAwarenessUpdate);
     this.awareness.destroy();
@@ -290,24 +316,59 @@ export class Room {
 
   private applyClientUpdate(peer: Peer, state: PeerState, update: Uint8Array): void {
     state.updatesReceived++;
+    // Checked now, against what is loaded plus what waits to be applied: once applied, a Yjs update
+    // cannot be taken back.
     this.assertCapacity(update.length);
-    try {
-      Y.applyUpdate(this.doc, update, peer);
-    } catch (cause) {
-      throw new TandemError('invalid_update', 'malformed Yjs update', { cause });
-    }
-    const store = this.doc.store;
-    if (store.pendingStructs !== null || store.pendingDs !== null) {
-      // Part of the update waits for content we do not have yet, so it never reached the 'update'
-      // event. Keep the raw bytes in the log too, or an ack would promise something only in memory.
-      this.pendingUpdates.push(update.slice());
-      this.approxBytes += update.length;
-    }
+    this.received.push({ peer, update });
+    this.receivedBytes += update.length;
     if (peer.tandem) {
       if (this.pendingAcks.size === 0) this.ackBatchStartedAt = performance.now();
       this.pendingAcks.set(peer, state.updatesReceived);
     }
     this.scheduleFlush();
+  }
+
+  /**
+   * Applies every received update in one Yjs transaction: the per-transaction work (cleanup, merging
+   * structs, encoding the 'update' event) is paid once per batch instead of once per update. A peer
+   * whose update is malformed is dropped and its later updates in the batch are skipped; the others
+   * still apply.
+   */
+  private applyReceived(): void {
+    const received = this.received;
+    this.received = [];
+    this.receivedBytes = 0;
+    const store = this.doc.store;
+    const failed = new Set<Peer>();
+    const before = this.pendingUpdates.length;
+    let origin: Peer | null | undefined;
+    this.applying = true;
+    try {
+      Y.transact(this.doc, () => {
+        for (const { peer, update } of received) {
+          if (failed.has(peer)) continue;
+          try {
+            Y.applyUpdate(this.doc, update, peer);
+          } catch (cause) {
+            failed.add(peer);
+            this.pendingAcks.delete(peer);
+            peer.fail(new TandemError('invalid_update', 'malformed Yjs update', { cause }));
+            continue;
+          }
+          origin = sameOrigin(origin, peer);
+          if (store.pendingStructs !== null || store.pendingDs !== null) {
+            // Part of the update waits for content we do not have yet, so it never reached the
+            // 'update' event. Keep the raw bytes in the log too, or an ack would promise something
+            // only in memory.
+            this.pendingUpdates.push(update.slice());
+            this.approxBytes += update.length;
+          }
+        }
+      });
+    } finally {
+      this.applying = false;
+    }
+    if (this.pendingUpdates.length > before) this.pendingOrigin = sameOrigin(this.pendingOrigin, origin ?? null);
   }
 
   private applyAwareness(peer: Peer, update: Uint8Array): void {
@@ -323,11 +384,25 @@ export class Room {
     }
   }
 
-  private readonly onDocUpdate = (update: Uint8Array): void => {
+  /** True inside applyReceived, whose transaction reports all the batch's changes as one update. */
+  private applying = false;
+
+  private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
+    // The batch transaction's origin is nobody; applyReceived works out whom the frame may skip.
+    if (this.applying) {
+      this.pendingUpdates.push(update);
+      this.approxBytes += update.length;
+      return;
+    }
+    this.addPending(update, this.peers.has(origin as Peer) ? (origin as Peer) : null);
+  };
+
+  private addPending(update: Uint8Array, origin: Peer | null): void {
     this.pendingUpdates.push(update);
+    this.pendingOrigin = sameOrigin(this.pendingOrigin, origin);
     this.approxBytes += update.length;
     this.scheduleFlush();
-  };
+  }
 
   private readonly onAwarenessUpdate = (
     { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
@@ -353,16 +428,31 @@ export class Room {
     this.scheduleFlush();
   };
 
+  /**
+   * A quiet room flushes at the end of the turn. A busy one — it flushed less than `flushWindowMs` ago —
+   * waits out the window: every frame costs a `writev` per peer whatever it carries, so under load a
+   * few milliseconds of waiting turn several one-update frames per peer into one. Rooms with a few
+   * updates a second never wait; the added latency is bounded by the window.
+   */
   private scheduleFlush(): void {
     if (this.flushScheduled || this.destroyed) return;
     this.flushScheduled = true;
-    setImmediate(() => {
-      // A rejected flush means writes were abandoned; persistence already logged it.
-      if (this.flushScheduled && !this.destroyed) this.flush().catch(() => undefined);
-    });
+    const wait = this.lastFlushAt + this.options.flushWindowMs - performance.now();
+    if (wait <= 0) setImmediate(this.flushIfScheduled);
+    else this.flushTimer = setTimeout(this.flushIfScheduled, wait);
   }
 
-  private broadcast(frame: Uint8Array): void {
-    for (const peer of this.peers.keys()) peer.send(frame);
+  private readonly flushIfScheduled = (): void => {
+    // A rejected flush means writes were abandoned; persistence already logged it.
+    if (this.flushScheduled && !this.destroyed) this.flush().catch(() => undefined);
+  };
+
+  private broadcast(frame: Uint8Array, skip: Peer | null = null): void {
+    for (const peer of this.peers.keys()) if (peer !== skip) peer.send(frame);
   }
+}
+
+/** The one peer all of a batch's changes came from, or null once there is a second source. */
+function sameOrigin(current: Peer | null | undefined, next: Peer | null): Peer | null {
+  return current === undefined || current === next ? next : null;
 }

@@ -1,0 +1,145 @@
+import { decodeMessage, type Message } from '@tandem/protocol';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import * as Y from 'yjs';
+import type { TandemError } from '../errors.js';
+import { silentLogger } from '../ops/logger.js';
+import { Metrics } from '../ops/metrics.js';
+import { MemoryStore } from '../storage/memory-store.js';
+import type { Peer } from './peer.js';
+import { Room } from './room.js';
+import { RoomPersistence } from './room-persistence.js';
+
+class FakePeer implements Peer {
+  readonly received: Message[] = [];
+  failedWith: TandemError | null = null;
+  readOnly = false;
+  tandem = false;
+  constructor(
+    readonly id: number,
+    readonly user: string,
+  ) {}
+  send(frame: Uint8Array): void {
+    this.received.push(decodeMessage(frame));
+  }
+  fail(error: TandemError): void {
+    this.failedWith = error;
+  }
+  /** Sync updates received (each is one frame). */
+  get updates(): Uint8Array[] {
+    return this.received.flatMap((m) => (m.type === 'sync-update' ? [m.update] : []));
+  }
+}
+
+const WINDOW_MS = 50;
+
+function makeRoom(): Room {
+  const doc = new Y.Doc();
+  const metrics = new Metrics();
+  const persistence = new RoomPersistence(
+    'r',
+    doc,
+    new MemoryStore(),
+    silentLogger(),
+    { compactAfterUpdates: 1000 },
+    { lastSeq: 0, tailLength: 0 },
+    metrics,
+  );
+  return new Room(
+    'r',
+    doc,
+    persistence,
+    silentLogger(),
+    { viewerPresence: true, maxDocumentBytes: 1 << 20, flushWindowMs: WINDOW_MS },
+    { bytes: 0, existed: true },
+    metrics,
+  );
+}
+
+/** One client's edit as the update bytes it would send. */
+function edit(text: string): Uint8Array {
+  const doc = new Y.Doc();
+  doc.getText('t').insert(0, text);
+  return Y.encodeStateAsUpdate(doc);
+}
+
+const textOf = (updates: Uint8Array[]): string => {
+  const doc = new Y.Doc();
+  for (const u of updates) Y.applyUpdate(doc, u);
+  return doc.getText('t').toString();
+};
+
+describe('Room flush window', () => {
+  let room: Room;
+  let a: FakePeer;
+  let b: FakePeer;
+  let c: FakePeer;
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'performance'] });
+    room = makeRoom();
+    [a, b, c] = [new FakePeer(1, 'a'), new FakePeer(2, 'b'), new FakePeer(3, 'c')];
+    for (const p of [a, b, c]) room.addPeer(p);
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  const send = (peer: Peer, update: Uint8Array) => room.receive(peer, { type: 'sync-update', update });
+
+  it('flushes a quiet room at the end of the turn', async () => {
+    send(a, edit('x'));
+    expect(b.updates).toHaveLength(0); // not applied or sent synchronously
+    await vi.advanceTimersByTimeAsync(0);
+    expect(textOf(b.updates)).toBe('x');
+    expect(room.doc.getText('t').toString()).toBe('x');
+  });
+
+  it('in a busy room, batches everything within the window into one frame per peer', async () => {
+    send(a, edit('1'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(b.updates).toHaveLength(1);
+    // Arrives 5 ms after the last flush: waits out the window, gathering what follows.
+    await vi.advanceTimersByTimeAsync(5);
+    send(a, edit('2'));
+    await vi.advanceTimersByTimeAsync(10);
+    send(c, edit('3'));
+    await vi.advanceTimersByTimeAsync(10);
+    send(a, edit('4'));
+    await vi.advanceTimersByTimeAsync(WINDOW_MS - 30);
+    expect(b.updates).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(b.updates).toHaveLength(2);
+    expect(textOf(b.updates).split('').sort().join('')).toBe('1234');
+    // Mixed origins: everyone gets the frame, the senders included (each lacks the other's edits);
+    // the first frame was a's alone, so a did not get it back.
+    expect(a.updates).toHaveLength(1);
+    expect(c.updates).toHaveLength(2);
+  });
+
+  it('does not echo a batch back to the only peer it came from', async () => {
+    send(a, edit('mine'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(textOf(b.updates)).toBe('mine');
+    expect(textOf(c.updates)).toBe('mine');
+    expect(a.updates).toHaveLength(0);
+  });
+
+  it('drops the sender of a malformed update and still applies the rest of the batch', async () => {
+    send(a, edit('warm'));
+    await vi.advanceTimersByTimeAsync(0);
+    send(a, edit('ok'));
+    send(c, new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f]));
+    send(c, edit('after-bad'));
+    await vi.advanceTimersByTimeAsync(WINDOW_MS);
+    expect(c.failedWith?.code).toBe('invalid_update');
+    expect(a.failedWith).toBeNull();
+    expect(room.doc.getText('t').toString()).toContain('ok');
+    // What the dropped peer sent after its malformed update in the same batch is not applied.
+    expect(room.doc.getText('t').toString()).not.toContain('after-bad');
+    expect(textOf(b.updates)).toContain('ok');
+  });
+
+  it('counts updates waiting to be applied against the document size limit', () => {
+    const big = edit('y'.repeat(600 * 1024));
+    send(a, big);
+    expect(() => send(b, big)).toThrow(/document limit/);
+  });
+});
