@@ -24,7 +24,8 @@ Options (each also an env var, e.g. --data-dir → TANDEM_DATA_DIR; lists are co
   --max-buffered-bytes <n>      unsent bytes per peer before it is dropped with 1013 (default 8388608)
   --heartbeat-ms <n>            ping interval; silent peers are dropped (default 30000)
   --unload-delay-ms <n>         keep an empty room loaded this long (default 5000)
-  --flush-window-ms <n>         a busy room batches updates this long (default 10; 0 = never)
+  --flush-window-ms <n>         a busy room of 100+ peers batches updates this long; smaller rooms
+                                proportionally less (default 16; 0 = never)
   --compact-after-updates <n>   fold the log into a snapshot after this many updates (default 500)
   --drain-timeout-ms <n>        max wait for writes on SIGTERM (default 15000)
   --sqlite-synchronous full|normal  full survives power loss, normal only crashes (default full)

@@ -40,10 +40,11 @@ export const configSchema = z.object({
   /** How long a room stays loaded after its last peer leaves. */
   unloadDelayMs: z.coerce.number().int().min(0).default(5_000),
   /**
-   * While busy, rooms send their batched updates together at most this often, so each peer gets one
-   * larger frame instead of several small ones (0 = at the end of every event-loop turn).
+   * How long a busy room of 100+ peers batches updates before sending them, so each peer gets one larger
+   * frame instead of several small ones; smaller rooms batch proportionally shorter (0 = never wait).
+   * 16 ms is one frame of a 60 Hz display.
    */
-  flushWindowMs: z.coerce.number().int().min(0).max(1_000).default(10),
+  flushWindowMs: z.coerce.number().int().min(0).max(1_000).default(16),
   /** Updates in a room's log tail before they are folded into a snapshot. */
   compactAfterUpdates: z.coerce.number().int().min(1).default(500),
   /** On SIGTERM: how long to wait for pending writes before giving up and exiting non-zero. */

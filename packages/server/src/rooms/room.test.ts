@@ -6,7 +6,7 @@ import { silentLogger } from '../ops/logger.js';
 import { Metrics } from '../ops/metrics.js';
 import { MemoryStore } from '../storage/memory-store.js';
 import type { Peer } from './peer.js';
-import { Room } from './room.js';
+import { FULL_WINDOW_PEERS, Room } from './room.js';
 import { RoomPersistence } from './room-persistence.js';
 
 class FakePeer implements Peer {
@@ -30,7 +30,9 @@ class FakePeer implements Peer {
   }
 }
 
-const WINDOW_MS = 50;
+/** Configured so that the three peers of these tests get a 30 ms window. */
+const WINDOW_MS = 30;
+const CONFIGURED_WINDOW_MS = (WINDOW_MS * FULL_WINDOW_PEERS) / 3;
 
 function makeRoom(): Room {
   const doc = new Y.Doc();
@@ -49,7 +51,7 @@ function makeRoom(): Room {
     doc,
     persistence,
     silentLogger(),
-    { viewerPresence: true, maxDocumentBytes: 1 << 20, flushWindowMs: WINDOW_MS },
+    { viewerPresence: true, maxDocumentBytes: 1 << 20, flushWindowMs: CONFIGURED_WINDOW_MS },
     { bytes: 0, existed: true },
     metrics,
   );
@@ -103,15 +105,27 @@ describe('Room flush window', () => {
     send(c, edit('3'));
     await vi.advanceTimersByTimeAsync(10);
     send(a, edit('4'));
-    await vi.advanceTimersByTimeAsync(WINDOW_MS - 30);
+    // 25 ms after the first flush: 2 ms to go.
+    await vi.advanceTimersByTimeAsync(WINDOW_MS - 27);
     expect(b.updates).toHaveLength(1);
-    await vi.advanceTimersByTimeAsync(10);
+    await vi.advanceTimersByTimeAsync(3);
     expect(b.updates).toHaveLength(2);
     expect(textOf(b.updates).split('').sort().join('')).toBe('1234');
     // Mixed origins: everyone gets the frame, the senders included (each lacks the other's edits);
     // the first frame was a's alone, so a did not get it back.
     expect(a.updates).toHaveLength(1);
     expect(c.updates).toHaveLength(2);
+  });
+
+  it('gives bigger rooms a longer window, in proportion to their peers', async () => {
+    for (let i = 0; i < 3; i++) room.addPeer(new FakePeer(10 + i, `extra${i}`));
+    send(a, edit('1'));
+    await vi.advanceTimersByTimeAsync(0);
+    send(a, edit('2'));
+    await vi.advanceTimersByTimeAsync(WINDOW_MS + 5);
+    expect(b.updates).toHaveLength(1); // six peers: twice the window
+    await vi.advanceTimersByTimeAsync(WINDOW_MS);
+    expect(textOf(b.updates)).toHaveLength(2);
   });
 
   it('does not echo a batch back to the only peer it came from', async () => {

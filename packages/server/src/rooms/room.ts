@@ -17,14 +17,17 @@ import { filterAwarenessUpdate } from './awareness-filter.js';
 import type { Peer } from './peer.js';
 import type { RoomPersistence } from './room-persistence.js';
 
+/** Rooms with this many peers or more use the whole flush window. */
+export const FULL_WINDOW_PEERS = 100;
+
 export interface RoomOptions {
   /** Whether read-only peers may publish awareness (presence). */
   viewerPresence: boolean;
   /** Updates that would take the room's stored state past this are refused. */
   maxDocumentBytes: number;
   /**
-   * A room that flushed less than this long ago waits out the rest before flushing again (0: flush at
-   * the end of every event-loop turn). See scheduleFlush.
+   * The longest a busy room of FULL_WINDOW_PEERS or more peers waits between flushes; smaller rooms
+   * wait proportionally less (0: flush at the end of every event-loop turn). See scheduleFlush.
    */
   flushWindowMs: number;
   /** Told after each batch that changed the document (for `collab.room_updated`). */
@@ -429,15 +432,18 @@ export class Room {
   };
 
   /**
-   * A quiet room flushes at the end of the turn. A busy one — it flushed less than `flushWindowMs` ago —
+   * A quiet room flushes at the end of the turn. A busy one — it flushed less than its window ago —
    * waits out the window: every frame costs a `writev` per peer whatever it carries, so under load a
-   * few milliseconds of waiting turn several one-update frames per peer into one. Rooms with a few
-   * updates a second never wait; the added latency is bounded by the window.
+   * few milliseconds of waiting turn several one-update frames per peer into one. The window grows
+   * with the room because a flush costs one write per peer: this caps the CPU a busy room's fan-out
+   * can take (about 100 frames per window-length) while small rooms keep the lowest latency. Rooms
+   * with a few updates a second never wait; the added latency is bounded by `flushWindowMs`.
    */
   private scheduleFlush(): void {
     if (this.flushScheduled || this.destroyed) return;
     this.flushScheduled = true;
-    const wait = this.lastFlushAt + this.options.flushWindowMs - performance.now();
+    const window = this.options.flushWindowMs * Math.min(1, this.peers.size / FULL_WINDOW_PEERS);
+    const wait = this.lastFlushAt + window - performance.now();
     if (wait <= 0) setImmediate(this.flushIfScheduled);
     else this.flushTimer = setTimeout(this.flushIfScheduled, wait);
   }
