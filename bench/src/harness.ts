@@ -95,7 +95,8 @@ async function startServer(target: Target): Promise<{ child: ChildProcess; base:
     ywebsocket: [here('./servers/ywebsocket.cjs'), String(port)],
     hocuspocus: [here('./servers/hocuspocus.mjs'), String(port)],
   };
-  const child = spawn(process.execPath, args[target], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const preload = ['--expose-gc', '--require', here('./servers/gc-on-signal.cjs')];
+  const child = spawn(process.execPath, [...preload, ...args[target]], { stdio: ['ignore', 'ignore', 'inherit'] });
   await waitForPort(port, child);
   return {
     child,
@@ -108,12 +109,20 @@ async function startServer(target: Target): Promise<{ child: ChildProcess; base:
   };
 }
 
+/** Memory after a full collection in the server (see servers/gc-on-signal.cjs). */
+async function settledTree(pid: number): Promise<{ cpuSeconds: number; rssBytes: number }> {
+  process.kill(pid, 'SIGUSR2');
+  await new Promise((r) => setTimeout(r, 500));
+  return processTree(pid);
+}
+
 /** Runs one scenario against one server: fresh server, separate load-generator process. */
 export async function measure(target: Target, scenario: Scenario): Promise<Measurement> {
   const server = await startServer(target);
   try {
     await new Promise((r) => setTimeout(r, 300));
-    const baseline = processTree(server.child.pid!);
+    const idle = scenario.mode === 'idle';
+    const baseline = idle ? await settledTree(server.child.pid!) : processTree(server.child.pid!);
     const config: LoadConfig = { target, base: server.base, ...scenario };
     const gen = spawn(process.execPath, ['--import', 'tsx', here('./loadgen.ts'), JSON.stringify(config)], {
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -124,7 +133,7 @@ export async function measure(target: Target, scenario: Scenario): Promise<Measu
     let result: LoadResult | null = null;
     for await (const line of createInterface({ input: gen.stdout! })) {
       const msg = JSON.parse(line) as { phase?: string; result?: LoadResult };
-      if (msg.phase === 'ready') atReady = processTree(server.child.pid!);
+      if (msg.phase === 'ready') atReady = idle ? await settledTree(server.child.pid!) : processTree(server.child.pid!);
       if (msg.phase === 'measure-start') atStart = processTree(server.child.pid!);
       if (msg.phase === 'measure-end') atEnd = processTree(server.child.pid!);
       if (msg.result) result = msg.result;

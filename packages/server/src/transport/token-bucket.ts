@@ -1,3 +1,6 @@
+// One shared default rather than a closure per bucket: every connection has two buckets.
+const monotonicNow = (): number => performance.now();
+
 /**
  * Classic token bucket: `ratePerSec` tokens refill continuously up to `burst`. Allows real typing
  * bursts while bounding what one connection can push over time.
@@ -9,7 +12,7 @@ export class TokenBucket {
   constructor(
     private readonly ratePerSec: number,
     private readonly burst: number,
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = monotonicNow,
   ) {
     this.tokens = burst;
     this.last = now();
