@@ -87,10 +87,10 @@ const MIGRATIONS: string[] = [
    ) WITHOUT ROWID;`,
 ];
 
-interface PendingAppend {
-  room: string;
-  update: Uint8Array;
-  resolve: (seq: number) => void;
+/** A write waiting for the next group commit; `run` executes its statements inside the transaction. */
+interface QueuedWrite {
+  run: () => unknown;
+  resolve: (result: never) => void;
   reject: (err: unknown) => void;
 }
 
@@ -100,15 +100,16 @@ export interface SqliteStoreOptions {
 }
 
 /**
- * Embedded durable store. WAL journal; appends made in the same event-loop turn are committed in one
- * transaction (group commit), so the fsync cost is paid once per turn rather than once per update.
+ * Embedded durable store. WAL journal; update and event appends made in the same event-loop turn are
+ * committed in one transaction (group commit), so the fsync cost is paid once per turn rather than once
+ * per write — which is what keeps a reconnect storm's thousands of join/leave events cheap.
  */
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
-  private queue: PendingAppend[] = [];
+  private queue: QueuedWrite[] = [];
   private flushScheduled = false;
   private readonly stmts;
-  private readonly commitBatch: (batch: PendingAppend[]) => number[];
+  private readonly commitBatch: (batch: QueuedWrite[]) => unknown[];
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -192,14 +193,8 @@ export class SqliteStore implements Store {
       ),
       removeCollaborator: this.db.prepare<[string, string]>('DELETE FROM collaborators WHERE room = ? AND user_id = ?'),
     };
-    this.commitBatch = this.db.transaction((batch: PendingAppend[]) => {
-      const now = Date.now();
-      return batch.map(({ room, update }) => {
-        const { last_seq: seq } = this.stmts.bumpSeq.get(room, now, now)!;
-        this.stmts.insertUpdate.run(room, seq, update, now);
-        return seq;
-      });
-    });
+    // All or nothing: the jobs only run prepared statements, so one failing means the database is failing.
+    this.commitBatch = this.db.transaction((batch: QueuedWrite[]) => batch.map((w) => w.run()));
   }
 
   private migrate(): void {
@@ -232,9 +227,19 @@ export class SqliteStore implements Store {
   }
 
   appendUpdate(room: string, update: Uint8Array): Promise<number> {
+    return this.enqueue(() => {
+      const now = Date.now();
+      const { last_seq: seq } = this.stmts.bumpSeq.get(room, now, now)!;
+      this.stmts.insertUpdate.run(room, seq, update, now);
+      return seq;
+    });
+  }
+
+  /** Queues a write for the next group commit (at the end of this event-loop turn). */
+  private enqueue<T>(run: () => T): Promise<T> {
     if (!this.db.open) return Promise.reject(new Error('store is closed'));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ room, update, resolve, reject });
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ run, resolve: resolve as (result: never) => void, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -247,14 +252,14 @@ export class SqliteStore implements Store {
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
-    let seqs: number[];
+    let results: unknown[];
     try {
-      seqs = this.commitBatch(batch);
+      results = this.commitBatch(batch);
     } catch (err) {
-      for (const p of batch) p.reject(err);
+      for (const w of batch) w.reject(err);
       return;
     }
-    batch.forEach((p, i) => p.resolve(seqs[i]!));
+    batch.forEach((w, i) => w.resolve(results[i] as never));
   }
 
   async compact(room: string, uptoSeq: number, state: Uint8Array): Promise<void> {
@@ -266,15 +271,17 @@ export class SqliteStore implements Store {
     })();
   }
 
-  async deleteRoom(room: string): Promise<void> {
-    this.db.transaction(() => {
+  deleteRoom(room: string): Promise<void> {
+    // Queued like the appends, so an event or update queued before the delete is deleted with the
+    // room instead of committing after it and bringing the room back.
+    return this.enqueue(() => {
       this.stmts.deleteUpdates.run(room);
       this.stmts.deleteSnapshot.run(room);
       this.stmts.deleteCollaborators.run(room);
       this.stmts.deleteEvents.run(room);
       this.stmts.deleteRevisions.run(room);
       this.stmts.deleteRoom.run(room);
-    })();
+    });
   }
 
   async getRoomInfo(room: string): Promise<RoomInfo | null> {
@@ -286,24 +293,20 @@ export class SqliteStore implements Store {
     return this.stmts.listRooms.all(after ?? '', limit).map(toRoomInfo);
   }
 
-  async appendEvent(room: string, event: NewEvent): Promise<{ event: StoredEvent; duplicate: boolean }> {
-    return this.db.transaction(() => {
+  appendEvent(room: string, event: NewEvent): Promise<{ event: StoredEvent; duplicate: boolean }> {
+    // Serialised before queueing, so a job inside the shared transaction only runs statements.
+    const data = JSON.stringify(event.data ?? null);
+    return this.enqueue(() => {
       if (event.idempotencyKey !== undefined) {
         const existing = this.stmts.eventByKey.get(room, event.idempotencyKey);
         if (existing) return { event: toEvent(existing), duplicate: true };
       }
       const id = this.stmts.nextEventId.get(room)!.next;
-      const row: EventRow = {
-        id,
-        type: event.type,
-        ts: Date.now(),
-        user_id: event.user,
-        data: JSON.stringify(event.data ?? null),
-      };
+      const row: EventRow = { id, type: event.type, ts: Date.now(), user_id: event.user, data };
       this.stmts.insertEvent.run(room, id, row.type, row.ts, row.user_id, row.data, event.idempotencyKey ?? null);
       this.stmts.touchRoom.run(room, row.ts, row.ts);
       return { event: toEvent(row), duplicate: false };
-    })();
+    });
   }
 
   async listEvents(room: string, { since, limit }: { since: number; limit: number }): Promise<StoredEvent[]> {

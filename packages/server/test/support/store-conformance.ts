@@ -134,6 +134,26 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       expect(await store.listEvents('ev', { since: 0, limit: 10 })).toEqual([]);
     });
 
+    it('keeps ids, idempotency and deletes right for writes made in one tick', async () => {
+      // Not awaited one by one: a group-committing store gets them all in one batch.
+      const [a, b, dup, c] = await Promise.all([
+        store.appendEvent('burst', { type: 'a', user: null, data: 1 }),
+        store.appendEvent('burst', { type: 'b', user: null, data: 2, idempotencyKey: 'k' }),
+        store.appendEvent('burst', { type: 'b', user: null, data: 3, idempotencyKey: 'k' }),
+        store.appendEvent('burst', { type: 'c', user: null, data: 4 }),
+        store.appendUpdate('burst', new Uint8Array([1])),
+      ]);
+      expect([a!.event.id, b!.event.id, c!.event.id]).toEqual([1, 2, 3]);
+      expect(dup).toEqual({ event: b!.event, duplicate: true });
+      // Writes issued before a delete are deleted with the room, not committed after it.
+      const late = store.appendEvent('burst', { type: 'late', user: null, data: null });
+      await store.deleteRoom('burst');
+      await late;
+      expect(await store.listEvents('burst', { since: 0, limit: 10 })).toEqual([]);
+      expect(await store.getRoomInfo('burst')).toBeNull();
+      expect(await store.loadRoom('burst')).toBeNull();
+    });
+
     it('stores revisions with their state, newest first', async () => {
       const s1 = textUpdate('one');
       const r1 = await store.createRevision('rev', { label: 'first', user: 'ada', state: s1 });
