@@ -95,11 +95,12 @@ function ratios(results: Measurement[]): string {
 
 /**
  * Largest single room (5 edits/s per client) a server holds with p99 < 100 ms, every client connected and
- * at least 99% delivered: step the room size up until it fails.
+ * at least 99% delivered: step the room size up until it fails. A size fails only if a second try fails
+ * too, because one GC pause or a neighbour on these shared cores can push a single run's p99 over.
  */
 async function maxRoom(target: Target): Promise<{ clients: number; p99AtLimit: number }> {
   let best = { clients: 0, p99AtLimit: 0 };
-  for (const clients of [50, 100, 150, 200, 250, 300, 400, 500]) {
+  const attempt = async (clients: number): Promise<{ ok: boolean; p99: number }> => {
     const m = await measure(target, {
       name: 'max room',
       rooms: 1,
@@ -112,8 +113,13 @@ async function maxRoom(target: Target): Promise<{ clients: number; p99AtLimit: n
     const p99 = m.load.latencyMs.p99;
     const ok = p99 < 100 && m.load.connected === clients && m.load.delivered >= 0.99 * m.load.expected;
     process.stderr.write(`max room — ${target} @ ${clients}: p99 ${f1(p99)} ms, ${ok ? 'holds' : 'fails'}\n`);
-    if (!ok) break;
-    best = { clients, p99AtLimit: p99 };
+    return { ok, p99 };
+  };
+  for (const clients of [50, 100, 150, 200, 250, 300, 400, 500]) {
+    let result = await attempt(clients);
+    if (!result.ok) result = await attempt(clients);
+    if (!result.ok) break;
+    best = { clients, p99AtLimit: result.p99 };
   }
   return best;
 }

@@ -138,7 +138,7 @@ export class Room {
     for (const peer of this.peers.keys()) if (peer.tandem) peer.send(frame);
   }
 
-  /** True while updates or acks wait for the end-of-turn flush. */
+  /** True while updates or acks wait for the next flush. */
   get hasUnflushedChanges(): boolean {
     return this.received.length > 0 || this.pendingUpdates.length > 0 || this.pendingAcks.size > 0;
   }
@@ -235,7 +235,7 @@ export class Room {
     }
   }
 
-  /** Sends what is batched now instead of at the end of the turn; returns the durability promise. */
+  /** Applies and sends what is batched now instead of at the scheduled flush; returns the durability promise. */
   flush(): Promise<void> {
     this.flushScheduled = false;
     if (this.flushTimer) clearTimeout(this.flushTimer);
