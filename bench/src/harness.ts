@@ -121,8 +121,10 @@ export async function measure(target: Target, scenario: Scenario): Promise<Measu
   const server = await startServer(target);
   try {
     await new Promise((r) => setTimeout(r, 300));
-    const idle = scenario.mode === 'idle';
-    const baseline = idle ? await settledTree(server.child.pid!) : processTree(server.child.pid!);
+    // Memory is what the idle scenario measures, so sample it after a full GC there.
+    const memorySample = async () =>
+      scenario.mode === 'idle' ? settledTree(server.child.pid!) : processTree(server.child.pid!);
+    const baseline = await memorySample();
     const config: LoadConfig = { target, base: server.base, ...scenario };
     const gen = spawn(process.execPath, ['--import', 'tsx', here('./loadgen.ts'), JSON.stringify(config)], {
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -133,7 +135,7 @@ export async function measure(target: Target, scenario: Scenario): Promise<Measu
     let result: LoadResult | null = null;
     for await (const line of createInterface({ input: gen.stdout! })) {
       const msg = JSON.parse(line) as { phase?: string; result?: LoadResult };
-      if (msg.phase === 'ready') atReady = idle ? await settledTree(server.child.pid!) : processTree(server.child.pid!);
+      if (msg.phase === 'ready') atReady = await memorySample();
       if (msg.phase === 'measure-start') atStart = processTree(server.child.pid!);
       if (msg.phase === 'measure-end') atEnd = processTree(server.child.pid!);
       if (msg.result) result = msg.result;

@@ -345,13 +345,14 @@ export class Room {
     const failed = new Set<Peer>();
     const before = this.pendingUpdates.length;
     let origin: Peer | null | undefined;
-    this.applying = true;
-    try {
-      Y.transact(this.doc, () => {
+    // The room itself is the transaction's origin, which tells onDocUpdate the batch is accounted here.
+    Y.transact(
+      this.doc,
+      () => {
         for (const { peer, update } of received) {
           if (failed.has(peer)) continue;
           try {
-            Y.applyUpdate(this.doc, update, peer);
+            Y.applyUpdate(this.doc, update);
           } catch (cause) {
             failed.add(peer);
             this.pendingAcks.delete(peer);
@@ -363,14 +364,12 @@ export class Room {
             // Part of the update waits for content we do not have yet, so it never reached the
             // 'update' event. Keep the raw bytes in the log too, or an ack would promise something
             // only in memory.
-            this.pendingUpdates.push(update.slice());
-            this.approxBytes += update.length;
+            this.keepPending(update.slice());
           }
         }
-      });
-    } finally {
-      this.applying = false;
-    }
+      },
+      this,
+    );
     if (this.pendingUpdates.length > before) this.pendingOrigin = sameOrigin(this.pendingOrigin, origin ?? null);
   }
 
@@ -387,24 +386,18 @@ export class Room {
     }
   }
 
-  /** True inside applyReceived, whose transaction reports all the batch's changes as one update. */
-  private applying = false;
-
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
-    // The batch transaction's origin is nobody; applyReceived works out whom the frame may skip.
-    if (this.applying) {
-      this.pendingUpdates.push(update);
-      this.approxBytes += update.length;
-      return;
-    }
-    this.addPending(update, this.peers.has(origin as Peer) ? (origin as Peer) : null);
+    this.keepPending(update);
+    // applyReceived's batch works out whom its frame may skip, inside a flush already running. Any other
+    // change is the server's own (REST write, restore): every peer needs it, and it needs a flush.
+    if (origin === this) return;
+    this.pendingOrigin = null;
+    this.scheduleFlush();
   };
 
-  private addPending(update: Uint8Array, origin: Peer | null): void {
+  private keepPending(update: Uint8Array): void {
     this.pendingUpdates.push(update);
-    this.pendingOrigin = sameOrigin(this.pendingOrigin, origin);
     this.approxBytes += update.length;
-    this.scheduleFlush();
   }
 
   private readonly onAwarenessUpdate = (

@@ -293,8 +293,9 @@ export class SqliteStore implements Store {
     return this.stmts.listRooms.all(after ?? '', limit).map(toRoomInfo);
   }
 
-  appendEvent(room: string, event: NewEvent): Promise<{ event: StoredEvent; duplicate: boolean }> {
-    // Serialised before queueing, so a job inside the shared transaction only runs statements.
+  async appendEvent(room: string, event: NewEvent): Promise<{ event: StoredEvent; duplicate: boolean }> {
+    // Serialised before queueing: an unserialisable payload rejects this call alone instead of failing
+    // every write in the shared transaction.
     const data = JSON.stringify(event.data ?? null);
     return this.enqueue(() => {
       if (event.idempotencyKey !== undefined) {
