@@ -134,4 +134,15 @@ describe('limits', () => {
       await eventually(() => expect(again.synced).toBe(true), 1_000);
     });
   });
+
+  it('cuts off a peer that stops answering pings and keeps one that answers', async () => {
+    await start({ heartbeatMs: 50 });
+    const answering = await join('beat');
+    const silent = new TestPeer(`${server.syncUrl}/beat`, { autoPong: false });
+    peers.push(silent);
+    expect((await silent.closed).code).toBe(1006);
+    expect(await refusals('heartbeat_timeout')).toBe(1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(answering.ws.readyState).toBe(answering.ws.OPEN);
+  });
 });

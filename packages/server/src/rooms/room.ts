@@ -38,8 +38,8 @@ interface PeerState {
   /** Whether this peer was already told its writes are dropped (told once, not per update). */
   toldReadOnly: boolean;
   statusSent: boolean;
-  /** Awareness client ids this peer introduced; removed when it leaves. */
-  awarenessClients: Set<number>;
+  /** Awareness client ids this peer introduced (almost always one); removed when it leaves. */
+  awarenessClients: number[];
   /** Count of sync-step2/sync-update messages received: the numbers acks refer to. */
   updatesReceived: number;
 }
@@ -168,7 +168,7 @@ export class Room {
     if (!state || peer.readOnly === readOnly) return;
     peer.readOnly = readOnly;
     state.toldReadOnly = false;
-    if (readOnly && !this.options.viewerPresence && state.awarenessClients.size > 0) {
+    if (readOnly && !this.options.viewerPresence && state.awarenessClients.length > 0) {
       awarenessProtocol.removeAwarenessStates(this.awareness, [...state.awarenessClients], 'read-only');
     }
     this.sendStatus(peer);
@@ -176,7 +176,7 @@ export class Room {
 
   addPeer(peer: Peer): void {
     if (this.destroyed) throw new Error(`room ${this.name} is destroyed`);
-    this.peers.set(peer, { awarenessClients: new Set(), updatesReceived: 0, toldReadOnly: false, statusSent: false });
+    this.peers.set(peer, { awarenessClients: [], updatesReceived: 0, toldReadOnly: false, statusSent: false });
     this.sendStatus(peer);
     // Same opening as y-websocket's server: our state vector, so the client sends what we lack.
     peer.send(encodeSyncStep1(Y.encodeStateVector(this.doc)));
@@ -188,7 +188,7 @@ export class Room {
     if (!state) return;
     this.peers.delete(peer);
     this.pendingAcks.delete(peer);
-    if (state.awarenessClients.size > 0) {
+    if (state.awarenessClients.length > 0) {
       awarenessProtocol.removeAwarenessStates(this.awareness, [...state.awarenessClients], 'disconnect');
     }
   }
@@ -400,6 +400,12 @@ export class Room {
     this.approxBytes += update.length;
   }
 
+  private forgetAwarenessClient(peer: Peer, id: number): void {
+    const clients = this.peers.get(peer)?.awarenessClients;
+    const at = clients?.indexOf(id) ?? -1;
+    if (at >= 0) clients!.splice(at, 1);
+  }
+
   private readonly onAwarenessUpdate = (
     { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
     origin: unknown,
@@ -409,15 +415,15 @@ export class Room {
       if (owner) {
         // A takeover (same user, new socket) moves the id: the old socket must not remove it on close.
         const previous = this.awarenessOwners.get(id);
-        if (previous && previous !== origin) this.peers.get(previous)?.awarenessClients.delete(id);
-        owner.awarenessClients.add(id);
+        if (previous && previous !== origin) this.forgetAwarenessClient(previous, id);
+        if (!owner.awarenessClients.includes(id)) owner.awarenessClients.push(id);
         this.awarenessOwners.set(id, origin as Peer);
       }
       this.pendingAwareness.add(id);
     }
     for (const id of removed) {
       const previous = this.awarenessOwners.get(id);
-      if (previous) this.peers.get(previous)?.awarenessClients.delete(id);
+      if (previous) this.forgetAwarenessClient(previous, id);
       this.awarenessOwners.delete(id);
       this.pendingAwareness.add(id);
     }

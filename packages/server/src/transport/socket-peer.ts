@@ -11,6 +11,12 @@ const CLOSE_GRACE_MS = 2_000;
 // setTimeout cannot wait longer than 2^31-1 ms; longer expiries are re-armed in steps.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** What every peer of an endpoint reports to; one object shared by all of them. */
+export interface SocketPeerHooks {
+  onFail(peer: SocketPeer, error: TandemError): void;
+  onSend(): void;
+}
+
 /** A WebSocket as a room peer: bounded send buffer, coded closes, liveness, credential expiry. */
 export class SocketPeer implements Peer {
   tandem: boolean;
@@ -26,10 +32,10 @@ export class SocketPeer implements Peer {
   constructor(
     readonly id: number,
     readonly ws: WebSocket,
+    readonly room: string,
     tandem: boolean,
     private readonly maxBufferedBytes: number,
-    private readonly onFail: (peer: SocketPeer, error: TandemError) => void,
-    private readonly onSend: () => void,
+    private readonly hooks: SocketPeerHooks,
   ) {
     this.tandem = tandem;
   }
@@ -61,7 +67,7 @@ export class SocketPeer implements Peer {
       this.fail(new TandemError('send_buffer_full', 'client is not reading fast enough'));
       return;
     }
-    this.onSend();
+    this.hooks.onSend();
     this.ws.send(frame);
   }
 
@@ -74,7 +80,7 @@ export class SocketPeer implements Peer {
   fail(error: TandemError): void {
     if (this.failed) return;
     this.failed = true;
-    this.onFail(this, error);
+    this.hooks.onFail(this, error);
     if (this.ws.readyState !== WebSocket.OPEN) {
       this.ws.terminate();
       return;

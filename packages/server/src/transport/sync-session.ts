@@ -42,9 +42,11 @@ const MAX_FRAMES_BEFORE_JOIN = 64;
 export class SyncSession {
   private room: Room | null = null;
   private closed = false;
-  private readonly early: Message[] = [];
-  private readonly updateBucket: TokenBucket;
-  private readonly awarenessBucket: TokenBucket;
+  /** Frames that arrived before the join finished; allocated only if one does. */
+  private early: Message[] | null = null;
+  // Created on the first message of their kind: a connection that only reads never needs them.
+  private updateBucket: TokenBucket | null = null;
+  private awarenessBucket: TokenBucket | null = null;
   private deferredAwareness: Message | null = null;
   /** A collaborator change arrived while we were still joining: re-check once joined. */
   private recheckAfterJoin = false;
@@ -54,10 +56,16 @@ export class SyncSession {
     readonly peer: SocketPeer,
     readonly roomName: string,
     private readonly deps: SessionDeps,
-  ) {
-    const { limits } = deps;
-    this.updateBucket = new TokenBucket(limits.maxUpdatesPerSecond, limits.updateBurst);
-    this.awarenessBucket = new TokenBucket(limits.maxAwarenessPerSecond, limits.awarenessBurst);
+  ) {}
+
+  private updateLimit(): TokenBucket {
+    const { limits } = this.deps;
+    return (this.updateBucket ??= new TokenBucket(limits.maxUpdatesPerSecond, limits.updateBurst));
+  }
+
+  private awarenessLimit(): TokenBucket {
+    const { limits } = this.deps;
+    return (this.awarenessBucket ??= new TokenBucket(limits.maxAwarenessPerSecond, limits.awarenessBurst));
   }
 
   async start(req: IncomingMessage): Promise<void> {
@@ -89,7 +97,9 @@ export class SyncSession {
           log.error({ err, room: this.roomName }, 'could not record the room creator as owner');
         });
       }
-      for (const message of this.early.splice(0)) {
+      const early = this.early ?? [];
+      this.early = null;
+      for (const message of early) {
         if (!this.peer.acceptsInput) break;
         this.dispatch(message);
       }
@@ -111,6 +121,7 @@ export class SyncSession {
       this.deps.metrics.messagesIn.inc({ type: message.type });
       if (message.type === 'hello') this.peer.tandem = true;
       if (this.room === null) {
+        this.early ??= [];
         if (this.early.length >= MAX_FRAMES_BEFORE_JOIN) {
           throw new TandemError('too_many_pending_messages', 'too many messages before the room was ready');
         }
@@ -171,14 +182,14 @@ export class SyncSession {
     switch (message.type) {
       case 'sync-step2':
       case 'sync-update':
-        if (!this.updateBucket.take()) {
+        if (!this.updateLimit().take()) {
           // Dropping an update would leave the client silently diverged; closing makes it reconnect
           // (with backoff) and resync, so nothing is lost.
           throw new TandemError('rate_limited', 'too many updates; slow down');
         }
         break;
       case 'awareness':
-        if (!this.awarenessBucket.take()) {
+        if (!this.awarenessLimit().take()) {
           this.deferAwareness(message);
           return;
         }
@@ -202,7 +213,7 @@ export class SyncSession {
       const deferred = this.deferredAwareness;
       this.deferredAwareness = null;
       if (!deferred || !this.room || !this.peer.acceptsInput) return;
-      if (!this.awarenessBucket.take()) {
+      if (!this.awarenessLimit().take()) {
         this.deferAwareness(deferred);
         return;
       }
@@ -211,7 +222,7 @@ export class SyncSession {
       } catch (err) {
         this.peer.fail(toTandemError(err, this.deps.log));
       }
-    }, this.awarenessBucket.msUntilToken());
+    }, this.awarenessLimit().msUntilToken());
   }
 
   private async refreshToken(token: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { TANDEM_SUBPROTOCOL } from '@tandem/protocol';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { RoomAccess } from '../auth/room-access.js';
 import { TandemError } from '../errors.js';
@@ -12,8 +12,8 @@ import type { RoomRegistry } from '../rooms/room-registry.js';
 import { AddressCounter, clientAddress } from './client-address.js';
 import { originAllowed } from './origin.js';
 import { roomFromSyncUrl } from './room-path.js';
-import { SocketPeer } from './socket-peer.js';
-import { SyncSession, type SessionLimits } from './sync-session.js';
+import { SocketPeer, type SocketPeerHooks } from './socket-peer.js';
+import { SyncSession, type SessionDeps, type SessionLimits } from './sync-session.js';
 
 export interface SyncEndpointOptions extends SessionLimits {
   maxMessageBytes: number;
@@ -34,6 +34,32 @@ export interface SyncEndpointDeps {
 }
 
 /**
+ * ws's WebSocket with slots for what its listeners need. Every socket then shares one set of listener
+ * functions (called with the socket as `this`) instead of carrying its own closures: an idle
+ * connection's memory is mostly such per-socket objects.
+ */
+class SessionSocket extends WebSocket {
+  session: SyncSession | null = null;
+  endpoint: SyncEndpoint | null = null;
+  /** The client address counted against the per-address limit; null when the connection was refused. */
+  address: string | null = null;
+}
+
+// ws calls listeners with the socket as `this`; every socket of a SyncEndpoint is a SessionSocket.
+function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  (this as SessionSocket).session!.onFrame(data, isBinary);
+}
+function onSocketPong(this: WebSocket): void {
+  (this as SessionSocket).session!.peer.alive = true;
+}
+function onSocketError(this: WebSocket, err: Error): void {
+  (this as SessionSocket).endpoint!.socketError(this as SessionSocket, err);
+}
+function onSocketClose(this: WebSocket): void {
+  (this as SessionSocket).endpoint!.socketClosed(this as SessionSocket);
+}
+
+/**
  * `ws` on the shared HTTP server at /v1/sync/:room: upgrade checks, heartbeats, and one SyncSession
  * per socket. Knows nothing about documents.
  */
@@ -46,6 +72,8 @@ export class SyncEndpoint {
   private readonly stopWatchingAccess: () => void;
   private nextPeerId = 1;
   private draining = false;
+  private readonly sessionDeps: SessionDeps;
+  private readonly peerHooks: SocketPeerHooks;
 
   constructor(
     private readonly server: Server,
@@ -53,9 +81,31 @@ export class SyncEndpoint {
     private readonly options: SyncEndpointOptions,
   ) {
     this.log = deps.logger.child({ module: 'websocket' });
+    this.sessionDeps = {
+      registry: deps.registry,
+      access: deps.access,
+      authenticator: deps.authenticator,
+      metrics: deps.metrics,
+      log: this.log,
+      limits: options,
+      events: deps.events,
+    };
+    this.peerHooks = {
+      onFail: (peer, error) => {
+        deps.metrics.refusals.inc({ reason: error.code });
+        this.log.info(
+          { peer: peer.id, user: peer.user, room: peer.room, code: error.code, reason: error.message },
+          'closing peer',
+        );
+      },
+      onSend: () => deps.metrics.framesOut.inc(),
+    };
     this.addresses = new AddressCounter(options.maxConnectionsPerIp);
     this.wss = new WebSocketServer({
       noServer: true,
+      WebSocket: SessionSocket,
+      // this.sessions tracks connections; ws's own tracking would add a Set entry and a listener each.
+      clientTracking: false,
       maxPayload: options.maxMessageBytes,
       // Yjs updates are already compact; deflate would cost CPU per peer on the hot path.
       perMessageDeflate: false,
@@ -122,56 +172,51 @@ export class SyncEndpoint {
   };
 
   private onConnection(ws: WebSocket, req: IncomingMessage, roomName: string): void {
+    const socket = ws as SessionSocket;
     const { metrics } = this.deps;
     const peer = new SocketPeer(
       this.nextPeerId++,
-      ws,
-      ws.protocol === TANDEM_SUBPROTOCOL,
+      socket,
+      roomName,
+      socket.protocol === TANDEM_SUBPROTOCOL,
       this.options.maxBufferedBytes,
-      (p, error) => {
-        metrics.refusals.inc({ reason: error.code });
-        this.log.info(
-          { peer: p.id, user: p.user, room: roomName, code: error.code, reason: error.message },
-          'closing peer',
-        );
-      },
-      () => metrics.framesOut.inc(),
+      this.peerHooks,
     );
-    const session = new SyncSession(peer, roomName, {
-      registry: this.deps.registry,
-      access: this.deps.access,
-      authenticator: this.deps.authenticator,
-      metrics,
-      log: this.log,
-      limits: this.options,
-      events: this.deps.events,
-    });
+    const session = new SyncSession(peer, roomName, this.sessionDeps);
     const address = clientAddress(req, this.options.trustProxy);
     const admitted = this.addresses.acquire(address);
+    socket.session = session;
+    socket.endpoint = this;
+    socket.address = admitted ? address : null;
     this.sessions.add(session);
     metrics.connections.inc();
 
-    ws.on('message', (data, isBinary) => session.onFrame(data, isBinary));
-    ws.on('pong', () => {
-      peer.alive = true;
-    });
-    ws.on('error', (err) => {
-      // ws reports oversized frames here and closes with 1009 itself.
-      if (/max payload/i.test(err.message)) metrics.refusals.inc({ reason: 'message_too_big' });
-      this.log.info({ peer: peer.id, room: roomName, err: err.message }, 'socket error');
-    });
-    ws.on('close', () => {
-      this.sessions.delete(session);
-      metrics.connections.dec();
-      if (admitted) this.addresses.release(address);
-      session.onClose();
-    });
+    socket.on('message', onSocketMessage);
+    socket.on('pong', onSocketPong);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
 
     if (!admitted) {
       peer.fail(new TandemError('too_many_connections', 'too many connections from your address'));
       return;
     }
     void session.start(req);
+  }
+
+  /** @internal Called by the socket's shared 'error' listener. */
+  socketError(socket: SessionSocket, err: Error): void {
+    // ws reports oversized frames here and closes with 1009 itself.
+    if (/max payload/i.test(err.message)) this.deps.metrics.refusals.inc({ reason: 'message_too_big' });
+    this.log.info({ peer: socket.session!.peer.id, room: socket.session!.roomName, err: err.message }, 'socket error');
+  }
+
+  /** @internal Called by the socket's shared 'close' listener. */
+  socketClosed(socket: SessionSocket): void {
+    const session = socket.session!;
+    this.sessions.delete(session);
+    this.deps.metrics.connections.dec();
+    if (socket.address !== null) this.addresses.release(socket.address);
+    session.onClose();
   }
 
   private checkLiveness(): void {

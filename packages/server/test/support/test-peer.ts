@@ -21,6 +21,8 @@ export interface TestPeerOptions {
   headers?: Record<string, string>;
   /** Extra subprotocols to offer, e.g. a `tandem.token.<jwt>` entry. */
   protocols?: string[];
+  /** Answer the server's pings (default true); false plays a client that went silent. */
+  autoPong?: boolean;
 }
 
 /**
@@ -45,7 +47,7 @@ export class TestPeer {
     this.doc = options.doc ?? new Y.Doc();
     this.awareness = new awarenessProtocol.Awareness(this.doc);
     const protocols = [...(options.tandem === false ? [] : [TANDEM_SUBPROTOCOL]), ...(options.protocols ?? [])];
-    this.ws = new WebSocket(url, protocols, { headers: options.headers });
+    this.ws = new WebSocket(url, protocols, { headers: options.headers, autoPong: options.autoPong ?? true });
     this.ws.binaryType = 'nodebuffer';
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());
