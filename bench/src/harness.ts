@@ -94,6 +94,7 @@ async function startServer(target: Target): Promise<{ child: ChildProcess; base:
     ],
     ywebsocket: [here('./servers/ywebsocket.cjs'), String(port)],
     hocuspocus: [here('./servers/hocuspocus.mjs'), String(port)],
+    wsrelay: [here('./servers/ws-relay.cjs'), String(port)],
   };
   const preload = ['--expose-gc', '--require', here('./servers/gc-on-signal.cjs')];
   const child = spawn(process.execPath, [...preload, ...args[target]], { stdio: ['ignore', 'ignore', 'inherit'] });

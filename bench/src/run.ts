@@ -1,4 +1,4 @@
-// npm run bench [-- --full] [-- --max-room] [-- --targets tandem,ywebsocket] [-- --only '100 clients'] [-- --no-write]
+// npm run bench [-- --full] [-- --max-room] [-- --floor] [-- --targets tandem,ywebsocket] [-- --only '100 clients'] [-- --no-write]
 // Runs every scenario against every server, side by side, and writes the table into docs/benchmarks.md.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -12,6 +12,8 @@ const targetsArg = args[args.indexOf('--targets') + 1];
 const targets = (
   args.includes('--targets') && targetsArg ? targetsArg.split(',') : ['tandem', 'ywebsocket', 'hocuspocus']
 ) as Target[];
+// --floor adds a plain ws relay (no document, no persistence): what any server on `ws` costs at least.
+if (args.includes('--floor') && !targets.includes('wsrelay')) targets.push('wsrelay');
 
 const s = (ms: number) => (full ? ms * 3 : ms);
 const scenarios: Scenario[] = [
@@ -183,9 +185,10 @@ const pkg = (name: string): string => {
   }
   return '?';
 };
+const shownFlags = ['--full', '--max-room', '--floor'].filter((flag) => args.includes(flag));
 const report = [
-  `Run: \`npm run bench${full ? ' -- --full' : onlyMaxRoom ? ' -- --max-room' : ''}\` on ${new Date().toISOString().slice(0, 10)}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.`,
-  `Servers: Tandem (SQLite, synchronous=FULL, acks after commit), y-websocket ${pkg('y-websocket')} (\`setupWSConnection\`, no persistence), @hocuspocus/server ${pkg('@hocuspocus/server')} (no persistence). One load-generator process on the same machine; each server fresh per scenario.`,
+  `Run: \`npm run bench${shownFlags.length > 0 ? ` -- ${shownFlags.join(' ')}` : ''}\` on ${new Date().toISOString().slice(0, 10)}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.`,
+  `Servers: Tandem (SQLite, synchronous=FULL, acks after commit), y-websocket ${pkg('y-websocket')} (\`setupWSConnection\`, no persistence), @hocuspocus/server ${pkg('@hocuspocus/server')} (no persistence)${targets.includes('wsrelay') ? ", wsrelay (`ws` 8 relaying each message to the room's other sockets: no document, no coalescing, no persistence — the floor)" : ''}. One load-generator process on the same machine; each server fresh per scenario.`,
   '',
   ...sections,
 ].join('\n');

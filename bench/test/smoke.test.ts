@@ -4,7 +4,7 @@ import { measure } from '../src/harness.js';
 // Keeps the harness from rotting: a tiny load against each server. Numbers are not checked here
 // (speed lives in `npm run bench`), only that every part of the pipeline produces them.
 describe('bench harness smoke', () => {
-  it.each(['tandem', 'ywebsocket', 'hocuspocus'] as const)('measures %s end to end', async (target) => {
+  it.each(['tandem', 'ywebsocket', 'hocuspocus', 'wsrelay'] as const)('measures %s end to end', async (target) => {
     const m = await measure(target, {
       name: 'smoke',
       rooms: 2,
