@@ -53,7 +53,10 @@ export function createStore(config: Config): Store {
     case 'memory':
       return new MemoryStore();
     case 'sqlite':
-      return new SqliteStore(join(config.dataDir, 'tandem.db'), { synchronous: config.sqliteSynchronous });
+      return new SqliteStore(join(config.dataDir, 'tandem.db'), {
+        synchronous: config.sqliteSynchronous,
+        commitWindowMs: config.commitWindowMs,
+      });
   }
 }
 

@@ -145,3 +145,27 @@ describe('SqliteStore update log', () => {
     expect(await store.appendUpdate('ok', textUpdate('new', 7))).toBe(1);
   });
 });
+
+describe('SqliteStore commit window', () => {
+  it('commits a write after a quiet spell at once and spaces later commits by the window', async () => {
+    const dir = tempDir('tandem-sqlite-window-');
+    const store = new SqliteStore(join(dir.dir, 'tandem.db'), { commitWindowMs: 1_000 });
+    try {
+      const quiet = store.appendUpdate('r', textUpdate('a', 1));
+      const first = await Promise.race([quiet, new Promise((r) => setTimeout(() => r('timeout'), 500))]);
+      expect(first).toBe(1);
+
+      const startedAt = performance.now();
+      // Both wait for the window and share its commit.
+      const seqs = await Promise.all([
+        store.appendUpdate('r', textUpdate('b', 2)),
+        store.appendUpdate('r', textUpdate('c', 3)),
+      ]);
+      expect(seqs).toEqual([2, 3]);
+      expect(performance.now() - startedAt).toBeGreaterThanOrEqual(900);
+    } finally {
+      await store.close();
+      dir.cleanup();
+    }
+  });
+});

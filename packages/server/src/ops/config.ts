@@ -49,6 +49,11 @@ export const configSchema = z.object({
   compactAfterUpdates: z.coerce.number().int().min(1).default(500),
   /** On SIGTERM: how long to wait for pending writes before giving up and exiting non-zero. */
   drainTimeoutMs: z.coerce.number().int().min(0).default(15_000),
+  /**
+   * SQLite: least time between two commits. A busy server's writes (and acks) wait up to this long and
+   * share one commit and fsync; a quiet one commits at once (0 = never wait).
+   */
+  commitWindowMs: z.coerce.number().int().min(0).max(1_000).default(5),
   /** SQLite `synchronous`: FULL survives power loss, NORMAL survives process crashes only. */
   sqliteSynchronous: z.enum(['full', 'normal']).default('full'),
 
