@@ -156,4 +156,60 @@ describe('Room flush window', () => {
     send(a, big);
     expect(() => send(b, big)).toThrow(/document limit/);
   });
+
+  it('forwards a lone update as received, deletions included, and drops one that adds nothing', async () => {
+    const writer = new Y.Doc();
+    const captured: Uint8Array[] = [];
+    writer.on('update', (u: Uint8Array) => captured.push(u));
+    writer.getText('t').insert(0, 'hello');
+    writer.getText('t').delete(0, 1); // a delete-only update
+    expect(captured).toHaveLength(2);
+    for (const update of captured) {
+      send(a, update);
+      await vi.advanceTimersByTimeAsync(WINDOW_MS);
+    }
+    expect(b.updates).toEqual(captured);
+    expect(room.doc.getText('t').toString()).toBe('ello');
+
+    send(c, captured[0]!); // already applied: nothing new to send or store
+    await vi.advanceTimersByTimeAsync(WINDOW_MS);
+    expect(b.updates).toHaveLength(2);
+    expect(a.updates).toHaveLength(0);
+  });
+
+  it('stores exactly what it forwards', async () => {
+    const store = new MemoryStore();
+    const doc = new Y.Doc();
+    const metrics = new Metrics();
+    const persistence = new RoomPersistence(
+      's',
+      doc,
+      store,
+      silentLogger(),
+      { compactAfterUpdates: 1000 },
+      { lastSeq: 0, tailLength: 0 },
+      metrics,
+    );
+    const solo = new Room(
+      's',
+      doc,
+      persistence,
+      silentLogger(),
+      { viewerPresence: true, maxDocumentBytes: 1 << 20, flushWindowMs: 0 },
+      { bytes: 0, existed: true },
+      metrics,
+    );
+    const [x, y] = [new FakePeer(1, 'x'), new FakePeer(2, 'y')];
+    solo.addPeer(x);
+    solo.addPeer(y);
+    solo.receive(x, { type: 'sync-update', update: edit('one') });
+    await vi.advanceTimersByTimeAsync(0);
+    solo.receive(x, { type: 'sync-update', update: edit('two') });
+    solo.receive(y, { type: 'sync-update', update: edit('three') });
+    await vi.advanceTimersByTimeAsync(0);
+    await persistence.idle();
+    const stored = await store.loadRoom('s');
+    expect(textOf(stored!.updates)).toBe(doc.getText('t').toString());
+    expect(stored!.updates[0]).toEqual(y.updates[0]);
+  });
 });
