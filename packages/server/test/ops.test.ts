@@ -5,16 +5,21 @@ import { eventually } from './support/eventually.js';
 import { startTestServer } from './support/server.js';
 import { connectPeer } from './support/test-peer.js';
 
-/** Parses Prometheus text exposition strictly enough to catch malformed output. */
+/**
+ * Parses Prometheus text exposition strictly enough to catch malformed output. NaN in any case:
+ * prom-client writes an empty lag histogram's mean as `Nan`, and Prometheus reads values with Go's
+ * ParseFloat, which ignores case.
+ */
 function parsePrometheus(text: string): Map<string, number> {
   const samples = new Map<string, number>();
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|NaN|\+Inf|-Inf))$/.exec(
-      line,
-    );
+    const match =
+      /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|[Nn][Aa][Nn]|\+Inf|-Inf))$/.exec(
+        line,
+      );
     if (!match) throw new Error(`not Prometheus text: ${line}`);
-    samples.set(match[1]!, Number(match[2]));
+    samples.set(match[1]!, /^nan$/i.test(match[2]!) ? NaN : Number(match[2]));
   }
   return samples;
 }
