@@ -117,7 +117,7 @@ async function maxRoom(target: Target): Promise<{ clients: number; p99AtLimit: n
     process.stderr.write(`max room — ${target} @ ${clients}: p99 ${f1(p99)} ms, ${ok ? 'holds' : 'fails'}\n`);
     return { ok, p99 };
   };
-  for (const clients of [50, 100, 150, 200, 250, 300, 400, 500]) {
+  for (const clients of [50, 100, 150, 200, 250, 300, 400, 500, 650, 800, 1000]) {
     let result = await attempt(clients);
     if (!result.ok) result = await attempt(clients);
     if (!result.ok) break;
