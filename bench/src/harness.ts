@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,8 +30,10 @@ export interface Measurement {
   /** Server CPU per delivered message, in microseconds. */
   cpuMicrosPerDelivery: number;
   rssBytes: number;
-  /** Idle scenario: server memory added per connection. */
+  /** Idle scenario: server memory (RSS) added per connection. */
   bytesPerConnection: number;
+  /** Idle scenario: live JS heap added per connection (after a full GC). */
+  heapBytesPerConnection: number;
 }
 
 async function freePort(): Promise<number> {
@@ -63,9 +65,12 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs = 30_000
 }
 
 /** Starts one server under test in its own process: Tandem with SQLite durability on, the others stock. */
-async function startServer(target: Target): Promise<{ child: ChildProcess; base: string; stop: () => Promise<void> }> {
+async function startServer(
+  target: Target,
+): Promise<{ child: ChildProcess; base: string; heapFile: string; stop: () => Promise<void> }> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'tandem-bench-'));
+  const heapFile = join(dataDir, 'heap.json');
   const args: Record<Target, string[]> = {
     // Limits raised so the benchmark measures throughput, not our abuse protection.
     tandem: [
@@ -97,11 +102,15 @@ async function startServer(target: Target): Promise<{ child: ChildProcess; base:
     wsrelay: [here('./servers/ws-relay.cjs'), String(port)],
   };
   const preload = ['--expose-gc', '--require', here('./servers/gc-on-signal.cjs')];
-  const child = spawn(process.execPath, [...preload, ...args[target]], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...preload, ...args[target]], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, BENCH_HEAP_FILE: heapFile },
+  });
   await waitForPort(port, child);
   return {
     child,
     base: `ws://127.0.0.1:${port}`,
+    heapFile,
     stop: async () => {
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
@@ -110,11 +119,25 @@ async function startServer(target: Target): Promise<{ child: ChildProcess; base:
   };
 }
 
+interface MemorySample {
+  cpuSeconds: number;
+  rssBytes: number;
+  /** NaN unless sampled after a full GC. */
+  heapBytes: number;
+}
+
 /** Memory after a full collection in the server (see servers/gc-on-signal.cjs). */
-async function settledTree(pid: number): Promise<{ cpuSeconds: number; rssBytes: number }> {
+async function settledTree(pid: number, heapFile: string): Promise<MemorySample> {
+  rmSync(heapFile, { force: true });
   process.kill(pid, 'SIGUSR2');
   await new Promise((r) => setTimeout(r, 500));
-  return processTree(pid);
+  let heapBytes = NaN;
+  try {
+    heapBytes = (JSON.parse(readFileSync(heapFile, 'utf8')) as { heapUsed: number }).heapUsed;
+  } catch {
+    // not written (yet): the row shows no heap figure
+  }
+  return { ...processTree(pid), heapBytes };
 }
 
 /** Runs one scenario against one server: fresh server, separate load-generator process. */
@@ -123,8 +146,10 @@ export async function measure(target: Target, scenario: Scenario): Promise<Measu
   try {
     await new Promise((r) => setTimeout(r, 300));
     // Memory is what the idle scenario measures, so sample it after a full GC there.
-    const memorySample = async () =>
-      scenario.mode === 'idle' ? settledTree(server.child.pid!) : processTree(server.child.pid!);
+    const memorySample = async (): Promise<MemorySample> =>
+      scenario.mode === 'idle'
+        ? settledTree(server.child.pid!, server.heapFile)
+        : { ...processTree(server.child.pid!), heapBytes: NaN };
     const baseline = await memorySample();
     const config: LoadConfig = { target, base: server.base, ...scenario };
     const gen = spawn(process.execPath, ['--import', 'tsx', here('./loadgen.ts'), JSON.stringify(config)], {
@@ -137,8 +162,8 @@ export async function measure(target: Target, scenario: Scenario): Promise<Measu
     for await (const line of createInterface({ input: gen.stdout! })) {
       const msg = JSON.parse(line) as { phase?: string; result?: LoadResult };
       if (msg.phase === 'ready') atReady = await memorySample();
-      if (msg.phase === 'measure-start') atStart = processTree(server.child.pid!);
-      if (msg.phase === 'measure-end') atEnd = processTree(server.child.pid!);
+      if (msg.phase === 'measure-start') atStart = { ...processTree(server.child.pid!), heapBytes: NaN };
+      if (msg.phase === 'measure-end') atEnd = { ...processTree(server.child.pid!), heapBytes: NaN };
       if (msg.result) result = msg.result;
     }
     if (!result) throw new Error(`load generator for ${target}/${scenario.name} produced no result`);
@@ -151,6 +176,7 @@ export async function measure(target: Target, scenario: Scenario): Promise<Measu
       cpuMicrosPerDelivery: result.delivered > 0 ? (cpuSeconds * 1e6) / result.delivered : 0,
       rssBytes: atEnd.rssBytes,
       bytesPerConnection: result.connected > 0 ? (atReady.rssBytes - baseline.rssBytes) / result.connected : 0,
+      heapBytesPerConnection: result.connected > 0 ? (atReady.heapBytes - baseline.heapBytes) / result.connected : NaN,
     };
   } finally {
     await server.stop();

@@ -77,7 +77,8 @@ const f1 = (n: number) => n.toFixed(1);
 const row = (m: Measurement): string => {
   const ratio = m.load.expected > 0 ? `${((m.load.delivered / m.load.expected) * 100).toFixed(1)}%` : '—';
   if (m.scenario.includes('idle')) {
-    return `| ${m.target} | ${m.load.connected}/${m.load.clients} | — | — | — | — | ${f1(m.bytesPerConnection / 1024)} KB | ${f1(m.rssBytes / 2 ** 20)} |`;
+    const heap = Number.isNaN(m.heapBytesPerConnection) ? '' : ` (heap ${f1(m.heapBytesPerConnection / 1024)} KB)`;
+    return `| ${m.target} | ${m.load.connected}/${m.load.clients} | — | — | — | — | ${f1(m.bytesPerConnection / 1024)} KB${heap} | ${f1(m.rssBytes / 2 ** 20)} |`;
   }
   return `| ${m.target} | ${m.load.connected}/${m.load.clients} | ${ratio} | ${f1(m.load.latencyMs.p50)} | ${f1(m.load.latencyMs.p99)} | ${f1(m.cpuMicrosPerDelivery)} | — | ${f1(m.rssBytes / 2 ** 20)} |`;
 };
@@ -89,7 +90,7 @@ function ratios(results: Measurement[]): string {
     .filter((m) => m.target !== 'tandem')
     .map((peer) => {
       if (peer.scenario.includes('idle'))
-        return `Tandem ÷ ${peer.target}: memory per connection ${(tandem.bytesPerConnection / peer.bytesPerConnection).toFixed(2)}×`;
+        return `Tandem ÷ ${peer.target}: memory per connection ${(tandem.bytesPerConnection / peer.bytesPerConnection).toFixed(2)}× (heap ${(tandem.heapBytesPerConnection / peer.heapBytesPerConnection).toFixed(2)}×)`;
       return `Tandem ÷ ${peer.target}: CPU per delivery ${(tandem.cpuMicrosPerDelivery / peer.cpuMicrosPerDelivery).toFixed(2)}×, p99 ${(tandem.load.latencyMs.p99 / Math.max(0.01, peer.load.latencyMs.p99)).toFixed(2)}×`;
     });
   return lines.map((l) => `- ${l}`).join('\n');
