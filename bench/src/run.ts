@@ -1,4 +1,4 @@
-// npm run bench [-- --full] [-- --max-room] [-- --floor] [-- --targets tandem,ywebsocket] [-- --only '100 clients'] [-- --no-write]
+// npm run bench [-- --full] [-- --max-room] [-- --floor] [-- --repeat 3] [-- --targets tandem,ywebsocket] [-- --only '100 clients'] [-- --no-write]
 // Runs every scenario against every server, side by side, and writes the table into docs/benchmarks.md.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -131,16 +131,36 @@ const onlyMaxRoom = args.includes('--max-room');
 const sections: string[] = [];
 // --only <text>: just the scenarios whose name contains it (for quick before/after comparisons).
 const only = args.includes('--only') ? (args[args.indexOf('--only') + 1] ?? '') : '';
+// --repeat <n>: run every scenario n times, the servers interleaved, and report each server's median run
+// (by CPU per delivery, or memory per connection when idle) with the spread: on shared machines one
+// run's numbers move by 15-30%, so a verdict needs more than one.
+const repeat = args.includes('--repeat') ? Math.max(1, Number(args[args.indexOf('--repeat') + 1]) || 1) : 1;
+const keyOf = (m: Measurement): number => (m.scenario.includes('idle') ? m.bytesPerConnection : m.cpuMicrosPerDelivery);
 for (const scenario of onlyMaxRoom ? [] : scenarios.filter((sc) => sc.name.includes(only))) {
-  const results: Measurement[] = [];
-  for (const target of targets) {
-    process.stderr.write(`${scenario.name} — ${target}… `);
-    const m = await measure(target, scenario);
-    process.stderr.write(
-      `${m.load.delivered}/${m.load.expected} delivered, p99 ${f1(m.load.latencyMs.p99)} ms, ${f1(m.cpuMicrosPerDelivery)} µs/delivery\n`,
-    );
-    results.push(m);
+  const runs = new Map<Target, Measurement[]>(targets.map((t) => [t, []]));
+  for (let r = 0; r < repeat; r++) {
+    for (const target of targets) {
+      process.stderr.write(`${scenario.name} — ${target}${repeat > 1 ? ` (run ${r + 1}/${repeat})` : ''}… `);
+      const m = await measure(target, scenario);
+      process.stderr.write(
+        `${m.load.delivered}/${m.load.expected} delivered, p99 ${f1(m.load.latencyMs.p99)} ms, ${f1(m.cpuMicrosPerDelivery)} µs/delivery\n`,
+      );
+      runs.get(target)!.push(m);
+    }
   }
+  const results = targets.map((t) => {
+    const sorted = [...runs.get(t)!].sort((a, b) => keyOf(a) - keyOf(b));
+    return sorted[Math.floor((sorted.length - 1) / 2)]!;
+  });
+  const spread =
+    repeat > 1
+      ? targets.map((t) => {
+          const keys = runs.get(t)!.map(keyOf);
+          const unit = scenario.mode === 'idle' ? ' KB' : ' µs';
+          const scale = scenario.mode === 'idle' ? 1 / 1024 : 1;
+          return `${t} ${f1(Math.min(...keys) * scale)}–${f1(Math.max(...keys) * scale)}${unit}`;
+        })
+      : [];
   sections.push(
     [
       `### ${scenario.name}`,
@@ -149,6 +169,7 @@ for (const scenario of onlyMaxRoom ? [] : scenarios.filter((sc) => sc.name.inclu
       '|---|---|---|---|---|---|---|---|',
       ...results.map(row),
       '',
+      ...(spread.length > 0 ? [`Median of ${repeat} runs; range over the runs: ${spread.join(', ')}.`, ''] : []),
       ratios(results),
     ].join('\n'),
   );
@@ -187,6 +208,7 @@ const pkg = (name: string): string => {
   return '?';
 };
 const shownFlags = ['--full', '--max-room', '--floor'].filter((flag) => args.includes(flag));
+if (repeat > 1) shownFlags.push(`--repeat ${repeat}`);
 const report = [
   `Run: \`npm run bench${shownFlags.length > 0 ? ` -- ${shownFlags.join(' ')}` : ''}\` on ${new Date().toISOString().slice(0, 10)}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.`,
   `Servers: Tandem (SQLite, synchronous=FULL, acks after commit), y-websocket ${pkg('y-websocket')} (\`setupWSConnection\`, no persistence), @hocuspocus/server ${pkg('@hocuspocus/server')} (no persistence)${targets.includes('wsrelay') ? ", wsrelay (`ws` 8 relaying each message to the room's other sockets: no document, no coalescing, no persistence — the floor)" : ''}. One load-generator process on the same machine; each server fresh per scenario.`,
