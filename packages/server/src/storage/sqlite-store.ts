@@ -124,9 +124,10 @@ interface LoggedRoom {
 }
 
 /**
- * Embedded durable store. WAL journal; writes made in the same event-loop turn are committed in one
- * transaction (group commit), so the fsync cost is paid once per turn rather than once per write —
- * which is what keeps a reconnect storm's thousands of join/leave events cheap.
+ * Embedded durable store. WAL journal; writes made in the same event-loop turn (or, when busy, within
+ * the commit window) are committed in one transaction (group commit), so the fsync cost is paid once
+ * per commit rather than once per write — which is what keeps a reconnect storm's thousands of
+ * join/leave events cheap.
  *
  * Update appends go to an append-only log table (one page for the whole commit) and are drained into
  * the per-room \`updates\` table in large batches, where a room's page is written once for many updates.
