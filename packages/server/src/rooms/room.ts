@@ -388,6 +388,10 @@ export class Room {
       if (addedContent(transaction!) || store.pendingStructs !== null || store.pendingDs !== null) {
         this.keepPending(received[0]!.update.slice());
       }
+    } else if (single && addedContent(transaction!)) {
+      // Refused, but Yjs had integrated part of it before it threw (its structs come before its
+      // malformed delete set). The doc has that part now, so everyone and the log get it too.
+      this.keepPending(Y.encodeStateAsUpdate(this.doc, Y.encodeStateVector(transaction!.beforeState)));
     }
     if (this.pendingUpdates.length > before) this.pendingOrigin = sameOrigin(this.pendingOrigin, origin ?? null);
   }
