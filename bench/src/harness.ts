@@ -126,6 +126,9 @@ interface MemorySample {
   heapBytes: number;
 }
 
+/** CPU and RSS now; the heap is only known after a full collection (settledTree). */
+const sampleTree = (pid: number): MemorySample => ({ ...processTree(pid), heapBytes: NaN });
+
 /** Memory after a full collection in the server (see servers/gc-on-signal.cjs). */
 async function settledTree(pid: number, heapFile: string): Promise<MemorySample> {
   rmSync(heapFile, { force: true });
@@ -147,9 +150,7 @@ export async function measure(target: Target, scenario: Scenario): Promise<Measu
     await new Promise((r) => setTimeout(r, 300));
     // Memory is what the idle scenario measures, so sample it after a full GC there.
     const memorySample = async (): Promise<MemorySample> =>
-      scenario.mode === 'idle'
-        ? settledTree(server.child.pid!, server.heapFile)
-        : { ...processTree(server.child.pid!), heapBytes: NaN };
+      scenario.mode === 'idle' ? settledTree(server.child.pid!, server.heapFile) : sampleTree(server.child.pid!);
     const baseline = await memorySample();
     const config: LoadConfig = { target, base: server.base, ...scenario };
     const gen = spawn(process.execPath, ['--import', 'tsx', here('./loadgen.ts'), JSON.stringify(config)], {
@@ -162,8 +163,8 @@ export async function measure(target: Target, scenario: Scenario): Promise<Measu
     for await (const line of createInterface({ input: gen.stdout! })) {
       const msg = JSON.parse(line) as { phase?: string; result?: LoadResult };
       if (msg.phase === 'ready') atReady = await memorySample();
-      if (msg.phase === 'measure-start') atStart = { ...processTree(server.child.pid!), heapBytes: NaN };
-      if (msg.phase === 'measure-end') atEnd = { ...processTree(server.child.pid!), heapBytes: NaN };
+      if (msg.phase === 'measure-start') atStart = sampleTree(server.child.pid!);
+      if (msg.phase === 'measure-end') atEnd = sampleTree(server.child.pid!);
       if (msg.result) result = msg.result;
     }
     if (!result) throw new Error(`load generator for ${target}/${scenario.name} produced no result`);

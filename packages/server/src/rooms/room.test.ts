@@ -57,6 +57,16 @@ function makeRoom({ store = new MemoryStore(), flushWindowMs = CONFIGURED_WINDOW
   );
 }
 
+/** Two peers in a room that flushes at once, with the store it writes to. */
+function storedPair(): { store: MemoryStore; solo: Room; x: FakePeer; y: FakePeer } {
+  const store = new MemoryStore();
+  const solo = makeRoom({ store, flushWindowMs: 0 });
+  const [x, y] = [new FakePeer(1, 'x'), new FakePeer(2, 'y')];
+  solo.addPeer(x);
+  solo.addPeer(y);
+  return { store, solo, x, y };
+}
+
 /** One client's edit as the update bytes it would send. */
 function edit(text: string): Uint8Array {
   const doc = new Y.Doc();
@@ -178,11 +188,7 @@ describe('Room flush window', () => {
   });
 
   it('stores exactly what it forwards', async () => {
-    const store = new MemoryStore();
-    const solo = makeRoom({ store, flushWindowMs: 0 });
-    const [x, y] = [new FakePeer(1, 'x'), new FakePeer(2, 'y')];
-    solo.addPeer(x);
-    solo.addPeer(y);
+    const { store, solo, x, y } = storedPair();
     solo.receive(x, { type: 'sync-update', update: edit('one') });
     await vi.advanceTimersByTimeAsync(0);
     solo.receive(x, { type: 'sync-update', update: edit('two') });
@@ -195,11 +201,7 @@ describe('Room flush window', () => {
   });
 
   it('keeps, sends and stores what a refused update had already added to the doc', async () => {
-    const store = new MemoryStore();
-    const solo = makeRoom({ store, flushWindowMs: 0 });
-    const [x, y] = [new FakePeer(1, 'x'), new FakePeer(2, 'y')];
-    solo.addPeer(x);
-    solo.addPeer(y);
+    const { store, solo, x, y } = storedPair();
     // Yjs integrates an update's structs before reading its delete set: a broken delete set throws
     // after the content is in.
     const valid = edit('partial');
