@@ -11,6 +11,8 @@ import type { Target } from './wire.js';
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 const TANDEM_BIN = here('../../packages/server/bin/tandem.mjs');
+/** The checkout the `baseline` target runs (run.ts sets it from --baseline). */
+export const baselineCheckout = { dir: '' };
 
 export interface Scenario {
   name: string;
@@ -71,32 +73,34 @@ async function startServer(
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'tandem-bench-'));
   const heapFile = join(dataDir, 'heap.json');
+  // Limits raised so the benchmark measures throughput, not our abuse protection.
+  const tandemArgs = (bin: string): string[] => [
+    bin,
+    'serve',
+    '--port',
+    String(port),
+    '--data-dir',
+    dataDir,
+    '--log-level',
+    'warn',
+    '--max-connections-per-ip',
+    '0',
+    '--max-updates-per-second',
+    '10000',
+    '--update-burst',
+    '10000',
+    '--max-awareness-per-second',
+    '10000',
+    '--awareness-burst',
+    '10000',
+    '--max-rooms',
+    '100000',
+    '--max-connections-per-room',
+    '100000',
+  ];
   const args: Record<Target, string[]> = {
-    // Limits raised so the benchmark measures throughput, not our abuse protection.
-    tandem: [
-      TANDEM_BIN,
-      'serve',
-      '--port',
-      String(port),
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'warn',
-      '--max-connections-per-ip',
-      '0',
-      '--max-updates-per-second',
-      '10000',
-      '--update-burst',
-      '10000',
-      '--max-awareness-per-second',
-      '10000',
-      '--awareness-burst',
-      '10000',
-      '--max-rooms',
-      '100000',
-      '--max-connections-per-room',
-      '100000',
-    ],
+    tandem: tandemArgs(TANDEM_BIN),
+    baseline: tandemArgs(join(baselineCheckout.dir, 'packages/server/bin/tandem.mjs')),
     ywebsocket: [here('./servers/ywebsocket.cjs'), String(port)],
     hocuspocus: [here('./servers/hocuspocus.mjs'), String(port)],
     wsrelay: [here('./servers/ws-relay.cjs'), String(port)],

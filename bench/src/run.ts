@@ -1,9 +1,10 @@
-// npm run bench [-- --full] [-- --max-room] [-- --floor] [-- --repeat 3] [-- --targets tandem,ywebsocket] [-- --only '100 clients'] [-- --no-write]
+// npm run bench [-- --full] [-- --max-room] [-- --floor] [-- --repeat 3] [-- --targets tandem,ywebsocket] [-- --only '100 clients'] [-- --baseline ../other-checkout] [-- --no-write]
 // Runs every scenario against every server, side by side, and writes the table into docs/benchmarks.md.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { measure, type Measurement, type Scenario } from './harness.js';
+import { baselineCheckout, measure, type Measurement, type Scenario } from './harness.js';
 import type { Target } from './wire.js';
 
 const args = process.argv.slice(2);
@@ -14,6 +15,14 @@ const targets = (
 ) as Target[];
 // --floor adds a plain ws relay (no document, no persistence): what any server on `ws` costs at least.
 if (args.includes('--floor') && !targets.includes('wsrelay')) targets.push('wsrelay');
+// --baseline <dir> adds Tandem from another checkout (with its own node_modules), right after this one.
+if (args.includes('--baseline')) {
+  const dir = args[args.indexOf('--baseline') + 1];
+  if (!dir) throw new Error('--baseline needs the path of another Tandem checkout');
+  // npm runs scripts in the workspace folder; a relative path means relative to where npm was run.
+  baselineCheckout.dir = resolve(process.env.INIT_CWD ?? process.cwd(), dir);
+  if (!targets.includes('baseline')) targets.splice(targets.indexOf('tandem') + 1, 0, 'baseline');
+}
 
 const s = (ms: number) => (full ? ms * 3 : ms);
 const scenarios: Scenario[] = [
@@ -211,13 +220,14 @@ const shownFlags = ['--full', '--max-room', '--floor'].filter((flag) => args.inc
 if (repeat > 1) shownFlags.push(`--repeat ${repeat}`);
 const report = [
   `Run: \`npm run bench${shownFlags.length > 0 ? ` -- ${shownFlags.join(' ')}` : ''}\` on ${new Date().toISOString().slice(0, 10)}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.`,
-  `Servers: Tandem (SQLite, synchronous=FULL, acks after commit), y-websocket ${pkg('y-websocket')} (\`setupWSConnection\`, no persistence), @hocuspocus/server ${pkg('@hocuspocus/server')} (no persistence)${targets.includes('wsrelay') ? ", wsrelay (`ws` 8 relaying each message to the room's other sockets: no document, no coalescing, no persistence — the floor)" : ''}. One load-generator process on the same machine; each server fresh per scenario.`,
+  `Servers: Tandem (SQLite, synchronous=FULL, acks after commit), y-websocket ${pkg('y-websocket')} (\`setupWSConnection\`, no persistence), @hocuspocus/server ${pkg('@hocuspocus/server')} (no persistence)${baselineCheckout.dir ? `, baseline (Tandem from ${baselineCheckout.dir})` : ''}${targets.includes('wsrelay') ? ", wsrelay (`ws` 8 relaying each message to the room's other sockets: no document, no coalescing, no persistence — the floor)" : ''}. One load-generator process on the same machine; each server fresh per scenario.`,
   '',
   ...sections,
 ].join('\n');
 
 process.stdout.write(`${report}\n`);
-if (!args.includes('--no-write')) {
+// A comparison with another checkout is a working measurement, not the published table.
+if (!args.includes('--no-write') && !baselineCheckout.dir) {
   const file = fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url));
   const doc = readFileSync(file, 'utf8');
   // --max-room alone fills its own block, so it does not wipe the scenario table.

@@ -1,11 +1,14 @@
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 
-/** The servers under test, by how clients address a room. */
-export type Target = 'tandem' | 'ywebsocket' | 'hocuspocus' | 'wsrelay';
+/**
+ * The servers under test, by how clients address a room. `baseline` is Tandem from another checkout
+ * (`--baseline <dir>`), for before/after comparisons of a change in one interleaved run.
+ */
+export type Target = 'tandem' | 'baseline' | 'ywebsocket' | 'hocuspocus' | 'wsrelay';
 
 export function roomUrl(target: Target, base: string, room: string): string {
-  if (target === 'tandem') return `${base}/v1/sync/${room}`;
+  if (target === 'tandem' || target === 'baseline') return `${base}/v1/sync/${room}`;
   if (target === 'ywebsocket' || target === 'wsrelay') return `${base}/${room}`;
   return base; // Hocuspocus names the document inside every message
 }

@@ -28,10 +28,19 @@ export class Metrics {
     help: 'Bytes received from clients',
     registers: [this.registry],
   });
+  /**
+   * Frames sent since the last scrape. One per peer per frame is the hottest counter there is, so it
+   * is a plain number, folded into tandem_frames_out_total when the registry is read.
+   */
+  framesOutPending = 0;
   readonly framesOut = new Counter({
     name: 'tandem_frames_out_total',
     help: 'Frames sent to clients (one batch frame to N peers counts N)',
     registers: [this.registry],
+    collect: () => {
+      this.framesOut.inc(this.framesOutPending);
+      this.framesOutPending = 0;
+    },
   });
   readonly refusals = new Counter({
     name: 'tandem_refusals_total',

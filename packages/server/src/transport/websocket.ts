@@ -98,7 +98,7 @@ export class SyncEndpoint {
           'closing peer',
         );
       },
-      onSend: () => deps.metrics.framesOut.inc(),
+      onSend: () => void deps.metrics.framesOutPending++,
     };
     this.addresses = new AddressCounter(options.maxConnectionsPerIp);
     this.wss = new WebSocketServer({
