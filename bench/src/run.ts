@@ -1,4 +1,4 @@
-// npm run bench [-- --full] [-- --max-room] [-- --floor] [-- --repeat 3] [-- --targets tandem,ywebsocket] [-- --only '100 clients'] [-- --baseline ../other-checkout] [-- --no-write]
+// npm run bench [-- --full] [-- --max-room] [-- --floor] [-- --repeat 3] [-- --targets tandem,ywebsocket] [-- --only '100 clients'] [-- --baseline ../other-checkout] [-- --warmup 20000] [-- --no-write]
 // Runs every scenario against every server, side by side, and writes the table into docs/benchmarks.md.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -145,6 +145,11 @@ const only = args.includes('--only') ? (args[args.indexOf('--only') + 1] ?? '') 
 // run's numbers move by 15-30%, so a verdict needs more than one.
 const repeat = args.includes('--repeat') ? Math.max(1, Number(args[args.indexOf('--repeat') + 1]) || 1) : 1;
 const keyOf = (m: Measurement): number => (m.scenario.includes('idle') ? m.bytesPerConnection : m.cpuMicrosPerDelivery);
+// --warmup <ms>: load every scenario this long before measuring (each has 1-2 s by default). Long
+// warm-ups show steady state: V8 done optimising, the store's log drains and compactions in full swing.
+const warmupArg = args.includes('--warmup') ? Number(args[args.indexOf('--warmup') + 1]) : NaN;
+if (args.includes('--warmup') && !(warmupArg >= 0)) throw new Error('--warmup needs a number of milliseconds');
+if (warmupArg >= 0) for (const sc of scenarios) sc.warmupMs = warmupArg;
 for (const scenario of onlyMaxRoom ? [] : scenarios.filter((sc) => sc.name.includes(only))) {
   const runs = new Map<Target, Measurement[]>(targets.map((t) => [t, []]));
   for (let r = 0; r < repeat; r++) {
@@ -218,6 +223,7 @@ const pkg = (name: string): string => {
 };
 const shownFlags = ['--full', '--max-room', '--floor'].filter((flag) => args.includes(flag));
 if (repeat > 1) shownFlags.push(`--repeat ${repeat}`);
+if (warmupArg >= 0) shownFlags.push(`--warmup ${warmupArg}`);
 const report = [
   `Run: \`npm run bench${shownFlags.length > 0 ? ` -- ${shownFlags.join(' ')}` : ''}\` on ${new Date().toISOString().slice(0, 10)}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.`,
   `Servers: Tandem (SQLite, synchronous=FULL, acks after commit), y-websocket ${pkg('y-websocket')} (\`setupWSConnection\`, no persistence), @hocuspocus/server ${pkg('@hocuspocus/server')} (no persistence)${baselineCheckout.dir ? `, baseline (Tandem from ${baselineCheckout.dir})` : ''}${targets.includes('wsrelay') ? ", wsrelay (`ws` 8 relaying each message to the room's other sockets: no document, no coalescing, no persistence — the floor)" : ''}. One load-generator process on the same machine; each server fresh per scenario.`,
