@@ -2,9 +2,12 @@ import * as Y from 'yjs';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Store } from '../storage/store.js';
+import type { CompactionScheduler } from './compaction-scheduler.js';
 
 export interface RoomPersistenceOptions {
   compactAfterUpdates: number;
+  /** Spreads compactions that fall due together over later turns; without one they run at once. */
+  compactions?: CompactionScheduler;
   /** First retry delay after a failed commit; doubles up to maxRetryDelayMs. */
   retryDelayMs?: number;
   maxRetryDelayMs?: number;
@@ -29,6 +32,8 @@ export class RoomPersistence {
   private tailLength = 0;
   private lastSeq: number;
   private abandoned = false;
+  /** A compaction was asked of the scheduler and has not started yet. */
+  private compactionRequested = false;
   private wakeRetry: (() => void) | null = null;
   private readonly retryDelayMs: number;
   private readonly maxRetryDelayMs: number;
@@ -115,7 +120,7 @@ export class RoomPersistence {
         this.lastSeq = await this.store.appendUpdate(this.room, update);
         timer();
         this.tailLength++;
-        if (this.tailLength >= this.options.compactAfterUpdates) void this.enqueueCompaction();
+        if (this.tailLength >= this.options.compactAfterUpdates) this.requestCompaction();
         return;
       } catch (err) {
         this.failedAttempts++;
@@ -132,6 +137,20 @@ export class RoomPersistence {
         delay = Math.min(delay * 2, this.maxRetryDelayMs);
       }
     }
+  }
+
+  private requestCompaction(): void {
+    const { compactions } = this.options;
+    if (!compactions) {
+      void this.enqueueCompaction();
+      return;
+    }
+    if (this.compactionRequested) return;
+    this.compactionRequested = true;
+    compactions.request(() => {
+      this.compactionRequested = false;
+      void this.enqueueCompaction();
+    });
   }
 
   private enqueueCompaction(): Promise<void> {

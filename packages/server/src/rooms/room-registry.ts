@@ -4,8 +4,9 @@ import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Store } from '../storage/store.js';
 import type { Peer } from './peer.js';
+import { CompactionScheduler } from './compaction-scheduler.js';
 import { Room, type RoomOptions } from './room.js';
-import { RoomPersistence } from './room-persistence.js';
+import { RoomPersistence, type RoomPersistenceOptions } from './room-persistence.js';
 
 export interface RoomRegistryOptions extends RoomOptions {
   unloadDelayMs: number;
@@ -38,6 +39,9 @@ export class RoomRegistry {
   /** Called after any loaded room's document changed. */
   onDocChanged: ((room: string) => void) | null = null;
   private readonly log: Logger;
+  /** One options object each for every room and its persistence (they are the same for all). */
+  private readonly roomOptions: RoomOptions;
+  private readonly persistenceOptions: RoomPersistenceOptions;
 
   constructor(
     private readonly store: Store,
@@ -46,6 +50,11 @@ export class RoomRegistry {
     private readonly metrics: Metrics,
   ) {
     this.log = logger.child({ module: 'rooms' });
+    this.roomOptions = { ...options, onChanged: (room: string) => this.onDocChanged?.(room) };
+    this.persistenceOptions = {
+      compactAfterUpdates: options.compactAfterUpdates,
+      compactions: new CompactionScheduler(),
+    };
   }
 
   /** Rooms loaded or loading right now. */
@@ -190,14 +199,21 @@ export class RoomRegistry {
       doc,
       this.store,
       this.log,
-      { compactAfterUpdates: this.options.compactAfterUpdates },
+      this.persistenceOptions,
       { lastSeq: stored?.lastSeq ?? 0, tailLength: stored?.updates.length ?? 0 },
       this.metrics,
     );
     this.log.debug({ room: name, tail: stored?.updates.length ?? 0 }, 'room loaded');
     const bytes = (stored?.snapshot?.length ?? 0) + (stored?.updates.reduce((n, u) => n + u.length, 0) ?? 0);
-    const roomOptions = { ...this.options, onChanged: (room: string) => this.onDocChanged?.(room) };
-    return new Room(name, doc, persistence, this.log, roomOptions, { bytes, existed: stored !== null }, this.metrics);
+    return new Room(
+      name,
+      doc,
+      persistence,
+      this.log,
+      this.roomOptions,
+      { bytes, existed: stored !== null },
+      this.metrics,
+    );
   }
 
   private async unload(name: string, entry: Entry): Promise<void> {
