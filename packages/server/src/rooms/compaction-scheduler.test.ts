@@ -40,7 +40,7 @@ describe('CompactionScheduler', () => {
     expect(ran).toEqual([1, 2, 3, 4, 5]);
   });
 
-  it('spreads rooms that reach the threshold together over separate turns, one compaction each', async () => {
+  it('spreads rooms that reach the threshold together over separate turns', async () => {
     const store = new MemoryStore();
     const scheduler = new CompactionScheduler();
     let turn = 0;
