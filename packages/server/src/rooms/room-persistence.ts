@@ -6,8 +6,8 @@ import type { CompactionScheduler } from './compaction-scheduler.js';
 
 export interface RoomPersistenceOptions {
   compactAfterUpdates: number;
-  /** Spreads compactions that fall due together over later turns; without one they run at once. */
-  compactions?: CompactionScheduler;
+  /** Spreads compactions that fall due together over later turns (one scheduler per process). */
+  compactions: CompactionScheduler;
   /** First retry delay after a failed commit; doubles up to maxRetryDelayMs. */
   retryDelayMs?: number;
   maxRetryDelayMs?: number;
@@ -140,14 +140,9 @@ export class RoomPersistence {
   }
 
   private requestCompaction(): void {
-    const { compactions } = this.options;
-    if (!compactions) {
-      void this.enqueueCompaction();
-      return;
-    }
     if (this.compactionRequested) return;
     this.compactionRequested = true;
-    compactions.request(() => {
+    this.options.compactions.request(() => {
       this.compactionRequested = false;
       void this.enqueueCompaction();
     });

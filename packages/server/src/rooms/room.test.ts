@@ -5,6 +5,7 @@ import type { TandemError } from '../errors.js';
 import { silentLogger } from '../ops/logger.js';
 import { Metrics } from '../ops/metrics.js';
 import { MemoryStore } from '../storage/memory-store.js';
+import { CompactionScheduler } from './compaction-scheduler.js';
 import type { Peer } from './peer.js';
 import { FULL_WINDOW_PEERS, Room } from './room.js';
 import { RoomPersistence } from './room-persistence.js';
@@ -42,7 +43,7 @@ function makeRoom({ store = new MemoryStore(), flushWindowMs = CONFIGURED_WINDOW
     doc,
     store,
     silentLogger(),
-    { compactAfterUpdates: 1000 },
+    { compactAfterUpdates: 1000, compactions: new CompactionScheduler() },
     { lastSeq: 0, tailLength: 0 },
     metrics,
   );
