@@ -1,5 +1,6 @@
 import { AuthType, MessageType, SyncType } from './constants.js';
 import { ProtocolError } from './errors.js';
+import { jsonTextDepth, MAX_JSON_DEPTH } from './json-limits.js';
 import type { EventEnvelope, Hello, Message, RoomStatus } from './messages.js';
 import { FrameReader } from './reader.js';
 
@@ -69,6 +70,10 @@ function decodeSync(reader: FrameReader): Message {
 
 function readJson(reader: FrameReader): unknown {
   const text = reader.readVarString();
+  // Checked before parsing: a value nested deeper than this is refused however it would be used.
+  if (jsonTextDepth(text) > MAX_JSON_DEPTH) {
+    throw new ProtocolError('invalid_payload', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   try {
     return JSON.parse(text) as unknown;
   } catch {

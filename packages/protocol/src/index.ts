@@ -14,6 +14,7 @@ export {
   encodeSyncUpdate,
   encodeToken,
 } from './encode.js';
+export { jsonTextDepth, MAX_JSON_DEPTH, valueDepth } from './json-limits.js';
 export { ProtocolError, type ProtocolErrorCode } from './errors.js';
 export type { EventEnvelope, Hello, Message, RoomStatus } from './messages.js';
 export { FrameReader } from './reader.js';

@@ -48,6 +48,8 @@ Options (each also an env var, e.g. --data-dir → TANDEM_DATA_DIR; lists are co
   --max-awareness-per-second <n> presence messages per connection, excess delayed (default 20; --awareness-burst 40)
   --max-connections-per-room <n> (default 1000)      --max-rooms <n> loaded per process (default 10000)
   --max-document-bytes <n>      largest room state (default 67108864)
+  --max-presence-bytes <n>      largest presence state of one client; larger closes with 1009 (default 8192)
+  --max-room-presence-bytes <n> all presence of one room; past it new states are dropped (default 1048576)
   --max-connections-per-ip <n>  (default 500; 0 = unlimited)
   --max-op-bytes <n>            largest REST text-delta request (default 10240)
 

@@ -26,6 +26,10 @@ export const errorCodes = {
   text_frame: { status: 400, close: CloseCode.unsupportedData },
   invalid_update: { status: 400, close: 1007 },
   invalid_awareness: { status: 400, close: 1007 },
+  presence_too_large: { status: 413, close: CloseCode.messageTooBig },
+  /** Sent as an error frame only: the peer's presence was dropped, the connection stays. */
+  presence_full: { status: 503, close: CloseCode.tryAgainLater },
+  room_reset: { status: 503, close: CloseCode.tryAgainLater },
   message_too_big: { status: 413, close: CloseCode.messageTooBig },
   too_many_pending_messages: { status: 429, close: CloseCode.tryAgainLater },
   send_buffer_full: { status: 503, close: CloseCode.tryAgainLater },

@@ -48,7 +48,7 @@ export interface TandemServer {
   drain(): Promise<{ clean: boolean }>;
 }
 
-export function createStore(config: Config): Store {
+export function createStore(config: Config, logger: Logger): Store {
   switch (config.store) {
     case 'memory':
       return new MemoryStore();
@@ -56,13 +56,14 @@ export function createStore(config: Config): Store {
       return new SqliteStore(join(config.dataDir, 'tandem.db'), {
         synchronous: config.sqliteSynchronous,
         commitWindowMs: config.commitWindowMs,
+        logger: logger.child({ module: 'store' }),
       });
   }
 }
 
 export async function startServer(config: Config, deps: ServerDeps = {}): Promise<TandemServer> {
   const logger = deps.logger ?? silentLogger();
-  const store = deps.store ?? createStore(config);
+  const store = deps.store ?? createStore(config, logger);
   const authenticator = deps.authenticator ?? createAuthenticator(config);
   const access = new RoomAccess(store, authenticator.open);
   const metrics = new Metrics({ processMetrics: deps.processMetrics });
@@ -77,6 +78,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       maxConnectionsPerRoom: config.maxConnectionsPerRoom,
       maxDocumentBytes: config.maxDocumentBytes,
       viewerPresence: config.viewerPresence,
+      maxPresenceBytes: config.maxPresenceBytes,
+      maxRoomPresenceBytes: config.maxRoomPresenceBytes,
     },
     metrics,
   );

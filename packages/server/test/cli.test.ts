@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { configFlagName, configKeys } from '../src/ops/config.js';
+import { configFlagName, configKeys, parseConfig } from '../src/ops/config.js';
 import { SECRET } from './support/auth.js';
 import { spawnServer } from './support/child-server.js';
 
@@ -15,6 +15,18 @@ describe('tandem CLI', () => {
     const { stdout } = await run(process.execPath, [BIN, 'serve', '--help']);
     const missing = configKeys.map(configFlagName).filter((flag) => !stdout.includes(flag));
     expect(missing).toEqual([]);
+    // Every "(default X)" the help states is the default the config really has.
+    const defaults = parseConfig({}) as Record<string, unknown>;
+    const stated = [...stdout.matchAll(/--([a-z][a-z-]+)(?:(?!--)[^\n])*?\(default ([^;)]+)/g)];
+    expect(stated.length).toBeGreaterThan(20);
+    const wrong = stated
+      .map(([, flag, value]) => ({
+        flag,
+        value: value!.trim(),
+        key: configKeys.find((k) => configFlagName(k) === `--${flag}`),
+      }))
+      .filter(({ key, value }) => key !== undefined && String(defaults[key]) !== value);
+    expect(wrong).toEqual([]);
   });
 
   it('refuses invalid configuration with a clear message and exit code 2', async () => {

@@ -29,6 +29,16 @@ conformance('SqliteStore', {});
 // Every commit is followed by a drain into the per-room table.
 conformance('SqliteStore, draining after every commit', { drainAfterAppends: 1 });
 
+/**
+ * What a kill -9 leaves behind, in-process: the database handle gone without a drain, and the lock file
+ * as a dead process leaves it (released here, since this process is still alive to hold it).
+ */
+function dieWithoutClosing(store: SqliteStore): void {
+  const internals = store as unknown as { db: Database.Database; lock: { release(): void } };
+  internals.db.close();
+  internals.lock.release();
+}
+
 const textUpdate = (text: string, clientID: number): Uint8Array => {
   const doc = new Y.Doc();
   doc.clientID = clientID;
@@ -67,6 +77,7 @@ describe('SqliteStore update log', () => {
     for (const u of updates) await crashed.appendUpdate('r', u);
     await crashed.appendUpdate('s', textUpdate('x', 4));
     expect(rawCount('SELECT COUNT(*) AS n FROM update_log')).toBe(4);
+    dieWithoutClosing(crashed);
 
     const store = open(neverDrains);
     expect(rawCount('SELECT COUNT(*) AS n FROM update_log')).toBe(0);

@@ -13,6 +13,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import { jsonTextDepth, MAX_JSON_DEPTH } from '@tandem/protocol';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Authenticator, Principal } from '../auth/authenticator.js';
 import type { RoomAccess } from '../auth/room-access.js';
@@ -118,6 +119,17 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
       .send({ error: { code: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` } });
   });
 
+  // Every JSON body: nesting is checked before parsing, because later steps (size checks, storage,
+  // Yjs) stringify or recurse into the value and a deep one would overflow the stack.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (jsonTextDepth(body as string) > MAX_JSON_DEPTH) {
+      done(new TandemError('invalid_request', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+      return;
+    }
+    parseJson(request, body as string, done);
+  });
   // Raw Yjs updates; text bodies are parsed by Fastify already.
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 

@@ -90,6 +90,21 @@ export const configSchema = z.object({
     .int()
     .min(1024)
     .default(64 * 1024 * 1024),
+  /** Largest presence (awareness) state one client may publish, in bytes of JSON; larger closes with 1009. */
+  maxPresenceBytes: z.coerce
+    .number()
+    .int()
+    .min(256)
+    .default(8 * 1024),
+  /**
+   * All presence states of one room together (a joiner receives them in one frame); past it, new or
+   * growing states are dropped and Tandem clients told `presence_full`.
+   */
+  maxRoomPresenceBytes: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
   /** Concurrent connections per client address (0 = unlimited). */
   maxConnectionsPerIp: z.coerce.number().int().min(0).default(500),
   /** Largest text-delta request body (REST `…/text/:field/ops`). */

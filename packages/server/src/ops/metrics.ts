@@ -58,6 +58,16 @@ export class Metrics {
     help: 'Awareness messages delayed or superseded by the per-connection throttle',
     registers: [this.registry],
   });
+  readonly presenceDrops = new Counter({
+    name: 'tandem_presence_dropped_total',
+    help: 'Presence updates dropped because the room held its maximum of presence bytes',
+    registers: [this.registry],
+  });
+  readonly roomResets = new Counter({
+    name: 'tandem_room_resets_total',
+    help: 'Rooms dropped from memory after a flush failed (their peers resync from the store)',
+    registers: [this.registry],
+  });
   readonly storeCommitFailures = new Counter({
     name: 'tandem_store_commit_failures_total',
     help: 'Store commits that failed and were retried',

@@ -94,6 +94,11 @@ export class RoomPersistence {
     return batch.done;
   }
 
+  /** True once abandon() was called: queued and later writes reject. */
+  get isAbandoned(): boolean {
+    return this.abandoned;
+  }
+
   /** Resolves when every queued write has settled. */
   idle(): Promise<void> {
     return this.chain;

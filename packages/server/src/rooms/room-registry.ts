@@ -50,7 +50,11 @@ export class RoomRegistry {
     private readonly metrics: Metrics,
   ) {
     this.log = logger.child({ module: 'rooms' });
-    this.roomOptions = { ...options, onChanged: (room: string) => this.onDocChanged?.(room) };
+    this.roomOptions = {
+      ...options,
+      onChanged: (room: string) => this.onDocChanged?.(room),
+      onFailed: (room: Room) => this.dropFailed(room),
+    };
     this.persistenceOptions = {
       compactAfterUpdates: options.compactAfterUpdates,
       compactions: new CompactionScheduler(),
@@ -113,7 +117,7 @@ export class RoomRegistry {
     for (;;) {
       const entry = this.entryFor(name);
       const room = await entry.ready;
-      if (room.isDestroyed) continue;
+      if (room.isDestroyed || room.hasFailed) continue;
       if (entry.unloadTimer) clearTimeout(entry.unloadTimer);
       entry.unloadTimer = null;
       return claim(room);
@@ -131,6 +135,19 @@ export class RoomRegistry {
     this.entries.delete(name);
     entry.room?.persistence.abandon();
     entry.room?.destroy();
+  }
+
+  /**
+   * A room whose flush failed leaves the map at once (the next join loads it fresh from the store) and
+   * is destroyed once the writes it already handed to persistence have settled.
+   */
+  private dropFailed(room: Room): void {
+    const entry = this.entries.get(room.name);
+    if (entry?.room === room) {
+      if (entry.unloadTimer) clearTimeout(entry.unloadTimer);
+      this.entries.delete(room.name);
+    }
+    void room.persistence.idle().then(() => room.destroy());
   }
 
   private scheduleUnloadIfIdle(room: Room): void {

@@ -13,9 +13,10 @@ import * as Y from 'yjs';
 import { TandemError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
-import { filterAwarenessUpdate } from './awareness-filter.js';
+import { encodeAwarenessEntries, readAwarenessEntries } from './awareness-entries.js';
 import type { Peer } from './peer.js';
 import type { RoomPersistence } from './room-persistence.js';
+import { checkUpdate } from './update-check.js';
 
 /** Rooms with this many peers or more use the whole flush window. */
 export const FULL_WINDOW_PEERS = 100;
@@ -30,13 +31,24 @@ export interface RoomOptions {
    * wait proportionally less (0: flush at the end of every event-loop turn). See scheduleFlush.
    */
   flushWindowMs: number;
+  /** Largest presence (awareness) state one client may publish, in bytes of JSON. */
+  maxPresenceBytes: number;
+  /** All presence states of the room together; every joiner receives them in one frame. */
+  maxRoomPresenceBytes: number;
   /** Told after each batch that changed the document (for `collab.room_updated`). */
   onChanged?: (room: string) => void;
+  /**
+   * Told when a flush threw: the room's in-memory state can no longer be trusted. Its peers have been
+   * closed (they resync on reconnect); the owner drops the room once its queued writes settle.
+   */
+  onFailed?: (room: Room) => void;
 }
 
 interface PeerState {
   /** Whether this peer was already told its writes are dropped (told once, not per update). */
   toldReadOnly: boolean;
+  /** Whether this peer was already told the room's presence is full. */
+  toldPresenceFull: boolean;
   statusSent: boolean;
   /** Awareness client ids this peer introduced (almost always one); removed when it leaves. */
   awarenessClients: number[];
@@ -72,6 +84,12 @@ export class Room {
    */
   private pendingOrigin: Peer | null | undefined = undefined;
   private pendingAwareness = new Set<number>();
+  /** JSON size of each client's presence state, and their sum (bounded by maxRoomPresenceBytes). */
+  private readonly presenceBytes = new Map<number, number>();
+  private totalPresenceBytes = 0;
+  /** Sizes of the entries being applied right now, for onAwarenessUpdate to record. */
+  private incomingPresence: Map<number, number> | null = null;
+  private failed = false;
   private pendingAcks = new Map<Peer, number>();
   /** When the first update of the batch waiting for acks arrived. */
   private ackBatchStartedAt = 0;
@@ -176,7 +194,14 @@ export class Room {
 
   addPeer(peer: Peer): void {
     if (this.destroyed) throw new Error(`room ${this.name} is destroyed`);
-    this.peers.set(peer, { awarenessClients: [], updatesReceived: 0, toldReadOnly: false, statusSent: false });
+    if (this.failed) throw new TandemError('room_reset', 'the room is being reloaded; try again');
+    this.peers.set(peer, {
+      awarenessClients: [],
+      updatesReceived: 0,
+      toldReadOnly: false,
+      toldPresenceFull: false,
+      statusSent: false,
+    });
     this.sendStatus(peer);
     // Same opening as y-websocket's server: our state vector, so the client sends what we lack.
     peer.send(encodeSyncStep1(Y.encodeStateVector(this.doc)));
@@ -208,7 +233,7 @@ export class Room {
         return;
       case 'awareness':
         if (peer.readOnly && !this.options.viewerPresence) return;
-        this.applyAwareness(peer, message.update);
+        this.applyAwareness(peer, state, message.update);
         return;
       case 'query-awareness':
         peer.send(this.fullAwarenessFrame());
@@ -235,19 +260,34 @@ export class Room {
     }
   }
 
-  /** Applies and sends what is batched now instead of at the scheduled flush; returns the durability promise. */
+  /**
+   * Applies and sends what is batched now instead of at the scheduled flush; returns the durability
+   * promise. Whatever goes wrong inside stays inside this room: see failFlush.
+   */
   flush(): Promise<void> {
     this.flushScheduled = false;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
     this.lastFlushAt = performance.now();
+    if (this.failed) return Promise.reject(new TandemError('room_reset', 'the room is being reloaded; try again'));
+    try {
+      return this.flushBatch();
+    } catch (err) {
+      return this.failFlush(err);
+    }
+  }
+
+  private flushBatch(): Promise<void> {
     if (this.received.length > 0) this.applyReceived();
-    let merged: Uint8Array | null = null;
+    let durable: Promise<void> | null = null;
     if (this.pendingUpdates.length > 0) {
-      merged = this.pendingUpdates.length === 1 ? this.pendingUpdates[0]! : Y.mergeUpdates(this.pendingUpdates);
+      const merged = this.pendingUpdates.length === 1 ? this.pendingUpdates[0]! : Y.mergeUpdates(this.pendingUpdates);
       const skip = this.pendingOrigin ?? null;
       this.pendingUpdates = [];
       this.pendingOrigin = undefined;
+      // Handed to persistence before anyone is sent it: an update a peer received is always one the
+      // store was asked to keep, whatever throws after this line.
+      durable = this.persistence.persist(merged);
       this.broadcast(encodeSyncUpdate(merged), skip);
       this.options.onChanged?.(this.name);
     }
@@ -257,20 +297,47 @@ export class Room {
       this.broadcast(encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, clients)));
     }
     const acks = this.pendingAcks;
-    if (merged === null && acks.size === 0) return this.persistence.idle();
+    if (durable === null && acks.size === 0) return this.persistence.idle();
     this.pendingAcks = new Map();
-    const durable = this.persistence.persist(merged);
+    durable ??= this.persistence.persist(null);
     if (acks.size > 0) {
       const startedAt = this.ackBatchStartedAt;
-      durable.then(
-        () => {
+      durable
+        .then(() => {
           this.metrics.ackSeconds.observe((performance.now() - startedAt) / 1000);
           for (const [peer, seq] of acks) if (this.peers.has(peer)) peer.send(encodeAck(seq));
-        },
-        () => undefined, // abandoned: no ack, the client resends on reconnect
-      );
+        })
+        .catch((err: unknown) => {
+          // Rejected: abandoned, no ack, the client resends on reconnect. Anything else is a bug, logged.
+          if (!this.persistence.isAbandoned) this.log.error({ err, room: this.name }, 'sending acks failed');
+        });
     }
     return durable;
+  }
+
+  /**
+   * A flush threw (a bug, or input no check foresaw): the in-memory document may hold changes nobody
+   * was sent and the store never saw. Nothing of it is trusted any more: every peer is closed with
+   * room_reset (they reconnect and resync from the store, resending what was never acked), and the
+   * owner drops the room once the writes already handed to persistence settle.
+   */
+  private failFlush(err: unknown): Promise<void> {
+    this.failed = true;
+    this.received = [];
+    this.pendingUpdates = [];
+    this.pendingAcks.clear();
+    this.pendingAwareness.clear();
+    this.log.error({ err, room: this.name }, 'room flush failed; reloading the room');
+    this.metrics.roomResets.inc();
+    const error = new TandemError('room_reset', 'the room hit an internal error and is being reloaded; reconnect');
+    for (const peer of [...this.peers.keys()]) peer.fail(error);
+    this.options.onFailed?.(this);
+    return Promise.reject(error);
+  }
+
+  /** True once a flush failed: the room takes no more peers and is being dropped. */
+  get hasFailed(): boolean {
+    return this.failed;
   }
 
   /** Detaches listeners and timers. Call only when no peer is left and writes have settled. */
@@ -322,6 +389,7 @@ export class Room {
     // Checked now, against what is loaded plus what waits to be applied: once applied, a Yjs update
     // cannot be taken back.
     this.assertCapacity(update.length);
+    checkUpdate(update);
     this.received.push({ peer, update });
     this.receivedBytes += update.length;
     if (peer.tandem) {
@@ -396,16 +464,36 @@ export class Room {
     if (this.pendingUpdates.length > before) this.pendingOrigin = sameOrigin(this.pendingOrigin, origin ?? null);
   }
 
-  private applyAwareness(peer: Peer, update: Uint8Array): void {
+  private applyAwareness(peer: Peer, state: PeerState, update: Uint8Array): void {
+    const entries = readAwarenessEntries(update, this.options.maxPresenceBytes);
+    // The same user may take over (a reconnect can race the old socket's close); nobody else may.
+    const own = entries.filter(({ clientID }) => {
+      const owner = this.awarenessOwners.get(clientID);
+      return owner === undefined || owner === peer || owner.user === peer.user;
+    });
+    if (own.length === 0) return;
+    let total = this.totalPresenceBytes;
+    for (const entry of own) total += entry.bytes - (this.presenceBytes.get(entry.clientID) ?? 0);
+    if (total > this.options.maxRoomPresenceBytes && total > this.totalPresenceBytes) {
+      // Dropped, not closed: the peer did nothing wrong by itself, and presence is ephemeral.
+      this.metrics.presenceDrops.inc();
+      if (!state.toldPresenceFull && peer.tandem) {
+        peer.send(encodeError('presence_full', 'the room holds all the presence it can; yours is not shown'));
+      }
+      state.toldPresenceFull = true;
+      return;
+    }
+    this.incomingPresence = new Map(own.map((e) => [e.clientID, e.bytes]));
     try {
-      // The same user may take over (a reconnect can race the old socket's close); nobody else may.
-      const own = filterAwarenessUpdate(update, (id) => {
-        const owner = this.awarenessOwners.get(id);
-        return owner === undefined || owner === peer || owner.user === peer.user;
-      });
-      if (own) awarenessProtocol.applyAwarenessUpdate(this.awareness, own, peer);
+      awarenessProtocol.applyAwarenessUpdate(
+        this.awareness,
+        own.length === entries.length ? update : encodeAwarenessEntries(own),
+        peer,
+      );
     } catch (cause) {
       throw new TandemError('invalid_awareness', 'malformed awareness update', { cause });
+    } finally {
+      this.incomingPresence = null;
     }
   }
 
@@ -421,6 +509,12 @@ export class Room {
   private keepPending(update: Uint8Array): void {
     this.pendingUpdates.push(update);
     this.approxBytes += update.length;
+  }
+
+  private setPresenceBytes(id: number, bytes: number): void {
+    this.totalPresenceBytes += bytes - (this.presenceBytes.get(id) ?? 0);
+    if (bytes > 0) this.presenceBytes.set(id, bytes);
+    else this.presenceBytes.delete(id);
   }
 
   private forgetAwarenessClient(peer: Peer, id: number): void {
@@ -443,8 +537,11 @@ export class Room {
         this.awarenessOwners.set(id, origin as Peer);
       }
       this.pendingAwareness.add(id);
+      const bytes = this.incomingPresence?.get(id);
+      if (bytes !== undefined) this.setPresenceBytes(id, bytes);
     }
     for (const id of removed) {
+      this.setPresenceBytes(id, 0);
       const previous = this.awarenessOwners.get(id);
       if (previous) this.forgetAwarenessClient(previous, id);
       this.awarenessOwners.delete(id);

@@ -2,6 +2,8 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Role } from '../auth/roles.js';
+import type { Logger } from '../ops/logger.js';
+import { FileLock } from './file-lock.js';
 import type { Collaborator, NewEvent, RevisionInfo, RoomInfo, Store, StoredEvent, StoredRoom } from './store.js';
 
 interface EventRow {
@@ -120,6 +122,8 @@ export interface SqliteStoreOptions {
    * and share its commit; the first write after a quiet spell still commits at the end of its turn.
    */
   commitWindowMs?: number;
+  /** Where repairs made at open are reported. */
+  logger?: Logger;
 }
 
 /** A room with appends still in update_log: there, not in the rooms table, is its current position. */
@@ -156,12 +160,21 @@ export class SqliteStore implements Store {
   private readonly drainIntervalMs: number;
   private readonly drainAfterAppends: number;
 
+  private readonly lock: FileLock | null;
+
   constructor(file: string, options: SqliteStoreOptions = {}) {
     this.drainIntervalMs = options.drainIntervalMs ?? 250;
     this.drainAfterAppends = options.drainAfterAppends ?? 1024;
     this.commitWindowMs = options.commitWindowMs ?? 0;
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.db = new Database(file);
+    // Taken before the database is touched: a second process would hand out the same seqs.
+    this.lock = file === ':memory:' ? null : FileLock.acquire(`${file}.lock`, `the database ${file}`);
+    try {
+      this.db = new Database(file);
+    } catch (err) {
+      this.lock?.release();
+      throw err;
+    }
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     this.db.pragma('busy_timeout = 5000');
@@ -267,9 +280,61 @@ export class SqliteStore implements Store {
       }
       return results;
     });
-    // Appends a previous process committed but did not drain (it crashed or was killed).
-    this.reloadLogged();
-    this.drainNow();
+    try {
+      // Appends a previous process committed but did not drain (it crashed or was killed).
+      this.repairSequences(options.logger);
+      this.reloadLogged();
+      this.drainNow();
+    } catch (err) {
+      this.db.close();
+      this.lock?.release();
+      throw err;
+    }
+  }
+
+  /**
+   * Recovers from an earlier accident where two processes wrote to this file at once (before the lock
+   * existed, or with the lock file removed by hand): log rows whose seq repeats, or collides with an
+   * update already drained, would make the drain at open fail forever. Such a room's log rows get
+   * fresh seqs after everything stored, in commit order; since Yjs updates are idempotent, keeping
+   * every copy loses nothing. Room positions behind their stored updates are moved forward too.
+   */
+  private repairSequences(logger: Logger | undefined): void {
+    this.db.transaction(() => {
+      const conflicted = this.db
+        .prepare<[], { room: string }>(
+          `SELECT room FROM update_log l GROUP BY room
+           HAVING COUNT(*) > COUNT(DISTINCT seq)
+               OR EXISTS (SELECT 1 FROM update_log x JOIN updates u ON u.room = x.room AND u.seq = x.seq
+                          WHERE x.room = l.room)`,
+        )
+        .all();
+      for (const { room } of conflicted) {
+        const base = this.db
+          .prepare<[string, string, string], { base: number }>(
+            `SELECT MAX(COALESCE((SELECT MAX(seq) FROM updates WHERE room = ?), 0),
+                        COALESCE((SELECT upto_seq FROM snapshots WHERE room = ?), 0),
+                        COALESCE((SELECT last_seq FROM rooms WHERE name = ?), 0)) AS base`,
+          )
+          .get(room, room, room)!.base;
+        const ids = this.db
+          .prepare<[string], { id: number }>('SELECT id FROM update_log WHERE room = ? ORDER BY id')
+          .all(room);
+        const renumber = this.db.prepare<[number, number]>('UPDATE update_log SET seq = ? WHERE id = ?');
+        ids.forEach(({ id }, i) => renumber.run(base + i + 1, id));
+        logger?.warn(
+          { room, rows: ids.length, from: base + 1 },
+          'update log had repeated sequence numbers (two processes wrote this database); re-sequenced',
+        );
+      }
+      const behind = this.db
+        .prepare(
+          `UPDATE rooms SET last_seq = (SELECT MAX(seq) FROM updates WHERE room = rooms.name)
+           WHERE last_seq < (SELECT MAX(seq) FROM updates WHERE room = rooms.name)`,
+        )
+        .run().changes;
+      if (behind) logger?.warn({ rooms: behind }, 'room positions were behind their stored updates; moved forward');
+    })();
   }
 
   /** Rebuilds the in-memory positions from the log table (at open, and after a failed commit). */
@@ -523,6 +588,7 @@ export class SqliteStore implements Store {
     } finally {
       if (this.drainTimer) clearTimeout(this.drainTimer);
       this.db.close();
+      this.lock?.release();
     }
   }
 }

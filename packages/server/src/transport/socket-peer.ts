@@ -61,9 +61,12 @@ export class SocketPeer implements Peer {
 
   send(frame: Uint8Array): void {
     if (!this.isOpen) return;
-    if (this.ws.bufferedAmount > this.maxBufferedBytes) {
+    const buffered = this.ws.bufferedAmount;
+    if (buffered > 0 && buffered + frame.length > this.maxBufferedBytes) {
       // Buffering without bound for a slow consumer is how one client takes a server down; it
-      // resyncs from scratch when it reconnects.
+      // resyncs from scratch when it reconnects. The frame about to be queued counts: checking only
+      // what is already queued let one large frame per call past the limit. A frame larger than the
+      // limit by itself (a big document's initial sync) still goes out when nothing else is queued.
       this.fail(new TandemError('send_buffer_full', 'client is not reading fast enough'));
       return;
     }

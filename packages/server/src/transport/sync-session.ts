@@ -11,6 +11,7 @@ import type { Metrics } from '../ops/metrics.js';
 import type { Room } from '../rooms/room.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { SocketPeer } from './socket-peer.js';
+import { LatestOnlyThrottle } from './latest-only-throttle.js';
 import { TokenBucket } from './token-bucket.js';
 
 export interface SessionLimits {
@@ -33,6 +34,10 @@ export interface SessionDeps {
 // Frames that arrive while the room loads are kept (stock clients send step1 and awareness at once),
 // but only this many: a client cannot use a slow load to park unbounded data here.
 const MAX_FRAMES_BEFORE_JOIN = 64;
+// Each sync step 1 makes the server encode and send the whole diff the client lacks: answered at once
+// a few times, then at most one every 5 s (the latest request wins). Stock clients send one per connect.
+const SYNC_REQUEST_BURST = 4;
+const SYNC_REQUESTS_PER_SECOND = 0.2;
 
 /**
  * One socket's life in one room: authenticate and authorise before any document byte is sent, join,
@@ -46,11 +51,10 @@ export class SyncSession {
   private early: Message[] | null = null;
   // Created on the first message of their kind: a connection that only reads never needs them.
   private updateBucket: TokenBucket | null = null;
-  private awarenessBucket: TokenBucket | null = null;
-  private deferredAwareness: Message | null = null;
+  private awarenessThrottle: LatestOnlyThrottle<Message> | null = null;
+  private syncRequestThrottle: LatestOnlyThrottle<Message> | null = null;
   /** A collaborator change arrived while we were still joining: re-check once joined. */
   private recheckAfterJoin = false;
-  private awarenessTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly peer: SocketPeer,
@@ -63,10 +67,33 @@ export class SyncSession {
     return (this.updateBucket ??= new TokenBucket(limits.maxUpdatesPerSecond, limits.updateBurst));
   }
 
-  private awarenessLimit(): TokenBucket {
-    const { limits } = this.deps;
-    return (this.awarenessBucket ??= new TokenBucket(limits.maxAwarenessPerSecond, limits.awarenessBurst));
+  private awarenessLimit(): LatestOnlyThrottle<Message> {
+    const { limits, metrics } = this.deps;
+    return (this.awarenessThrottle ??= new LatestOnlyThrottle(
+      limits.maxAwarenessPerSecond,
+      limits.awarenessBurst,
+      this.deliver,
+      () => metrics.awarenessThrottled.inc(),
+    ));
   }
+
+  private syncRequestLimit(): LatestOnlyThrottle<Message> {
+    return (this.syncRequestThrottle ??= new LatestOnlyThrottle(
+      SYNC_REQUESTS_PER_SECOND,
+      SYNC_REQUEST_BURST,
+      this.deliver,
+    ));
+  }
+
+  /** Hands a message to the room; a refusal closes the peer. */
+  private readonly deliver = (message: Message): void => {
+    if (!this.room || !this.peer.acceptsInput) return;
+    try {
+      this.room.receive(this.peer, message);
+    } catch (err) {
+      this.peer.fail(toTandemError(err, this.deps.log));
+    }
+  };
 
   async start(req: IncomingMessage): Promise<void> {
     const { authenticator, access, registry, log } = this.deps;
@@ -137,8 +164,8 @@ export class SyncSession {
   onClose(): void {
     this.closed = true;
     this.peer.dispose();
-    if (this.awarenessTimer) clearTimeout(this.awarenessTimer);
-    this.awarenessTimer = null;
+    this.awarenessThrottle?.cancel();
+    this.syncRequestThrottle?.cancel();
     if (this.room) {
       this.deps.registry.leave(this.room, this.peer);
       // A destroyed room was deleted: recording an event would bring it back.
@@ -189,11 +216,11 @@ export class SyncSession {
         }
         break;
       case 'awareness':
-        if (!this.awarenessLimit().take()) {
-          this.deferAwareness(message);
-          return;
-        }
-        break;
+        this.awarenessLimit().offer(message);
+        return;
+      case 'sync-step1':
+        this.syncRequestLimit().offer(message);
+        return;
       case 'token':
         void this.refreshToken(message.token);
         return;
@@ -201,28 +228,6 @@ export class SyncSession {
         break;
     }
     this.room!.receive(this.peer, message);
-  }
-
-  /** Presence is ephemeral: over the limit, keep only the latest and apply it when allowed. */
-  private deferAwareness(message: Message): void {
-    this.deps.metrics.awarenessThrottled.inc();
-    this.deferredAwareness = message;
-    if (this.awarenessTimer) return;
-    this.awarenessTimer = setTimeout(() => {
-      this.awarenessTimer = null;
-      const deferred = this.deferredAwareness;
-      this.deferredAwareness = null;
-      if (!deferred || !this.room || !this.peer.acceptsInput) return;
-      if (!this.awarenessLimit().take()) {
-        this.deferAwareness(deferred);
-        return;
-      }
-      try {
-        this.room.receive(this.peer, deferred);
-      } catch (err) {
-        this.peer.fail(toTandemError(err, this.deps.log));
-      }
-    }, this.awarenessLimit().msUntilToken());
   }
 
   private async refreshToken(token: string): Promise<void> {

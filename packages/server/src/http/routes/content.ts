@@ -7,6 +7,7 @@ import { TandemError } from '../../errors.js';
 import { applyTextOps, importJson, replaceText, type TextOp } from '../../rooms/doc-edit.js';
 import { docToJson, docVersion, typedRoot } from '../../rooms/doc-view.js';
 import type { Room } from '../../rooms/room.js';
+import { checkUpdate } from '../../rooms/update-check.js';
 import { authorize, requireRoom, type App, type HttpDeps } from '../app.js';
 import { expectedVersion, fieldParam, roomParam } from './params.js';
 
@@ -125,6 +126,7 @@ export function contentRoutes(app: App, deps: HttpDeps): void {
         const update = yjsBody(body);
         return writeRoom(deps, access, room, expected, (r) => {
           r.assertCapacity(update.length);
+          checkUpdate(update);
           try {
             Y.applyUpdate(r.doc, update, 'rest');
           } catch (cause) {
