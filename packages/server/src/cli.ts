@@ -35,6 +35,8 @@ Options (each also an env var, e.g. --data-dir → TANDEM_DATA_DIR; lists are co
   Auth (none set = open server: everyone may read and write, bound to 127.0.0.1 by default)
   --jwt-secret <s>              HS256 secret (32+ chars)
   --jwks-url <url>              JWKS for RS256/ES256 tokens (cached; rotation supported)
+  --jwt-max-age <seconds>       accept tokens without "exp" for this long after "iat" (default 0:
+                                every token must carry "exp")
   --jwt-audience <aud>          required "aud" claim
   --jwt-issuer <iss>            required "iss" claim
   --auth-cookie <name>          also read the token from this cookie (Origin must be allowed)

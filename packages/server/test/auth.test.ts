@@ -74,6 +74,7 @@ describe('JWT auth on the socket', () => {
       /algorithm|invalid/,
     ],
     ['garbage', async () => 'not.a.jwt', /invalid/],
+    ['no exp (valid forever)', async () => jwt().sign(key), /no "exp"/],
     [
       'no sub',
       async () => new SignJWT({ rooms: {} }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(key),
@@ -101,6 +102,18 @@ describe('JWT auth on the socket', () => {
     await expectRefused(open('doc', { query: `?token=${wrongIss}` }), 4401, /iss/);
     const good = await jwt().setAudience('tandem').setIssuer('https://auth.example').setExpirationTime('1h').sign(key);
     const ok = open('doc', { query: `?token=${good}` });
+    await eventually(() => expect(ok.synced).toBe(true));
+  });
+
+  it('--jwt-max-age accepts a token without exp until iat + max age, never forever', async () => {
+    await start({ jwtMaxAge: 600 });
+    await expectRefused(open('doc', { query: `?token=${await jwt().sign(key)}` }), 4401, /"iat"/);
+    const old = await jwt()
+      .setIssuedAt(now() - 3600)
+      .sign(key);
+    await expectRefused(open('doc', { query: `?token=${old}` }), 4401, /expired/);
+    const fresh = await jwt().setIssuedAt().sign(key);
+    const ok = open('doc', { query: `?token=${fresh}` });
     await eventually(() => expect(ok.synced).toBe(true));
   });
 
@@ -174,6 +187,9 @@ describe('JWT auth on the socket', () => {
     await peer.closed;
     const good = await token('ada');
     await api(server.httpUrl, 'GET', '/v1/rooms/doc/collaborators', { token: good });
+    // A token pasted into the path by mistake (a 404 at debug level) is not logged either.
+    await api(server.httpUrl, 'GET', `/v1/rooms/${good}/nothing`, { token: good });
+    expect(lines.some((l) => l.includes('/nothing'))).toBe(true);
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) {
       expect(line).not.toContain(bad);

@@ -1,8 +1,10 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TandemServer } from '../src/server.js';
 import { ControllableStore } from './support/controllable-store.js';
 import { eventually } from './support/eventually.js';
-import { startTestServer } from './support/server.js';
+import { startTestServer, tempDir } from './support/server.js';
 import { connectPeer } from './support/test-peer.js';
 
 /**
@@ -66,6 +68,36 @@ describe('operations endpoints', () => {
     expect(down.status).toBe(503);
     expect(await down.json()).toEqual({ status: 'store_unreachable' });
     expect((await fetch(`${server.httpUrl}/healthz`)).status).toBe(200);
+  });
+
+  it('/readyz says the store cannot commit while commits fail (a full disk), and recovers', async () => {
+    const dir = tempDir();
+    try {
+      server = await startTestServer({ store: 'sqlite', dataDir: dir.dir });
+      const peer = await connectPeer(`${server.syncUrl}/full`);
+      await eventually(() => expect(peer.synced).toBe(true));
+      const admin = new Database(join(dir.dir, 'tandem.db'));
+      for (const table of ['update_log', 'health_probe']) {
+        admin.exec(`CREATE TRIGGER full_${table} BEFORE INSERT ON ${table}
+                    BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+      }
+      const ackedBefore = peer.acked;
+      peer.doc.getText('t').insert(0, 'waits for room on disk');
+      await eventually(async () => {
+        const res = await fetch(`${server.httpUrl}/readyz`);
+        expect(res.status).toBe(503);
+        expect(await res.json()).toEqual({ status: 'store_cannot_commit' });
+      });
+      expect(peer.acked).toBe(ackedBefore);
+      for (const table of ['update_log', 'health_probe']) admin.exec(`DROP TRIGGER full_${table}`);
+      admin.close();
+      await eventually(async () => expect((await fetch(`${server.httpUrl}/readyz`)).status).toBe(200));
+      await eventually(() => expect(peer.acked).toBe(peer.sent));
+      peer.terminate();
+    } finally {
+      await server.drain();
+      dir.cleanup();
+    }
   });
 
   it('serves the OpenAPI 3.1 document', async () => {

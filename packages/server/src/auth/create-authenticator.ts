@@ -12,6 +12,7 @@ export function createAuthenticator(config: Config): Authenticator {
       audience: config.jwtAudience,
       issuer: config.jwtIssuer,
       cookieName: config.authCookie,
+      maxAgeSec: config.jwtMaxAge,
     });
   }
   if (config.devAuth) return new DevAuthenticator();

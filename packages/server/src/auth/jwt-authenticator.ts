@@ -15,6 +15,11 @@ export interface JwtAuthenticatorOptions {
   issuer?: string;
   /** Name of the cookie that may carry the token. */
   cookieName?: string;
+  /**
+   * Tokens must carry `exp`, unless this is set (seconds): then a token without `exp` but with `iat`
+   * is valid until `iat` plus this long. A token with neither would be valid forever, so it is refused.
+   */
+  maxAgeSec?: number;
   /** Tolerated clock skew for exp/nbf, in seconds. */
   clockToleranceSec?: number;
   /**
@@ -85,8 +90,23 @@ export class JwtAuthenticator implements Authenticator {
       user: payload.sub!,
       ...(typeof payload.name === 'string' ? { name: payload.name } : {}),
       grants: parseRoomsClaim(payload.rooms),
-      ...(payload.exp !== undefined ? { expiresAt: payload.exp * 1000 } : {}),
+      expiresAt: this.expiryOf(payload),
     };
+  }
+
+  /** When the credential ends (ms since epoch): its `exp`, or `iat` plus the configured max age. */
+  private expiryOf(payload: JWTPayload): number {
+    if (payload.exp !== undefined) return payload.exp * 1000;
+    const maxAge = this.options.maxAgeSec ?? 0;
+    if (maxAge <= 0) throw new TandemError('unauthenticated', 'token has no "exp" claim; tokens must expire');
+    if (typeof payload.iat !== 'number') {
+      throw new TandemError('unauthenticated', 'a token without "exp" needs an "iat" claim');
+    }
+    const expiresAt = (payload.iat + maxAge) * 1000;
+    if (expiresAt + (this.options.clockToleranceSec ?? 5) * 1000 <= Date.now()) {
+      throw new TandemError('unauthenticated', 'token expired');
+    }
+    return expiresAt;
   }
 }
 

@@ -64,7 +64,12 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
     // Fastify's request lines would log the raw URL, token query parameter included.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.config.maxMessageBytes,
+    // Room names are up to 256 characters, each up to three once percent-encoded (`%2F`).
+    routerOptions: { maxParamLength: 1024 },
+    // A client trickling its request in holds a socket and a descriptor; Node's default is 300 s.
+    requestTimeout: 30_000,
   }).withTypeProvider<ZodTypeProvider>();
+  app.server.headersTimeout = 10_000;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

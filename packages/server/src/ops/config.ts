@@ -62,6 +62,8 @@ export const configSchema = z.object({
   jwtSecret: optionalString,
   /** JWKS URL for RS256/ES256 JWTs. */
   jwksUrl: optionalString,
+  /** Seconds a token without `exp` stays valid after its `iat` (0: every token must carry `exp`). */
+  jwtMaxAge: z.coerce.number().int().min(0).default(0),
   jwtAudience: optionalString,
   jwtIssuer: optionalString,
   /** Cookie name that may carry the JWT; turns on the Origin check for WebSockets. */

@@ -16,5 +16,6 @@ export const silentLogger = (): Logger => pino({ level: 'silent' });
 
 /** A URL safe to log: the `token` query parameter's value is replaced. */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
+  // A JWT pasted anywhere else in the URL (a path segment) is recognisable by its shape.
+  return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]').replace(/eyJ[\w-]*\.[\w-]*\.[\w-]*/g, '[redacted]');
 }

@@ -96,7 +96,17 @@ const MIGRATIONS: string[] = [
      data BLOB NOT NULL,
      ts INTEGER NOT NULL
    );`,
+  // One row rewritten by readiness checks while commits are failing, to see whether writing works again.
+  `CREATE TABLE health_probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL);`,
 ];
+
+/** The store is reachable but cannot make writes durable (a full disk, a read-only file). */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
 
 /** A write waiting for the next group commit; `run` executes its statements inside the transaction. */
 interface QueuedWrite {
@@ -156,6 +166,8 @@ export class SqliteStore implements Store {
   private drainTimer: NodeJS.Timeout | null = null;
   private drainDue = false;
   private lastCommitAt = -Infinity;
+  /** Why the latest commit failed; cleared by the next one that succeeds. */
+  private commitFailure: unknown = null;
   private readonly commitWindowMs: number;
   private readonly drainIntervalMs: number;
   private readonly drainAfterAppends: number;
@@ -470,6 +482,7 @@ export class SqliteStore implements Store {
     try {
       results = this.commitBatch(batch, drain);
     } catch (err) {
+      this.commitFailure = err;
       // Rolled back: the positions the batch advanced in memory must be read back from the database.
       // A failed drain is retried after the interval; the log stays complete meanwhile.
       this.drainDue = false;
@@ -479,6 +492,7 @@ export class SqliteStore implements Store {
       return;
     }
     this.lastCommitAt = performance.now();
+    this.commitFailure = null;
     if (drain) this.drained();
     batch.forEach((w, i) => w.resolve(results[i] as never));
     this.scheduleDrain();
@@ -559,9 +573,20 @@ export class SqliteStore implements Store {
     return row ? { ...toRevision(row), state: new Uint8Array(row.state) } : null;
   }
 
+  /**
+   * Reading works even on a full disk, so after a failed commit this writes a probe row: the store is
+   * ready again only once a commit succeeds.
+   */
   async ping(): Promise<void> {
     if (!this.db.open) throw new Error('store is closed');
     this.db.prepare('SELECT 1').get();
+    if (this.commitFailure === null) return;
+    try {
+      this.db.prepare('INSERT OR REPLACE INTO health_probe (id, at) VALUES (1, ?)').run(Date.now());
+      this.commitFailure = null;
+    } catch (err) {
+      throw new StoreUnavailableError(`store cannot commit: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   async getCollaborator(room: string, user: string): Promise<Role | null> {

@@ -4,10 +4,11 @@ export const SYNC_PATH_PREFIX = '/v1/sync/';
 
 /**
  * Room names: 1–256 characters of letters, digits and `. _ ~ : @ + = , -`, with `/` allowed between
- * segments (so `team-42/notes` works with glob patterns). Anything else is refused rather than
+ * segments (so `team-42/notes` works with glob patterns). A segment may not be `.` or `..`: proxies
+ * and URL libraries resolve those, and `team/*` would otherwise match `team/..`. Anything else is refused rather than
  * normalised, so two spellings can never name the same room.
  */
-const ROOM_NAME = /^(?!\/)(?!.*\/\/)(?!.*\/$)[A-Za-z0-9._~:@+=,\-/]{1,256}$/;
+const ROOM_NAME = /^(?!\/)(?!.*\/\/)(?!.*\/$)(?!(?:.*\/)?\.\.?(?:\/|$))[A-Za-z0-9._~:@+=,\-/]{1,256}$/;
 
 export function isValidRoomName(name: string): boolean {
   return ROOM_NAME.test(name);

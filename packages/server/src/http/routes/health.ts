@@ -10,8 +10,9 @@ export function healthRoutes(app: App, deps: HttpDeps): void {
     try {
       await deps.store.ping();
     } catch (err) {
-      request.log.warn({ err }, 'store not reachable');
-      return reply.status(503).send({ status: 'store_unreachable' });
+      request.log.warn({ err }, 'store not ready');
+      const cannotCommit = err instanceof Error && err.name === 'StoreUnavailableError';
+      return reply.status(503).send({ status: cannotCommit ? 'store_cannot_commit' : 'store_unreachable' });
     }
     return { status: 'ready' };
   });
