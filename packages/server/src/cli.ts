@@ -35,8 +35,8 @@ Options (each also an env var, e.g. --data-dir → TANDEM_DATA_DIR; lists are co
   Auth (none set = open server: everyone may read and write, bound to 127.0.0.1 by default)
   --jwt-secret <s>              HS256 secret (32+ chars)
   --jwks-url <url>              JWKS for RS256/ES256 tokens (cached; rotation supported)
-  --jwt-max-age <seconds>       accept tokens without "exp" for this long after "iat" (default 0:
-                                every token must carry "exp")
+  --jwt-max-age <seconds>       accept tokens without "exp" for this long after "iat" (default 0;
+                                0: every token must carry "exp")
   --jwt-audience <aud>          required "aud" claim
   --jwt-issuer <iss>            required "iss" claim
   --auth-cookie <name>          also read the token from this cookie (Origin must be allowed)
@@ -53,6 +53,7 @@ Options (each also an env var, e.g. --data-dir → TANDEM_DATA_DIR; lists are co
   --max-presence-bytes <n>      largest presence state of one client; larger closes with 1009 (default 8192)
   --max-room-presence-bytes <n> all presence of one room; past it new states are dropped (default 1048576)
   --max-connections-per-ip <n>  (default 500; 0 = unlimited)
+  --max-rooms-per-ip <n>        rooms one address may have loaded by its joins (default 200; 0 = unlimited)
   --max-op-bytes <n>            largest REST text-delta request (default 10240)
 
   Events, revisions, webhooks

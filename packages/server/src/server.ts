@@ -17,6 +17,7 @@ import { RoomRegistry } from './rooms/room-registry.js';
 import { MemoryStore } from './storage/memory-store.js';
 import { SqliteStore } from './storage/sqlite-store.js';
 import type { Store } from './storage/store.js';
+import { AddressCounter } from './transport/client-address.js';
 import { SyncEndpoint } from './transport/websocket.js';
 
 export interface ServerDeps {
@@ -75,6 +76,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       compactAfterUpdates: config.compactAfterUpdates,
       flushWindowMs: config.flushWindowMs,
       maxRooms: config.maxRooms,
+      maxRoomsPerAddress: config.maxRoomsPerIp,
       maxConnectionsPerRoom: config.maxConnectionsPerRoom,
       maxDocumentBytes: config.maxDocumentBytes,
       viewerPresence: config.viewerPresence,
@@ -111,6 +113,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     events.subscribe(webhooks.enqueue);
   }
   const sseStreams = new Set<ServerResponse>();
+  const addresses = new AddressCounter(config.maxConnectionsPerIp);
   let draining = false;
   const app = await buildApp({
     config,
@@ -126,15 +129,15 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     sseStreams,
     // Same budget per user as a socket gets for updates.
     writeLimiter: new WriteLimiter(config.maxUpdatesPerSecond, config.updateBurst),
+    addresses,
   });
   const sync = new SyncEndpoint(
     app.server,
-    { registry, access, authenticator, metrics, logger, events },
+    { registry, access, authenticator, metrics, logger, events, addresses },
     {
       maxMessageBytes: config.maxMessageBytes,
       maxBufferedBytes: config.maxBufferedBytes,
       heartbeatMs: config.heartbeatMs,
-      maxConnectionsPerIp: config.maxConnectionsPerIp,
       corsOrigin: config.corsOrigin,
       trustProxy: config.trustProxy,
       maxUpdatesPerSecond: config.maxUpdatesPerSecond,

@@ -80,9 +80,10 @@ describe('events', () => {
   it('fans out live to Tandem socket clients (never to stock clients), including server events', async () => {
     await start();
     const tandem = await join('live', 'tia');
+    await post('live', { type: 'chat', data: { text: 'hi' } });
+    // Joins are recorded once the room exists in the store (the event above created it).
     const stock = await connectPeer(`${server.syncUrl}/live?user=sam`, { tandem: false });
     cleanups.push(() => stock.terminate());
-    await post('live', { type: 'chat', data: { text: 'hi' } });
     await eventually(() =>
       expect(tandem.received.find((m) => m.type === 'event' && m.event.type === 'chat')).toMatchObject({
         event: { type: 'chat', room: 'live', user: 'ada', data: { text: 'hi' } },
@@ -103,6 +104,9 @@ describe('events', () => {
     const peer = await join('srv', 'owen');
     for (let i = 0; i < 5; i++) peer.doc.getText('t').insert(0, 'x');
     await eventually(() => expect(peer.acked).toBe(peer.sent));
+    // Joined and left are recorded for rooms that exist; owen's join came before the room did.
+    const visitor = await join('srv', 'vi');
+    visitor.terminate();
     const owner = as('owen');
     await fetch(`${server.httpUrl}/v1/rooms/srv/collaborators/guest`, {
       method: 'PUT',

@@ -135,6 +135,42 @@ describe('limits', () => {
     });
   });
 
+  it('rooms one address may have loaded are limited (4429); joining a loaded room is not', async () => {
+    await start({ maxRoomsPerIp: 2 });
+    const a = await join('quota-a');
+    await join('quota-b');
+    const third = new TestPeer(`${server.syncUrl}/quota-c`);
+    peers.push(third);
+    expect((await third.closed).code).toBe(4429);
+    expect(third.received).toContainEqual(
+      expect.objectContaining({ type: 'error', code: 'too_many_rooms_per_address' }),
+    );
+    await join('quota-a'); // already loaded: costs nothing
+    a.terminate();
+    // Still loaded through the other peer of quota-a; a room frees its slot when it unloads.
+    for (const p of peers.splice(0)) p.terminate();
+    await eventually(() => expect(server.registry.size).toBe(0));
+    await join('quota-c');
+  });
+
+  it('visiting rooms without writing stores nothing: no rooms, no events, no owners', async () => {
+    await start({});
+    for (let i = 0; i < 20; i++) {
+      const visitor = await join(`visit-${i}`);
+      visitor.awareness.setLocalStateField('name', 'just looking');
+      await eventually(() => expect(server.registry.get(`visit-${i}`)?.presence().length).toBe(1));
+      visitor.terminate();
+    }
+    await eventually(() => expect(server.registry.size).toBe(0));
+    expect(await server.store.listRooms({ limit: 100 })).toEqual([]);
+    expect(await server.store.listEvents('visit-0', { since: 0, limit: 10 })).toEqual([]);
+    // The first write creates the room.
+    const writer = await join('visit-0');
+    writer.doc.getText('t').insert(0, 'now it exists');
+    await eventually(() => expect(writer.acked).toBe(writer.sent));
+    expect((await server.store.listRooms({ limit: 100 })).map((r) => r.name)).toEqual(['visit-0']);
+  });
+
   it('cuts off a peer that stops answering pings and keeps one that answers', async () => {
     await start({ heartbeatMs: 50 });
     const answering = await join('beat');

@@ -1,5 +1,5 @@
 import { TandemError } from '../errors.js';
-import type { Collaborator, Store } from '../storage/store.js';
+import type { Collaborator, RoomVisibility, Store } from '../storage/store.js';
 import type { Principal } from './authenticator.js';
 import { roleFromGrants } from './room-pattern.js';
 import { canWrite, maxRole, roleAtLeast, type Role } from './roles.js';
@@ -29,6 +29,12 @@ export class RoomAccess {
     const granted = roleFromGrants(principal.grants, room);
     if (this.open || granted === 'owner') return granted;
     return maxRole(granted, await this.store.getCollaborator(room, principal.user));
+  }
+
+  /** Which rooms the principal may see in a listing (undefined: all of them). */
+  visibility(principal: Principal): RoomVisibility | undefined {
+    if (this.open) return undefined;
+    return { patterns: principal.grants.map((g) => g.pattern), collaborator: principal.user };
   }
 
   /** The role, or a `forbidden` refusal when there is none (or less than `needed`). */

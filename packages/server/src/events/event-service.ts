@@ -2,6 +2,7 @@ import { encodeEvent, type EventEnvelope } from '@tandem/protocol';
 import type { Logger } from '../ops/logger.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { Store, StoredEvent } from '../storage/store.js';
+import { TandemError } from '../errors.js';
 
 export type { EventEnvelope };
 export type EventListener = (event: EventEnvelope) => void;
@@ -11,6 +12,15 @@ export interface PublishRequest {
   user: string | null;
   data: unknown;
   idempotencyKey?: string;
+}
+
+/** Whether a stored event is what `request` asks to publish (a retry rather than a new event). */
+function sameEvent(stored: StoredEvent, request: PublishRequest): boolean {
+  return (
+    stored.type === request.type &&
+    stored.user === request.user &&
+    JSON.stringify(stored.data) === JSON.stringify(request.data ?? null)
+  );
 }
 
 export const toEnvelope = (room: string, e: StoredEvent): EventEnvelope => ({
@@ -44,8 +54,22 @@ export class EventService {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Stores and fans out an event. An idempotency key is scoped to the user who sent it (another user's
+   * identical key is a different event), and reusing one with a different event is refused.
+   */
   async publish(room: string, request: PublishRequest): Promise<{ event: EventEnvelope; duplicate: boolean }> {
-    const { event, duplicate } = await this.store.appendEvent(room, request);
+    const { idempotencyKey } = request;
+    const { event, duplicate } = await this.store.appendEvent(room, {
+      ...request,
+      ...(idempotencyKey !== undefined ? { idempotencyKey: JSON.stringify([request.user, idempotencyKey]) } : {}),
+    });
+    if (duplicate && !sameEvent(event, request)) {
+      throw new TandemError(
+        'idempotency_key_reused',
+        'this Idempotency-Key was already used for a different event; use a new key for a new event',
+      );
+    }
     const envelope = toEnvelope(room, event);
     if (!duplicate) this.fanOut(envelope, true);
     return { event: envelope, duplicate };
@@ -71,6 +95,20 @@ export class EventService {
     this.publish(room, { type, user, data }).catch((err: unknown) => {
       this.log.warn({ err, room, type }, 'could not record server event');
     });
+  }
+
+  /**
+   * Join and leave events: recorded only for a room that exists in the store. Opening a room and
+   * reading it must not create it (a stream of read-only visits would otherwise fill the store).
+   */
+  emitPresenceEvent(room: string, type: string, user: string | null, data: unknown): void {
+    if (this.closed) return;
+    this.store.getRoomInfo(room).then(
+      (info) => {
+        if (info) this.emitServerEvent(room, type, user, data);
+      },
+      (err: unknown) => this.log.warn({ err, room, type }, 'could not record server event'),
+    );
   }
 
   /** `collab.room_updated`, at most once per debounce window per room (trailing). */

@@ -24,12 +24,14 @@ import { redactUrl, type Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { Store } from '../storage/store.js';
+import type { AddressCounter } from '../transport/client-address.js';
 import { originAllowed } from '../transport/origin.js';
 import type { EventService } from '../events/event-service.js';
 import type { RevisionService } from '../revisions/revision-service.js';
 import type { RoomInfo } from '../storage/store.js';
 import { collaboratorRoutes } from './routes/collaborators.js';
 import { contentRoutes } from './routes/content.js';
+import { eventStreamRoute } from './routes/event-stream.js';
 import { eventRoutes } from './routes/events.js';
 import { revisionRoutes } from './routes/revisions.js';
 import { healthRoutes } from './routes/health.js';
@@ -51,6 +53,8 @@ export interface HttpDeps {
   sseStreams: Set<ServerResponse>;
   /** Per-user budget for REST writes. */
   writeLimiter: WriteLimiter;
+  /** Live connections per client address, shared by sockets and SSE streams. */
+  addresses: AddressCounter;
 }
 
 export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
@@ -142,6 +146,7 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
   roomRoutes(app, deps);
   contentRoutes(app, deps);
   eventRoutes(app, deps);
+  eventStreamRoute(app, deps);
   revisionRoutes(app, deps);
   collaboratorRoutes(app, deps);
   return app;

@@ -107,6 +107,8 @@ export const configSchema = z.object({
     .int()
     .min(1024)
     .default(1024 * 1024),
+  /** Rooms one client address may cause to be loaded at once (0 = unlimited). */
+  maxRoomsPerIp: z.coerce.number().int().min(0).default(200),
   /** Concurrent connections per client address (0 = unlimited). */
   maxConnectionsPerIp: z.coerce.number().int().min(0).default(500),
   /** Largest text-delta request body (REST `…/text/:field/ops`). */

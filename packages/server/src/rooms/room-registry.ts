@@ -13,6 +13,11 @@ export interface RoomRegistryOptions extends RoomOptions {
   maxRooms: number;
   maxConnectionsPerRoom: number;
   compactAfterUpdates: number;
+  /**
+   * Rooms one client address may cause to be loaded (its joins of rooms nobody else had loaded), so one
+   * address cannot fill maxRooms for everyone (0 = unlimited).
+   */
+  maxRoomsPerAddress: number;
   /** How long an unloading room waits for failing writes before it gives them up. */
   unloadSaveTimeoutMs?: number;
 }
@@ -23,6 +28,8 @@ interface Entry {
   room: Room | null;
   unloadTimer: NodeJS.Timeout | null;
   unloading: boolean;
+  /** The client address whose join loaded the room, counted against its quota until the room goes. */
+  loadedBy: string | null;
 }
 
 /**
@@ -36,6 +43,7 @@ interface Entry {
  */
 export class RoomRegistry {
   private readonly entries = new Map<string, Entry>();
+  private readonly loadsByAddress = new Map<string, number>();
   /** Called after any loaded room's document changed. */
   onDocChanged: ((room: string) => void) | null = null;
   private readonly log: Logger;
@@ -74,9 +82,12 @@ export class RoomRegistry {
     return [...this.entries.values()].flatMap((e) => (e.room ? [e.room] : []));
   }
 
-  /** Adds the peer to the room, loading the room first if needed. Throws room_load_failed. */
-  join(name: string, peer: Peer): Promise<Room> {
-    return this.attach(name, (room) => {
+  /**
+   * Adds the peer to the room, loading the room first if needed (counted against `address`'s quota).
+   * Throws room_load_failed.
+   */
+  join(name: string, peer: Peer, address: string | null = null): Promise<Room> {
+    return this.attach(name, address, (room) => {
       if (room.peerCount >= this.options.maxConnectionsPerRoom) {
         throw new TandemError('room_full', `room has its maximum of ${this.options.maxConnectionsPerRoom} connections`);
       }
@@ -96,7 +107,7 @@ export class RoomRegistry {
    * server-side readers and writers (REST) that are not peers.
    */
   async use<T>(name: string, fn: (room: Room) => Promise<T> | T): Promise<T> {
-    const room = await this.attach(name, (r) => {
+    const room = await this.attach(name, null, (r) => {
       r.holds++;
       return r;
     });
@@ -113,9 +124,9 @@ export class RoomRegistry {
    * its unload: either the room was destroyed before we resumed (then load a fresh one) or its unload has
    * not removed it yet, and what `claim` adds (a peer, a hold) stops that unload.
    */
-  private async attach<T>(name: string, claim: (room: Room) => T): Promise<T> {
+  private async attach<T>(name: string, address: string | null, claim: (room: Room) => T): Promise<T> {
     for (;;) {
-      const entry = this.entryFor(name);
+      const entry = this.entryFor(name, address);
       const room = await entry.ready;
       if (room.isDestroyed || room.hasFailed) continue;
       if (entry.unloadTimer) clearTimeout(entry.unloadTimer);
@@ -132,7 +143,7 @@ export class RoomRegistry {
     const entry = this.entries.get(name);
     if (!entry) return;
     if (entry.unloadTimer) clearTimeout(entry.unloadTimer);
-    this.entries.delete(name);
+    this.removeEntry(name, entry);
     entry.room?.persistence.abandon();
     entry.room?.destroy();
   }
@@ -145,7 +156,7 @@ export class RoomRegistry {
     const entry = this.entries.get(room.name);
     if (entry?.room === room) {
       if (entry.unloadTimer) clearTimeout(entry.unloadTimer);
-      this.entries.delete(room.name);
+      this.removeEntry(room.name, entry);
     }
     void room.persistence.idle().then(() => room.destroy());
   }
@@ -175,15 +186,19 @@ export class RoomRegistry {
       if (entry.unloadTimer) clearTimeout(entry.unloadTimer);
       entry.room?.persistence.abandon();
       entry.room?.destroy();
-      this.entries.delete(name);
+      this.removeEntry(name, entry);
     }
   }
 
-  private entryFor(name: string): Entry {
+  private entryFor(name: string, address: string | null): Entry {
     const existing = this.entries.get(name);
     if (existing) return existing;
     if (this.entries.size >= this.options.maxRooms) {
       throw new TandemError('too_many_rooms', 'this server has its maximum number of rooms loaded; try again later');
+    }
+    const quota = this.options.maxRoomsPerAddress;
+    if (address !== null && quota > 0 && (this.loadsByAddress.get(address) ?? 0) >= quota) {
+      throw new TandemError('too_many_rooms_per_address', `your address has ${quota} rooms open; close some first`);
     }
     const ready = this.load(name).then(
       (room) => {
@@ -192,14 +207,26 @@ export class RoomRegistry {
       },
       (cause: unknown) => {
         // Forget the failed entry so the next join retries the load instead of reusing the failure.
-        if (this.entries.get(name) === entry) this.entries.delete(name);
+        this.removeEntry(name, entry);
         this.log.error({ err: cause, room: name }, 'room failed to load');
         throw new TandemError('room_load_failed', 'the room could not be loaded; try again later', { cause });
       },
     );
-    const entry: Entry = { ready, room: null, unloadTimer: null, unloading: false };
+    const entry: Entry = { ready, room: null, unloadTimer: null, unloading: false, loadedBy: address };
     this.entries.set(name, entry);
+    if (address !== null) this.loadsByAddress.set(address, (this.loadsByAddress.get(address) ?? 0) + 1);
     return entry;
+  }
+
+  /** Forgets the entry if it is still the room's, and gives its load back to the address's quota. */
+  private removeEntry(name: string, entry: Entry): void {
+    if (this.entries.get(name) !== entry) return;
+    this.entries.delete(name);
+    const address = entry.loadedBy;
+    if (address === null) return;
+    const left = (this.loadsByAddress.get(address) ?? 1) - 1;
+    if (left <= 0) this.loadsByAddress.delete(address);
+    else this.loadsByAddress.set(address, left);
   }
 
   private async load(name: string): Promise<Room> {
@@ -257,7 +284,7 @@ export class RoomRegistry {
         this.log.error({ room: name, pendingWrites: room.persistence.pendingWrites }, 'giving up unsaved writes');
         room.persistence.abandon();
       }
-      if (this.entries.get(name) === entry) this.entries.delete(name);
+      this.removeEntry(name, entry);
       room.destroy();
       this.log.debug({ room: name }, 'room unloaded');
     } finally {

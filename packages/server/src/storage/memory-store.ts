@@ -1,5 +1,15 @@
 import type { Role } from '../auth/roles.js';
-import type { Collaborator, NewEvent, RevisionInfo, RoomInfo, Store, StoredEvent, StoredRoom } from './store.js';
+import { patternToRegExp } from '../auth/room-pattern.js';
+import type {
+  Collaborator,
+  ListRoomsOptions,
+  NewEvent,
+  RevisionInfo,
+  RoomInfo,
+  Store,
+  StoredEvent,
+  StoredRoom,
+} from './store.js';
 
 interface MemoryRoom {
   createdAt: number;
@@ -61,9 +71,13 @@ export class MemoryStore implements Store {
     return r ? { name: room, createdAt: r.createdAt, updatedAt: r.updatedAt, lastSeq: r.lastSeq } : null;
   }
 
-  async listRooms({ after, limit }: { after?: string; limit: number }): Promise<RoomInfo[]> {
+  async listRooms({ after, limit, visibleTo }: ListRoomsOptions): Promise<RoomInfo[]> {
     this.assertOpen();
-    const names = [...this.rooms.keys()].filter((n) => after === undefined || n > after).sort();
+    const visible = (name: string): boolean =>
+      visibleTo === undefined ||
+      visibleTo.patterns.some((p) => patternToRegExp(p).test(name)) ||
+      this.collaborators.get(name)?.has(visibleTo.collaborator) === true;
+    const names = [...this.rooms.keys()].filter((n) => (after === undefined || n > after) && visible(n)).sort();
     const infos = await Promise.all(names.slice(0, limit).map((n) => this.getRoomInfo(n)));
     return infos.filter((i): i is RoomInfo => i !== null);
   }

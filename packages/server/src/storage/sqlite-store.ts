@@ -4,7 +4,17 @@ import { dirname } from 'node:path';
 import type { Role } from '../auth/roles.js';
 import type { Logger } from '../ops/logger.js';
 import { FileLock } from './file-lock.js';
-import type { Collaborator, NewEvent, RevisionInfo, RoomInfo, Store, StoredEvent, StoredRoom } from './store.js';
+import { patternToRegExp } from '../auth/room-pattern.js';
+import type {
+  Collaborator,
+  ListRoomsOptions,
+  NewEvent,
+  RevisionInfo,
+  RoomInfo,
+  Store,
+  StoredEvent,
+  StoredRoom,
+} from './store.js';
 
 interface EventRow {
   id: number;
@@ -191,6 +201,9 @@ export class SqliteStore implements Store {
     this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
+    this.db.function('tandem_room_matches', { deterministic: true }, (pattern, name) =>
+      patternToRegExp(String(pattern)).test(String(name)) ? 1 : 0,
+    );
     this.stmts = {
       createRoom: this.db.prepare<[string, number, number]>(
         'INSERT INTO rooms (name, created_at, updated_at, last_seq) VALUES (?, ?, ?, 0)',
@@ -240,6 +253,16 @@ export class SqliteStore implements Store {
         [string, number],
         { name: string; created_at: number; updated_at: number; last_seq: number }
       >('SELECT name, created_at, updated_at, last_seq FROM rooms WHERE name > ? ORDER BY name LIMIT ?'),
+      listVisibleRooms: this.db.prepare<
+        [string, string, string, number],
+        { name: string; created_at: number; updated_at: number; last_seq: number }
+      >(
+        `SELECT name, created_at, updated_at, last_seq FROM rooms r
+         WHERE name > ?
+           AND (EXISTS (SELECT 1 FROM json_each(?) p WHERE tandem_room_matches(p.value, r.name))
+                OR EXISTS (SELECT 1 FROM collaborators c WHERE c.room = r.name AND c.user_id = ?))
+         ORDER BY name LIMIT ?`,
+      ),
       touchRoom: this.db.prepare<[string, number, number]>(
         `INSERT INTO rooms (name, created_at, updated_at, last_seq) VALUES (?, ?, ?, 0)
          ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at`,
@@ -527,8 +550,11 @@ export class SqliteStore implements Store {
     return row ? this.withLogged(toRoomInfo(row)) : null;
   }
 
-  async listRooms({ after, limit }: { after?: string; limit: number }): Promise<RoomInfo[]> {
-    return this.stmts.listRooms.all(after ?? '', limit).map((r) => this.withLogged(toRoomInfo(r)));
+  async listRooms({ after, limit, visibleTo }: ListRoomsOptions): Promise<RoomInfo[]> {
+    const rows = visibleTo
+      ? this.stmts.listVisibleRooms.all(after ?? '', JSON.stringify(visibleTo.patterns), visibleTo.collaborator, limit)
+      : this.stmts.listRooms.all(after ?? '', limit);
+    return rows.map((r) => this.withLogged(toRoomInfo(r)));
   }
 
   async appendEvent(room: string, event: NewEvent): Promise<{ event: StoredEvent; duplicate: boolean }> {

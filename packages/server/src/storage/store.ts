@@ -43,6 +43,23 @@ export interface NewEvent {
   idempotencyKey?: string;
 }
 
+/**
+ * Which rooms a listing may show: those a pattern matches (room globs as in a token's `rooms` claim:
+ * `*` within a segment, `**` across) or where `collaborator` is in the collaborators table.
+ */
+export interface RoomVisibility {
+  patterns: readonly string[];
+  collaborator: string;
+}
+
+export interface ListRoomsOptions {
+  /** Exclusive lower bound on the name, for paging. */
+  after?: string;
+  limit: number;
+  /** Only rooms matching this; all rooms when absent. Filtered before the limit applies. */
+  visibleTo?: RoomVisibility;
+}
+
 export interface RevisionInfo {
   id: number;
   label: string;
@@ -78,8 +95,8 @@ export interface Store {
   /** Resolves true if there was such a collaborator. */
   removeCollaborator(room: string, user: string): Promise<boolean>;
   getRoomInfo(room: string): Promise<RoomInfo | null>;
-  /** Rooms sorted by name, after `after` (exclusive) for paging. */
-  listRooms(options: { after?: string; limit: number }): Promise<RoomInfo[]>;
+  /** Up to `limit` rooms sorted by name, after `after`, of those `visibleTo` allows: one query per page. */
+  listRooms(options: ListRoomsOptions): Promise<RoomInfo[]>;
 
   /** Appends an event (or returns the existing one for a repeated idempotency key); creates the room if new. */
   appendEvent(room: string, event: NewEvent): Promise<{ event: StoredEvent; duplicate: boolean }>;

@@ -3,13 +3,12 @@ import WebSocket from 'ws';
 import type { Principal } from '../auth/authenticator.js';
 import { TandemError } from '../errors.js';
 import type { Peer } from '../rooms/peer.js';
+import { onExpiry } from './expiry-timer.js';
 
 // Close reasons are limited to 123 bytes by RFC 6455.
 const MAX_REASON_BYTES = 123;
 // A peer that does not complete the closing handshake in time is cut off.
 const CLOSE_GRACE_MS = 2_000;
-// setTimeout cannot wait longer than 2^31-1 ms; longer expiries are re-armed in steps.
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** What every peer of an endpoint reports to; one object shared by all of them. */
 export interface SocketPeerHooks {
@@ -27,7 +26,7 @@ export class SocketPeer implements Peer {
   /** Cleared before each ping, set by the pong (or any frame). */
   alive = true;
   private failed = false;
-  private expiryTimer: NodeJS.Timeout | null = null;
+  private cancelExpiry: (() => void) | null = null;
 
   constructor(
     readonly id: number,
@@ -93,21 +92,14 @@ export class SocketPeer implements Peer {
 
   /** Stops timers; called when the socket closed. */
   dispose(): void {
-    if (this.expiryTimer) clearTimeout(this.expiryTimer);
-    this.expiryTimer = null;
+    this.cancelExpiry?.();
+    this.cancelExpiry = null;
   }
 
   private armExpiry(expiresAt: number | undefined): void {
-    if (this.expiryTimer) clearTimeout(this.expiryTimer);
-    this.expiryTimer = null;
+    this.dispose();
     if (expiresAt === undefined) return;
-    const wait = expiresAt - Date.now();
-    if (wait <= 0) {
-      this.fail(new TandemError('unauthenticated', 'token expired'));
-      return;
-    }
-    this.expiryTimer = setTimeout(() => this.armExpiry(expiresAt), Math.min(wait, MAX_TIMER_MS));
-    this.expiryTimer.unref();
+    this.cancelExpiry = onExpiry(expiresAt, () => this.fail(new TandemError('unauthenticated', 'token expired')));
   }
 
   private startClose(error: TandemError): void {

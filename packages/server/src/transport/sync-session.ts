@@ -95,7 +95,8 @@ export class SyncSession {
     }
   };
 
-  async start(req: IncomingMessage): Promise<void> {
+  /** `address` is the client's, charged for the room if this join loads it. */
+  async start(req: IncomingMessage, address: string): Promise<void> {
     const { authenticator, access, registry, log } = this.deps;
     let joined: Room | null = null;
     try {
@@ -105,7 +106,7 @@ export class SyncSession {
       this.peer.authenticate(principal);
       this.peer.readOnly = !canWrite(role);
       if (!this.peer.acceptsInput) return; // the credential expired while we checked it
-      const room = await registry.join(this.roomName, this.peer);
+      const room = await registry.join(this.roomName, this.peer, address);
       joined = room;
       // Frames keep queueing in `early` until this.room is set, so checking here keeps their order.
       while (this.recheckAfterJoin && !this.closed) {
@@ -118,12 +119,7 @@ export class SyncSession {
         return;
       }
       this.room = room;
-      this.deps.events.emitServerEvent(this.roomName, 'collab.user_joined', principal.user, this.presenceData());
-      if (room.claimNew()) {
-        access.claimIfUnowned(principal, this.roomName, role).catch((err: unknown) => {
-          log.error({ err, room: this.roomName }, 'could not record the room creator as owner');
-        });
-      }
+      this.deps.events.emitPresenceEvent(this.roomName, 'collab.user_joined', principal.user, this.presenceData());
       const early = this.early ?? [];
       this.early = null;
       for (const message of early) {
@@ -170,7 +166,7 @@ export class SyncSession {
       this.deps.registry.leave(this.room, this.peer);
       // A destroyed room was deleted: recording an event would bring it back.
       if (this.room.isDestroyed) return;
-      this.deps.events.emitServerEvent(this.roomName, 'collab.user_left', this.peer.user, this.presenceData());
+      this.deps.events.emitPresenceEvent(this.roomName, 'collab.user_left', this.peer.user, this.presenceData());
     }
   }
 
@@ -228,6 +224,19 @@ export class SyncSession {
         break;
     }
     this.room!.receive(this.peer, message);
+    // The first writer of a new room owns it. An empty update (`[0, 0]`, what a fresh client answers
+    // the server's sync step 1 with) writes nothing, so a visit that only reads creates nothing.
+    if ((message.type === 'sync-step2' || message.type === 'sync-update') && message.update.length > 2) {
+      this.claimIfNew(this.room!);
+    }
+  }
+
+  private claimIfNew(room: Room): void {
+    const principal = this.peer.principal;
+    if (this.peer.readOnly || !principal || !room.claimNew()) return;
+    this.deps.access.claimIfUnowned(principal, this.roomName, 'editor').catch((err: unknown) => {
+      this.deps.log.error({ err, room: this.roomName }, 'could not record the room creator as owner');
+    });
   }
 
   private async refreshToken(token: string): Promise<void> {

@@ -9,7 +9,7 @@ import type { EventService } from '../events/event-service.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
-import { AddressCounter, clientAddress } from './client-address.js';
+import { clientAddress, type AddressCounter } from './client-address.js';
 import { originAllowed } from './origin.js';
 import { roomFromSyncUrl } from './room-path.js';
 import { SocketPeer, type SocketPeerHooks } from './socket-peer.js';
@@ -19,7 +19,6 @@ export interface SyncEndpointOptions extends SessionLimits {
   maxMessageBytes: number;
   maxBufferedBytes: number;
   heartbeatMs: number;
-  maxConnectionsPerIp: number;
   corsOrigin: string[];
   trustProxy: boolean;
 }
@@ -31,6 +30,8 @@ export interface SyncEndpointDeps {
   metrics: Metrics;
   logger: Logger;
   events: EventService;
+  /** Live connections per client address, shared with SSE streams. */
+  addresses: AddressCounter;
 }
 
 /**
@@ -100,7 +101,7 @@ export class SyncEndpoint {
       },
       onSend: () => void deps.metrics.framesOutPending++,
     };
-    this.addresses = new AddressCounter(options.maxConnectionsPerIp);
+    this.addresses = deps.addresses;
     this.wss = new WebSocketServer({
       noServer: true,
       WebSocket: SessionSocket,
@@ -200,7 +201,7 @@ export class SyncEndpoint {
       peer.fail(new TandemError('too_many_connections', 'too many connections from your address'));
       return;
     }
-    void session.start(req);
+    void session.start(req, address);
   }
 
   /** @internal Called by the socket's shared 'error' listener. */

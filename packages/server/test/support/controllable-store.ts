@@ -2,6 +2,7 @@ import { MemoryStore } from '../../src/storage/memory-store.js';
 import type { Role } from '../../src/auth/roles.js';
 import type {
   Collaborator,
+  ListRoomsOptions,
   NewEvent,
   RevisionInfo,
   RoomInfo,
@@ -89,7 +90,7 @@ export class ControllableStore implements Store {
     return this.inner.getRoomInfo(room);
   }
 
-  listRooms(options: { after?: string; limit: number }): Promise<RoomInfo[]> {
+  listRooms(options: ListRoomsOptions): Promise<RoomInfo[]> {
     return this.inner.listRooms(options);
   }
 

@@ -119,6 +119,25 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       expect((await store.listRooms({ after: 'b', limit: 2 })).map((r) => r.name)).toEqual(['c']);
     });
 
+    it('filters a listing by patterns and collaborator rows before cutting the page', async () => {
+      for (const name of ['acc/layoffs', 'acc/merger', 'other/x', 'other/y/deep', 'shared', 'zz'])
+        await store.appendUpdate(name, textUpdate(name));
+      await store.setCollaborator('shared', 'ada', 'viewer');
+      await store.setCollaborator('zz', 'bob', 'viewer');
+      const visibleTo = { patterns: ['other/*'], collaborator: 'ada' };
+      const pages: string[][] = [];
+      let after: string | undefined;
+      for (;;) {
+        const page = (await store.listRooms({ after, limit: 1, visibleTo })).map((r) => r.name);
+        if (page.length === 0) break;
+        pages.push(page);
+        after = page.at(-1);
+      }
+      expect(pages).toEqual([['other/x'], ['shared']]);
+      const all = await store.listRooms({ limit: 10, visibleTo: { patterns: ['**'], collaborator: 'nobody' } });
+      expect(all.map((r) => r.name)).toEqual(['acc/layoffs', 'acc/merger', 'other/x', 'other/y/deep', 'shared', 'zz']);
+    });
+
     it('appends events with per-room monotonic ids, dedupes idempotency keys, lists since an id', async () => {
       const first = await store.appendEvent('ev', { type: 'note', user: 'ada', data: { n: 1 } });
       expect(first).toMatchObject({ duplicate: false, event: { id: 1, type: 'note', user: 'ada', data: { n: 1 } } });

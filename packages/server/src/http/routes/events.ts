@@ -1,14 +1,13 @@
 import { z } from 'zod';
 import { TandemError } from '../../errors.js';
-import { toEnvelope, type EventEnvelope } from '../../events/event-service.js';
+import { toEnvelope } from '../../events/event-service.js';
 import { authorize, requireRoom, type App, type HttpDeps } from '../app.js';
 import { authorizeWrite } from './content.js';
 import { roomParam } from './params.js';
 
 const MAX_EVENT_DATA_BYTES = 64 * 1024;
-const SSE_HEARTBEAT_MS = 15_000;
 
-const envelope = z.object({
+export const envelope = z.object({
   id: z.string(),
   type: z.string(),
   room: z.string(),
@@ -34,7 +33,10 @@ export function eventRoutes(app: App, deps: HttpDeps): void {
     {
       schema: {
         summary: 'Publish an app event: stored, sent live to Tandem clients, SSE streams and webhooks',
-        description: 'An `Idempotency-Key` header makes retries safe: the same key in a room stores one event.',
+        description:
+          'An `Idempotency-Key` header makes retries safe: the same key from the same user in a room stores ' +
+          'one event (200 with the first one); reusing a key for a different event answers 422 ' +
+          '`idempotency_key_reused`.',
         params: z.object({ room: roomParam }),
         headers: z.object({ 'idempotency-key': z.string().min(1).max(200).optional() }),
         body: eventBody,
@@ -74,71 +76,6 @@ export function eventRoutes(app: App, deps: HttpDeps): void {
       await requireRoom(deps, room);
       const events = (await deps.store.listEvents(room, request.query)).map((e) => toEnvelope(room, e));
       return { events, next: events.at(-1)?.id ?? String(request.query.since) };
-    },
-  );
-
-  app.get(
-    '/v1/rooms/:room/events/stream',
-    {
-      schema: {
-        summary: 'Server-Sent Events: missed events since Last-Event-ID (or ?since), then live ones',
-        params: z.object({ room: roomParam }),
-        querystring: z.object({ since: z.coerce.number().int().min(0).optional() }),
-      },
-    },
-    async (request, reply) => {
-      const { room } = request.params;
-      await authorize(request, deps, room, 'viewer');
-      await requireRoom(deps, room);
-      const lastEventId = Number(request.headers['last-event-id']);
-      let cursor = Number.isInteger(lastEventId) && lastEventId >= 0 ? lastEventId : (request.query.since ?? 0);
-
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
-      const write = (e: EventEnvelope): void => {
-        const id = Number(e.id);
-        if (id <= cursor) return;
-        cursor = id;
-        res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
-      };
-      // Subscribe before reading the backlog so nothing falls between the two; `write` drops repeats.
-      const buffered: EventEnvelope[] = [];
-      let live = false;
-      const unsubscribe = deps.events.subscribe((e) => {
-        if (e.room !== room) return;
-        if (live) write(e);
-        else buffered.push(e);
-      });
-      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
-      heartbeat.unref();
-      const stop = (): void => {
-        clearInterval(heartbeat);
-        unsubscribe();
-      };
-      res.on('close', stop);
-      res.write('retry: 2000\n\n');
-      try {
-        for (;;) {
-          const page = await deps.store.listEvents(room, { since: cursor, limit: 500 });
-          for (const e of page) write(toEnvelope(room, e));
-          if (page.length < 500) break;
-        }
-      } catch (err) {
-        request.log.error({ err, room }, 'SSE backlog failed');
-        stop();
-        res.end();
-        return;
-      }
-      live = true;
-      for (const e of buffered.splice(0)) write(e);
-      deps.sseStreams.add(res);
-      res.on('close', () => deps.sseStreams.delete(res));
     },
   );
 

@@ -23,14 +23,12 @@ export function roomRoutes(app: App, deps: HttpDeps): void {
     async (request) => {
       const principal = await authenticate(request, deps);
       const { limit, after } = request.query;
-      const page = await deps.store.listRooms({ after, limit });
-      const visible = [];
-      for (const info of page) {
-        if ((await deps.access.roleFor(principal, info.name)) !== null) {
-          visible.push({ name: info.name, createdAt: info.createdAt, updatedAt: info.updatedAt });
-        }
-      }
-      return { rooms: visible, next: page.length === limit ? page.at(-1)!.name : null };
+      // Filtered by the store before the page is cut, so `next` is always a room the caller may see.
+      const page = await deps.store.listRooms({ after, limit, visibleTo: deps.access.visibility(principal) });
+      return {
+        rooms: page.map((info) => ({ name: info.name, createdAt: info.createdAt, updatedAt: info.updatedAt })),
+        next: page.length === limit ? page.at(-1)!.name : null,
+      };
     },
   );
 

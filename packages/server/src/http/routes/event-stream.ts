@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { TandemError } from '../../errors.js';
+import { toEnvelope, type EventEnvelope } from '../../events/event-service.js';
+import { clientAddress } from '../../transport/client-address.js';
+import { onExpiry } from '../../transport/expiry-timer.js';
+import { authorize, requireRoom, type App, type HttpDeps } from '../app.js';
+import { roomParam } from './params.js';
+
+const SSE_HEARTBEAT_MS = 15_000;
+const BACKLOG_PAGE = 500;
+
+/**
+ * `GET …/events/stream`: the backlog since Last-Event-ID, then live events. A stream is a connection
+ * like a socket: it counts against the per-address limit, ends when the token expires (error event
+ * `unauthenticated`) and when the caller's access to the room is removed (`forbidden`).
+ */
+export function eventStreamRoute(app: App, deps: HttpDeps): void {
+  app.get(
+    '/v1/rooms/:room/events/stream',
+    {
+      schema: {
+        summary: 'Server-Sent Events: missed events since Last-Event-ID (or ?since), then live ones',
+        description:
+          'Ends with an `error` event `{"error": {code, message}}` when the token expires (`unauthenticated`) ' +
+          'or access is removed (`forbidden`). Counts against --max-connections-per-ip.',
+        params: z.object({ room: roomParam }),
+        querystring: z.object({ since: z.coerce.number().int().min(0).optional() }),
+      },
+    },
+    async (request, reply) => {
+      const { room } = request.params;
+      const { principal } = await authorize(request, deps, room, 'viewer');
+      await requireRoom(deps, room);
+      const address = clientAddress(request.raw, deps.config.trustProxy);
+      if (!deps.addresses.acquire(address)) {
+        throw new TandemError('too_many_connections', 'too many connections from your address');
+      }
+      const lastEventId = Number(request.headers['last-event-id']);
+      let cursor = Number.isInteger(lastEventId) && lastEventId >= 0 ? lastEventId : (request.query.since ?? 0);
+
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      const write = (e: EventEnvelope): void => {
+        const id = Number(e.id);
+        if (id <= cursor) return;
+        cursor = id;
+        res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+      };
+      const endWith = (error: TandemError): void => {
+        if (res.writableEnded) return;
+        deps.metrics.refusals.inc({ reason: error.code });
+        res.end(`event: error\ndata: ${JSON.stringify({ error: { code: error.code, message: error.message } })}\n\n`);
+      };
+      // Subscribe before reading the backlog so nothing falls between the two; `write` drops repeats.
+      const buffered: EventEnvelope[] = [];
+      let live = false;
+      const unsubscribe = deps.events.subscribe((e) => {
+        if (e.room !== room) return;
+        if (live) write(e);
+        else buffered.push(e);
+      });
+      const stopWatchingAccess = deps.access.onChange((changedRoom, user) => {
+        if (changedRoom !== room || user !== principal.user) return;
+        deps.access.roleFor(principal, room).then(
+          (role) => {
+            if (role === null) endWith(new TandemError('forbidden', 'your access to this room was removed'));
+          },
+          (err: unknown) => request.log.error({ err, room }, 'SSE access re-check failed'),
+        );
+      });
+      const cancelExpiry =
+        principal.expiresAt === undefined
+          ? () => undefined
+          : onExpiry(principal.expiresAt, () => endWith(new TandemError('unauthenticated', 'token expired')));
+      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
+      heartbeat.unref();
+      deps.sseStreams.add(res);
+      res.on('close', () => {
+        clearInterval(heartbeat);
+        unsubscribe();
+        stopWatchingAccess();
+        cancelExpiry();
+        deps.sseStreams.delete(res);
+        deps.addresses.release(address);
+      });
+      res.write('retry: 2000\n\n');
+      try {
+        for (;;) {
+          const page = await deps.store.listEvents(room, { since: cursor, limit: BACKLOG_PAGE });
+          for (const e of page) write(toEnvelope(room, e));
+          if (page.length < BACKLOG_PAGE) break;
+        }
+      } catch (err) {
+        request.log.error({ err, room }, 'SSE backlog failed');
+        res.end();
+        return;
+      }
+      live = true;
+      for (const e of buffered.splice(0)) write(e);
+    },
+  );
+}
