@@ -1,4 +1,4 @@
-import { encodeAwareness, encodeSyncUpdate } from '@tandem/protocol';
+import { encodeAwareness, encodeQueryAwareness, encodeSyncStep1, encodeSyncUpdate } from '@tandem/protocol';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
@@ -151,6 +151,23 @@ describe('limits', () => {
     for (const p of peers.splice(0)) p.terminate();
     await eventually(() => expect(server.registry.size).toBe(0));
     await join('quota-c');
+  });
+
+  it('answers a burst of sync step 1 a few times, then only the latest one, later', async () => {
+    await start({});
+    const p = await join('step1');
+    const step2s = (): number => p.received.filter((m) => m.type === 'sync-step2').length;
+    expect(step2s()).toBe(1); // the answer to the client's own opening step 1
+    const stateVector = Y.encodeStateVector(p.doc);
+    for (let i = 0; i < 10; i++) p.sendRaw(encodeSyncStep1(stateVector));
+    // Frames are handled in order: the answer to this comes after everything sent before it.
+    const awarenessFrames = (): number => p.types.filter((t) => t === 'awareness').length;
+    const before = awarenessFrames();
+    p.sendRaw(encodeQueryAwareness());
+    await eventually(() => expect(awarenessFrames()).toBe(before + 1));
+    expect(step2s()).toBe(4);
+    await eventually(() => expect(step2s()).toBe(5), 7_000);
+    expect(p.closeEvent).toBeNull();
   });
 
   it('visiting rooms without writing stores nothing: no rooms, no events, no owners', async () => {
