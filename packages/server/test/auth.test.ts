@@ -304,6 +304,7 @@ describe('roles', () => {
     expect(put).toMatchObject({ status: 200, body: { user: 'gus', role: 'editor' } });
     const guest = await connectPeer(`${server.syncUrl}/proj/plan?token=${guestToken}`);
     cleanups.push(() => guest.terminate());
+    await eventually(() => expect(guest.text).toBe('plan'));
     guest.doc.getText('t').insert(0, 'guest edit ');
     await eventually(() => expect(creator.text).toBe('guest edit plan'));
 

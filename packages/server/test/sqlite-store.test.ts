@@ -167,12 +167,14 @@ describe('SqliteStore commit window', () => {
       expect(first).toBe(1);
 
       const startedAt = performance.now();
+      const commitsBefore = store.commits;
       // Both wait for the window and share its commit.
       const seqs = await Promise.all([
         store.appendUpdate('r', textUpdate('b', 2)),
         store.appendUpdate('r', textUpdate('c', 3)),
       ]);
       expect(seqs).toEqual([2, 3]);
+      expect(store.commits - commitsBefore).toBe(1);
       expect(performance.now() - startedAt).toBeGreaterThanOrEqual(900);
     } finally {
       await store.close();

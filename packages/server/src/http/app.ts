@@ -137,7 +137,7 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
       done(new TandemError('invalid_request', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
       return;
     }
-    parseJson(request, body as string, done);
+    void parseJson(request, body as string, done);
   });
   // Raw Yjs updates; text bodies are parsed by Fastify already.
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));

@@ -176,6 +176,8 @@ export class SqliteStore implements Store {
   private drainTimer: NodeJS.Timeout | null = null;
   private drainDue = false;
   private lastCommitAt = -Infinity;
+  /** Transactions committed so far (group commits, drains of their own): how many writes shared one. */
+  commits = 0;
   /** Why the latest commit failed; cleared by the next one that succeeds. */
   private commitFailure: unknown = null;
   private readonly commitWindowMs: number;
@@ -515,6 +517,7 @@ export class SqliteStore implements Store {
       return;
     }
     this.lastCommitAt = performance.now();
+    this.commits++;
     this.commitFailure = null;
     if (drain) this.drained();
     batch.forEach((w, i) => w.resolve(results[i] as never));

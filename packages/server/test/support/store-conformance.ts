@@ -183,6 +183,10 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       expect(await store.getRevision('rev', 3)).toBeNull();
       expect(r2.id).toBe(2);
       await store.ping();
+      await store.appendUpdate('rev', textUpdate('content'));
+      await store.deleteRoom('rev');
+      expect(await store.listRevisions('rev', { limit: 10 })).toEqual([]);
+      expect(await store.getRevision('rev', 1)).toBeNull();
     });
 
     it('stores bytes, not references to the caller buffer', async () => {
