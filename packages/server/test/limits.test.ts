@@ -85,6 +85,25 @@ describe('limits', () => {
     expect((await fetch(`${server.httpUrl}/healthz`)).status).toBe(200);
   });
 
+  it('a stock client past the document limit is kept read-only and told, not closed into a resend loop', async () => {
+    await start({ maxDocumentBytes: 16 * 1024 });
+    const stock = await connectPeer(`${server.syncUrl}/stock-big`, { tandem: false });
+    peers.push(stock);
+    await eventually(() => expect(stock.synced).toBe(true));
+    stock.doc.getText('t').insert(0, 'z'.repeat(20 * 1024));
+    await eventually(() => expect(stock.types).toContain('auth-denied'));
+    expect(stock.received.find((m) => m.type === 'auth-denied')).toMatchObject({
+      reason: expect.stringMatching(/^document_too_large/),
+    });
+    // Later edits are dropped too; the socket stays open (the fence answers on the same socket).
+    stock.doc.getText('t').insert(0, 'small');
+    const awarenessFrames = stock.types.filter((t) => t === 'awareness').length;
+    stock.sendRaw(encodeQueryAwareness());
+    await eventually(() => expect(stock.types.filter((t) => t === 'awareness').length).toBe(awarenessFrames + 1));
+    expect(stock.closeEvent).toBeNull();
+    expect(server.registry.get('stock-big')!.doc.getText('t').length).toBe(0);
+  });
+
   it('accumulated edits past the document limit are refused too', async () => {
     await start({ maxDocumentBytes: 16 * 1024 });
     const a = await join('grow');

@@ -35,14 +35,16 @@ const PREFACE = `All endpoints are under \`/v1\`, take and return JSON unless no
 
 | status | codes |
 |---|---|
-| 400 | \`invalid_request\`, \`invalid_update\` |
+| 400 | \`invalid_request\` (also JSON nested deeper than 64 levels), \`invalid_update\`, \`invalid_room_name\` |
 | 401 | \`unauthenticated\` |
 | 403 | \`forbidden\`, \`origin_not_allowed\` |
 | 404 | \`not_found\`, \`room_not_found\` |
 | 409 | \`version_conflict\` |
+| 422 | \`idempotency_key_reused\` |
 | 413 | \`message_too_big\`, \`document_too_large\` |
-| 429 | \`rate_limited\` |
-| 503 | \`room_load_failed\`, \`auth_unavailable\` |
+| 429 | \`rate_limited\`, \`too_many_connections\` (SSE streams count with sockets per address) |
+| 500 | \`internal\` (a bug: logged with the request) |
+| 503 | \`room_load_failed\`, \`room_reset\`, \`auth_unavailable\` |
 
 Roles: reads need viewer, writes editor, collaborators and deletion owner (see \`auth.md\`). Room names
 containing \`/\` are URL-encoded in paths (\`team-42%2Fnotes\`). Versions (\`version\`, \`ETag\`) change
@@ -63,8 +65,8 @@ exponential backoff and jitter (1 s doubling to 5 min, 12 attempts). Reject sign
 than a few minutes old. Deliveries are queued in memory: those still pending when the process stops are
 not retried after a restart (poll \`GET …/events?since=\` to reconcile).
 
-Also served: \`GET /healthz\` (process alive), \`GET /readyz\` (store reachable and not draining; 503
-otherwise), \`GET /metrics\` (Prometheus), \`GET /v1/openapi.json\` (this reference, OpenAPI 3.1).`;
+Also served: \`GET /healthz\` (process alive), \`GET /readyz\` (store reachable, able to commit, and not
+draining; 503 \`{"status": "store_unreachable" | "store_cannot_commit" | "draining"}\` otherwise), \`GET /metrics\` (Prometheus), \`GET /v1/openapi.json\` (this reference, OpenAPI 3.1).`;
 
 function typeOf(schema: Schema | undefined): string {
   if (!schema) return 'any';

@@ -1,4 +1,4 @@
-import { decodeMessage, type Message } from '@tandem/protocol';
+import { decodeMessage, encodeAuthDenied, type Message } from '@tandem/protocol';
 import type { IncomingMessage } from 'node:http';
 import type { RawData } from 'ws';
 import type { Authenticator, Principal } from '../auth/authenticator.js';
@@ -91,9 +91,27 @@ export class SyncSession {
     try {
       this.room.receive(this.peer, message);
     } catch (err) {
-      this.peer.fail(toTandemError(err, this.deps.log));
+      this.refuse(err);
     }
   };
+
+  /**
+   * Answers a refused message. Mostly by closing the peer; but a stock y-websocket client reconnects
+   * after any close and sends the same update again, so for `document_too_large` it stays connected,
+   * becomes read-only for this session, and is told with y-protocols' permission-denied message (the
+   * provider logs it). Tandem clients are closed (1009) and do not retry that code.
+   */
+  private refuse(err: unknown): void {
+    const error = toTandemError(err, this.deps.log);
+    if (error.code === 'document_too_large' && !this.peer.tandem && this.room) {
+      this.deps.metrics.refusals.inc({ reason: error.code });
+      this.deps.log.info({ peer: this.peer.id, room: this.roomName, code: error.code }, 'stock client made read-only');
+      this.room.setReadOnly(this.peer, true);
+      this.peer.send(encodeAuthDenied(`${error.code}: ${error.message}; your edits here are no longer saved`));
+      return;
+    }
+    this.peer.fail(error);
+  }
 
   /** `address` is the client's, charged for the room if this join loads it. */
   async start(req: IncomingMessage, address: string): Promise<void> {
@@ -124,7 +142,11 @@ export class SyncSession {
       this.early = null;
       for (const message of early) {
         if (!this.peer.acceptsInput) break;
-        this.dispatch(message);
+        try {
+          this.dispatch(message);
+        } catch (err) {
+          this.refuse(err);
+        }
       }
     } catch (err) {
       if (joined && this.room === null) registry.leave(joined, this.peer);
@@ -153,7 +175,7 @@ export class SyncSession {
       }
       this.dispatch(message);
     } catch (err) {
-      this.peer.fail(toTandemError(err, this.deps.log));
+      this.refuse(err);
     }
   }
 
