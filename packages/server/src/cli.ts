@@ -58,6 +58,7 @@ Options (each also an env var, e.g. --data-dir → TANDEM_DATA_DIR; lists are co
 
   Events, revisions, webhooks
   --room-updated-debounce-ms <n> collab.room_updated at most this often per room (default 5000)
+  --event-retention <n>         events kept per room, older ones deleted (default 10000; 0 = all)
   --revision-interval-ms <n>    automatic revision of changed rooms (default 600000; 0 = off)
   --webhook-url <a,b>           POST every event to these URLs (signed; needs --webhook-secret)
   --webhook-secret <s>          HMAC-SHA256 key for the Tandem-Signature header

@@ -22,6 +22,7 @@ export const errorCodes = {
   version_conflict: { status: 409, close: CloseCode.policyViolation },
   idempotency_key_reused: { status: 422, close: CloseCode.policyViolation },
   room_deleted: { status: 410, close: 4410 },
+  events_expired: { status: 410, close: CloseCode.policyViolation },
   invalid_room_name: { status: 400, close: CloseCode.policyViolation },
   not_found: { status: 404, close: CloseCode.policyViolation },
   protocol_error: { status: 400, close: CloseCode.protocolError },

@@ -85,7 +85,10 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     },
     metrics,
   );
-  const events = new EventService(store, registry, logger.child({ module: 'events' }), config.roomUpdatedDebounceMs);
+  const events = new EventService(store, registry, logger.child({ module: 'events' }), {
+    roomUpdatedDebounceMs: config.roomUpdatedDebounceMs,
+    retention: config.eventRetention,
+  });
   const revisions = new RevisionService(
     store,
     registry,

@@ -99,6 +99,33 @@ describe('REST and SSE hardening', () => {
     expect(s.events.at(-1)).toMatchObject({ event: 'error', data: { error: { code: 'unauthenticated' } } });
   });
 
+  it('keeps the newest --event-retention events; a poll or SSE resume from before them is told', async () => {
+    server = await startTestServer({ eventRetention: 10 });
+    for (let i = 1; i <= 30; i++) {
+      expect((await api(server.httpUrl, 'POST', '/v1/rooms/ret/events', { body: { type: 'n', data: i } })).status).toBe(
+        201,
+      );
+    }
+    await eventually(async () => expect(await server.store.eventHorizon('ret')).toBe(20));
+    const kept = await api(server.httpUrl, 'GET', '/v1/rooms/ret/events?since=0&limit=100');
+    const ids = (kept.body as { events: { id: string }[] }).events.map((e) => Number(e.id));
+    expect(ids.length).toBeLessThanOrEqual(11);
+    expect(ids.at(-1)).toBe(30);
+    const behind = await api(server.httpUrl, 'GET', '/v1/rooms/ret/events?since=5');
+    expect(behind.status).toBe(410);
+    expect(behind.body).toMatchObject({
+      error: { code: 'events_expired', message: expect.stringMatching(/since=20/) },
+    });
+    expect((await api(server.httpUrl, 'GET', '/v1/rooms/ret/events?since=20')).status).toBe(200);
+    const s = stream('/v1/rooms/ret/events/stream', { 'last-event-id': '5' });
+    await eventually(() => expect(s.events.some((e) => e.event === 'n' && e.id === '30')).toBe(true));
+    expect(s.events[0]).toMatchObject({
+      event: 'error',
+      data: { error: { code: 'events_expired' }, resumeFrom: '20' },
+    });
+    expect(s.events.filter((e) => e.event === 'n').map((e) => Number(e.id))[0]).toBe(21);
+  });
+
   it('SSE streams count against --max-connections-per-ip with sockets', async () => {
     server = await startTestServer({ maxConnectionsPerIp: 2 });
     await api(server.httpUrl, 'POST', '/v1/rooms/ip/events', { body: { type: 'x' } });

@@ -7,6 +7,13 @@ import { TandemError } from '../errors.js';
 export type { EventEnvelope };
 export type EventListener = (event: EventEnvelope) => void;
 
+export interface EventServiceOptions {
+  /** `collab.room_updated` at most this often per room. */
+  roomUpdatedDebounceMs: number;
+  /** Events kept per room (0 = all). */
+  retention: number;
+}
+
 export interface PublishRequest {
   type: string;
   user: string | null;
@@ -46,7 +53,7 @@ export class EventService {
     private readonly store: Store,
     private readonly registry: RoomRegistry,
     private readonly log: Logger,
-    private readonly roomUpdatedDebounceMs: number,
+    private readonly options: EventServiceOptions,
   ) {}
 
   subscribe(listener: EventListener): () => void {
@@ -71,8 +78,23 @@ export class EventService {
       );
     }
     const envelope = toEnvelope(room, event);
-    if (!duplicate) this.fanOut(envelope, true);
+    if (!duplicate) {
+      this.fanOut(envelope, true);
+      this.pruneIfDue(room, event.id);
+    }
     return { event: envelope, duplicate };
+  }
+
+  /**
+   * Retention: every tenth of the retention count, the room is cut back to its newest `retention`
+   * events, so a room holds at most 110% of it and pruning costs one delete per many appends.
+   */
+  private pruneIfDue(room: string, id: number): void {
+    const keep = this.options.retention;
+    if (keep === 0 || id <= keep || id % Math.max(1, Math.ceil(keep / 10)) !== 0) return;
+    this.store.pruneEvents(room, keep).catch((err: unknown) => {
+      this.log.warn({ err, room }, 'could not prune old events');
+    });
   }
 
   /** Sent to connected Tandem peers only; not stored, not streamed, no webhook. */
@@ -117,7 +139,7 @@ export class EventService {
     const timer = setTimeout(() => {
       this.debounced.delete(room);
       this.emitServerEvent(room, 'collab.room_updated', null);
-    }, this.roomUpdatedDebounceMs);
+    }, this.options.roomUpdatedDebounceMs);
     timer.unref();
     this.debounced.set(room, timer);
   }

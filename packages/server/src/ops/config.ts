@@ -119,6 +119,11 @@ export const configSchema = z.object({
     .default(10 * 1024),
 
   // Events, revisions, webhooks.
+  /**
+   * Events kept per room, newest first (0 = all). Older ones are deleted as new ones arrive; a reader
+   * polling from before them gets 410 `events_expired` and resyncs.
+   */
+  eventRetention: z.coerce.number().int().min(0).default(10_000),
   /** `collab.room_updated` is emitted at most this often per room. */
   roomUpdatedDebounceMs: z.coerce.number().int().min(0).default(5_000),
   /** Automatic revision of a changed room every this many ms (0 = off). */

@@ -26,6 +26,8 @@ export class MemoryStore implements Store {
   private readonly collaborators = new Map<string, Map<string, Role>>();
   private readonly events = new Map<string, { list: StoredEvent[]; keys: Map<string, StoredEvent> }>();
   private readonly revisions = new Map<string, (RevisionInfo & { state: Uint8Array })[]>();
+  /** Highest pruned event id per room. */
+  private readonly horizons = new Map<string, number>();
   private closed = false;
 
   async loadRoom(room: string): Promise<StoredRoom | null> {
@@ -62,6 +64,7 @@ export class MemoryStore implements Store {
     this.rooms.delete(room);
     this.collaborators.delete(room);
     this.events.delete(room);
+    this.horizons.delete(room);
     this.revisions.delete(room);
   }
 
@@ -89,7 +92,7 @@ export class MemoryStore implements Store {
     const existing = event.idempotencyKey !== undefined ? log.keys.get(event.idempotencyKey) : undefined;
     if (existing) return { event: structuredClone(existing), duplicate: true };
     const stored: StoredEvent = {
-      id: (log.list.at(-1)?.id ?? 0) + 1,
+      id: Math.max(log.list.at(-1)?.id ?? 0, this.horizons.get(room) ?? 0) + 1,
       type: event.type,
       ts: Date.now(),
       user: event.user,
@@ -105,6 +108,22 @@ export class MemoryStore implements Store {
     this.assertOpen();
     const list = this.events.get(room)?.list ?? [];
     return structuredClone(list.filter((e) => e.id > since).slice(0, limit));
+  }
+
+  async pruneEvents(room: string, keepLast: number): Promise<number> {
+    this.assertOpen();
+    const log = this.events.get(room);
+    if (!log || log.list.length <= keepLast) return 0;
+    const gone = log.list.splice(0, log.list.length - keepLast);
+    const horizon = gone.at(-1)!.id;
+    for (const [key, e] of log.keys) if (e.id <= horizon) log.keys.delete(key);
+    this.horizons.set(room, Math.max(this.horizons.get(room) ?? 0, horizon));
+    return gone.length;
+  }
+
+  async eventHorizon(room: string): Promise<number> {
+    this.assertOpen();
+    return this.horizons.get(room) ?? 0;
   }
 
   async createRevision(

@@ -108,6 +108,8 @@ const MIGRATIONS: string[] = [
    );`,
   // One row rewritten by readiness checks while commits are failing, to see whether writing works again.
   `CREATE TABLE health_probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL);`,
+  // Highest event id deleted by retention: later ids keep growing past it, and readers behind it are told.
+  `ALTER TABLE rooms ADD COLUMN events_pruned_upto INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** The store is reachable but cannot make writes durable (a full disk, a read-only file). */
@@ -272,14 +274,25 @@ export class SqliteStore implements Store {
       eventByKey: this.db.prepare<[string, string], EventRow>(
         'SELECT id, type, ts, user_id, data FROM events WHERE room = ? AND idempotency_key = ?',
       ),
-      nextEventId: this.db.prepare<[string], { next: number }>(
-        'SELECT COALESCE(MAX(id), 0) + 1 AS next FROM events WHERE room = ?',
+      nextEventId: this.db.prepare<[string, string], { next: number }>(
+        `SELECT MAX(COALESCE((SELECT MAX(id) FROM events WHERE room = ?), 0),
+                    COALESCE((SELECT events_pruned_upto FROM rooms WHERE name = ?), 0)) + 1 AS next`,
       ),
       insertEvent: this.db.prepare<[string, number, string, number, string | null, string, string | null]>(
         'INSERT INTO events (room, id, type, ts, user_id, data, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       listEvents: this.db.prepare<[string, number, number], EventRow>(
         'SELECT id, type, ts, user_id, data FROM events WHERE room = ? AND id > ? ORDER BY id LIMIT ?',
+      ),
+      lastEventId: this.db.prepare<[string], { last: number | null }>(
+        'SELECT MAX(id) AS last FROM events WHERE room = ?',
+      ),
+      pruneEvents: this.db.prepare<[string, number]>('DELETE FROM events WHERE room = ? AND id <= ?'),
+      setHorizon: this.db.prepare<[number, string]>(
+        'UPDATE rooms SET events_pruned_upto = MAX(events_pruned_upto, ?) WHERE name = ?',
+      ),
+      horizon: this.db.prepare<[string], { upto: number }>(
+        'SELECT events_pruned_upto AS upto FROM rooms WHERE name = ?',
       ),
       nextRevisionId: this.db.prepare<[string], { next: number }>(
         'SELECT COALESCE(MAX(id), 0) + 1 AS next FROM revisions WHERE room = ?',
@@ -569,7 +582,7 @@ export class SqliteStore implements Store {
         const existing = this.stmts.eventByKey.get(room, event.idempotencyKey);
         if (existing) return { event: toEvent(existing), duplicate: true };
       }
-      const id = this.stmts.nextEventId.get(room)!.next;
+      const id = this.stmts.nextEventId.get(room, room)!.next;
       const row: EventRow = { id, type: event.type, ts: Date.now(), user_id: event.user, data };
       this.stmts.insertEvent.run(room, id, row.type, row.ts, row.user_id, row.data, event.idempotencyKey ?? null);
       this.stmts.touchRoom.run(room, row.ts, row.ts);
@@ -579,6 +592,21 @@ export class SqliteStore implements Store {
 
   async listEvents(room: string, { since, limit }: { since: number; limit: number }): Promise<StoredEvent[]> {
     return this.stmts.listEvents.all(room, since, limit).map(toEvent);
+  }
+
+  pruneEvents(room: string, keepLast: number): Promise<number> {
+    return this.enqueue(() => {
+      const last = this.stmts.lastEventId.get(room)?.last ?? null;
+      if (last === null || last <= keepLast) return 0;
+      const horizon = last - keepLast;
+      const deleted = this.stmts.pruneEvents.run(room, horizon).changes;
+      if (deleted > 0) this.stmts.setHorizon.run(horizon, room);
+      return deleted;
+    });
+  }
+
+  async eventHorizon(room: string): Promise<number> {
+    return this.stmts.horizon.get(room)?.upto ?? 0;
   }
 
   async createRevision(

@@ -102,6 +102,13 @@ export interface Store {
   appendEvent(room: string, event: NewEvent): Promise<{ event: StoredEvent; duplicate: boolean }>;
   /** Events with id > since, oldest first. */
   listEvents(room: string, options: { since: number; limit: number }): Promise<StoredEvent[]>;
+  /**
+   * Deletes the room's events except the newest `keepLast` (their idempotency keys with them) and
+   * remembers the highest id deleted; ids are never handed out again. Resolves with how many went.
+   */
+  pruneEvents(room: string, keepLast: number): Promise<number>;
+  /** The highest event id pruned from the room (0 if none): a reader at `since` below it missed events. */
+  eventHorizon(room: string): Promise<number>;
 
   createRevision(
     room: string,

@@ -102,6 +102,14 @@ export class ControllableStore implements Store {
     return this.inner.listEvents(room, options);
   }
 
+  pruneEvents(room: string, keepLast: number): Promise<number> {
+    return this.inner.pruneEvents(room, keepLast);
+  }
+
+  eventHorizon(room: string): Promise<number> {
+    return this.inner.eventHorizon(room);
+  }
+
   createRevision(
     room: string,
     revision: { label: string; user: string | null; state: Uint8Array },

@@ -173,6 +173,25 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       expect(await store.loadRoom('burst')).toBeNull();
     });
 
+    it('prunes events to the newest n, remembers the horizon, never reuses an id', async () => {
+      for (let i = 1; i <= 5; i++) {
+        await store.appendEvent('ret', { type: 't', user: null, data: i, idempotencyKey: `k${i}` });
+      }
+      expect(await store.eventHorizon('ret')).toBe(0);
+      expect(await store.pruneEvents('ret', 2)).toBe(3);
+      expect((await store.listEvents('ret', { since: 0, limit: 10 })).map((e) => e.id)).toEqual([4, 5]);
+      expect(await store.eventHorizon('ret')).toBe(3);
+      expect(await store.pruneEvents('ret', 2)).toBe(0);
+      // A pruned event's key is gone with it; the ids keep growing.
+      const again = await store.appendEvent('ret', { type: 't', user: null, data: 1, idempotencyKey: 'k1' });
+      expect(again).toMatchObject({ duplicate: false, event: { id: 6 } });
+      expect(await store.pruneEvents('ret', 0)).toBe(3);
+      expect((await store.appendEvent('ret', { type: 't', user: null, data: 7 })).event.id).toBe(7);
+      expect(await store.eventHorizon('ret')).toBe(6);
+      await store.deleteRoom('ret');
+      expect(await store.eventHorizon('ret')).toBe(0);
+    });
+
     it('stores revisions with their state, newest first', async () => {
       const s1 = textUpdate('one');
       const r1 = await store.createRevision('rev', { label: 'first', user: 'ada', state: s1 });

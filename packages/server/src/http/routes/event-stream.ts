@@ -22,7 +22,9 @@ export function eventStreamRoute(app: App, deps: HttpDeps): void {
         summary: 'Server-Sent Events: missed events since Last-Event-ID (or ?since), then live ones',
         description:
           'Ends with an `error` event `{"error": {code, message}}` when the token expires (`unauthenticated`) ' +
-          'or access is removed (`forbidden`). Counts against --max-connections-per-ip.',
+          'or access is removed (`forbidden`). A resume point older than the retained events gets an `error` ' +
+          'event `events_expired` (with `resumeFrom`) and continues from the oldest kept. Counts against ' +
+          '--max-connections-per-ip.',
         params: z.object({ room: roomParam }),
         querystring: z.object({ since: z.coerce.number().int().min(0).optional() }),
       },
@@ -91,6 +93,15 @@ export function eventStreamRoute(app: App, deps: HttpDeps): void {
       });
       res.write('retry: 2000\n\n');
       try {
+        const horizon = await deps.store.eventHorizon(room);
+        if (cursor > 0 && cursor < horizon) {
+          // Told, then resumed from what is kept: ending would only make EventSource reconnect into the same gap.
+          const error = new TandemError('events_expired', `events up to ${horizon} were deleted by retention`);
+          res.write(
+            `event: error\ndata: ${JSON.stringify({ error: { code: error.code, message: error.message }, resumeFrom: String(horizon) })}\n\n`,
+          );
+          cursor = horizon;
+        }
         for (;;) {
           const page = await deps.store.listEvents(room, { since: cursor, limit: BACKLOG_PAGE });
           for (const e of page) write(toEnvelope(room, e));

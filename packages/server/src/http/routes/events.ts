@@ -62,6 +62,10 @@ export function eventRoutes(app: App, deps: HttpDeps): void {
     {
       schema: {
         summary: 'Events after `since` (an event id), oldest first, for polling clients',
+        description:
+          'Rooms keep their newest --event-retention events (default 10000). A `since` older than what ' +
+          'is kept answers 410 `events_expired`: read the room again, then poll from the id the message names. ' +
+          '`since=0` returns the oldest events kept.',
         params: z.object({ room: roomParam }),
         querystring: z.object({
           since: z.coerce.number().int().min(0).default(0),
@@ -74,6 +78,14 @@ export function eventRoutes(app: App, deps: HttpDeps): void {
       const { room } = request.params;
       await authorize(request, deps, room, 'viewer');
       await requireRoom(deps, room);
+      const horizon = await deps.store.eventHorizon(room);
+      // since=0 asks for whatever is kept; a later position behind the horizon has a gap.
+      if (request.query.since > 0 && request.query.since < horizon) {
+        throw new TandemError(
+          'events_expired',
+          `events up to ${horizon} were deleted by retention; resync the room, then poll from since=${horizon}`,
+        );
+      }
       const events = (await deps.store.listEvents(room, request.query)).map((e) => toEnvelope(room, e));
       return { events, next: events.at(-1)?.id ?? String(request.query.since) };
     },
