@@ -110,10 +110,12 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   if (config.webhookUrl.length > 0) {
     webhooks = new WebhookSender(
       { urls: config.webhookUrl, secret: config.webhookSecret!, ...deps.webhookOptions },
+      store,
       logger.child({ module: 'webhooks' }),
       metrics,
     );
-    events.subscribe(webhooks.enqueue);
+    events.subscribe(webhooks.notify);
+    await webhooks.start();
   }
   const sseStreams = new Set<ServerResponse>();
   const addresses = new AddressCounter(config.maxConnectionsPerIp);
@@ -170,9 +172,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     for (const res of sseStreams) res.end();
     registry.closeAll();
     await app.close();
+    // Deliveries cut short are sent again from the stored cursor after the next start.
+    await webhooks?.stop();
     await store.close();
-    // Deliveries still queued are lost with the process (see docs/api.md, webhooks).
-    webhooks?.stop();
     logger.info({ clean }, 'drained');
     return { clean };
   };

@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
-import type { EventEnvelope } from './event-service.js';
+import type { LoggedEvent, Store } from '../storage/store.js';
+import { toEnvelope } from './event-service.js';
 
 export interface WebhookOptions {
   urls: string[];
@@ -10,18 +11,9 @@ export interface WebhookOptions {
   retryBaseMs?: number;
   maxDelayMs?: number;
   maxAttempts?: number;
-  /** Deliveries waiting at most; beyond it the oldest is dropped (logged and counted). */
-  maxQueue?: number;
   timeoutMs?: number;
+  /** Deliveries in flight per URL; the cursor only passes events that are all done. */
   concurrency?: number;
-}
-
-interface Delivery {
-  url: string;
-  event: EventEnvelope;
-  body: string;
-  attempt: number;
-  notBefore: number;
 }
 
 /** `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, verified as documented in docs/api.md. */
@@ -30,116 +22,234 @@ export function signWebhook(secret: string, body: string, timestamp: number): st
   return `t=${timestamp},v1=${mac}`;
 }
 
+const cursorName = (url: string): string => `webhook:${url}`;
+/** How long a stop waits for deliveries in flight; they are at-least-once anyway. */
+const STOP_WAIT_MS = 2_000;
+
 /**
- * Delivers every event to each configured URL as a signed POST, retrying with exponential backoff until a
- * 2xx (at least once while the process lives). Runs beside the hot path: enqueueing is O(1) and sending
- * happens on timers with bounded concurrency.
+ * Delivers every stored event to each configured URL as a signed POST, at least once across restarts
+ * and crashes: each URL has a cursor in the store over the store-wide event order, moved past an event
+ * only once it (and every event before it) was delivered or given up on. A new URL starts at the
+ * newest event. Nothing is queued in memory beyond a small window per URL: events are read back from
+ * the store, so a long outage of one receiver costs nothing but its cursor's lag.
  */
 export class WebhookSender {
-  private queue: Delivery[] = [];
-  private inFlight = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private stopped = false;
-  private readonly retryBaseMs: number;
-  private readonly maxDelayMs: number;
-  private readonly maxAttempts: number;
-  private readonly maxQueue: number;
-  private readonly timeoutMs: number;
-  private readonly concurrency: number;
+  private readonly workers: UrlWorker[];
 
-  constructor(
-    private readonly options: WebhookOptions,
-    private readonly log: Logger,
-    private readonly metrics: Metrics,
-  ) {
-    this.retryBaseMs = options.retryBaseMs ?? 1_000;
-    this.maxDelayMs = options.maxDelayMs ?? 5 * 60_000;
-    this.maxAttempts = options.maxAttempts ?? 12;
-    this.maxQueue = options.maxQueue ?? 10_000;
-    this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.concurrency = options.concurrency ?? 4;
+  constructor(options: WebhookOptions, store: Store, log: Logger, metrics: Metrics) {
+    const settings: DeliverySettings = {
+      secret: options.secret,
+      retryBaseMs: options.retryBaseMs ?? 1_000,
+      maxDelayMs: options.maxDelayMs ?? 5 * 60_000,
+      maxAttempts: options.maxAttempts ?? 12,
+      timeoutMs: options.timeoutMs ?? 10_000,
+      concurrency: options.concurrency ?? 4,
+    };
+    this.workers = options.urls.map((url) => new UrlWorker(url, settings, store, log, metrics));
   }
 
-  readonly enqueue = (event: EventEnvelope): void => {
-    if (this.stopped) return;
-    const body = JSON.stringify(event);
-    for (const url of this.options.urls) {
-      if (this.queue.length >= this.maxQueue) {
-        const dropped = this.queue.shift()!;
-        this.metrics.webhookFailures.inc({ reason: 'queue_full' });
-        this.log.error({ url: dropped.url, event: dropped.event.id }, 'webhook queue full; dropping oldest delivery');
-      }
-      this.queue.push({ url, event, body, attempt: 0, notBefore: 0 });
-    }
-    this.pump();
+  /** Loads (or creates) each URL's cursor and starts delivering from it. */
+  async start(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.start()));
+  }
+
+  /** A new event was stored: wake idle workers. */
+  readonly notify = (): void => {
+    for (const w of this.workers) w.wake();
   };
 
-  stop(): void {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+  /** Stops delivering; what was not delivered yet is delivered after the next start. */
+  async stop(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.stop()));
+  }
+}
+
+interface DeliverySettings {
+  secret: string;
+  retryBaseMs: number;
+  maxDelayMs: number;
+  maxAttempts: number;
+  timeoutMs: number;
+  concurrency: number;
+}
+
+/** One URL's delivery loop: a window of events read from the store, a cursor written back. */
+class UrlWorker {
+  private cursor = 0;
+  /** Highest position read from the store (delivered, in flight or waiting in `window`). */
+  private fetched = 0;
+  /** Positions read and not yet passed by the cursor, in order, with whether each is done. */
+  private readonly window: { position: number; done: boolean }[] = [];
+  private readonly waiting: LoggedEvent[] = [];
+  private inFlight = 0;
+  private stopped = false;
+  private reading = false;
+  private savingCursor: Promise<void> = Promise.resolve();
+  private readonly sleeps = new Set<() => void>();
+  private readonly idle = new Set<() => void>();
+  private wakeRequested = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly settings: DeliverySettings,
+    private readonly store: Store,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async start(): Promise<void> {
+    const saved = await this.store.getCursor(cursorName(this.url));
+    if (saved === null) {
+      this.cursor = await this.store.lastEventPosition();
+      await this.store.setCursor(cursorName(this.url), this.cursor);
+    } else {
+      this.cursor = saved;
+    }
+    this.fetched = this.cursor;
+    this.wake();
   }
 
-  private pump(): void {
+  wake(): void {
     if (this.stopped) return;
-    const now = Date.now();
-    while (this.inFlight < this.concurrency) {
-      const index = this.queue.findIndex((d) => d.notBefore <= now);
-      if (index === -1) break;
-      const [delivery] = this.queue.splice(index, 1);
+    if (this.reading) {
+      this.wakeRequested = true;
+      return;
+    }
+    void this.fill();
+  }
+
+  /** Waits for requests in flight (at most STOP_WAIT_MS; those cut off are sent again later). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const cancel of [...this.sleeps]) cancel();
+    if (this.inFlight > 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => this.idle.add(resolve)),
+        new Promise<void>((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref()),
+      ]);
+    }
+    await this.savingCursor;
+  }
+
+  /** Reads more events while the window has room, and starts their deliveries. */
+  private async fill(): Promise<void> {
+    this.reading = true;
+    try {
+      do {
+        this.wakeRequested = false;
+        const room = this.settings.concurrency - this.inFlight - this.waiting.length;
+        if (room <= 0) break;
+        const batch = await this.store.listEventsAfter(this.fetched, room);
+        for (const e of batch) {
+          this.fetched = e.position;
+          this.window.push({ position: e.position, done: false });
+          this.waiting.push(e);
+        }
+        this.startDeliveries();
+        if (batch.length < room) break;
+      } while (!this.stopped);
+    } catch (err) {
+      if (!this.stopped) this.log.error({ err, url: this.url }, 'could not read events for webhooks');
+    } finally {
+      this.reading = false;
+    }
+    if (this.wakeRequested && !this.stopped) this.wake();
+  }
+
+  private startDeliveries(): void {
+    while (!this.stopped && this.waiting.length > 0 && this.inFlight < this.settings.concurrency) {
+      const event = this.waiting.shift()!;
       this.inFlight++;
-      void this.send(delivery!).finally(() => {
+      void this.deliver(event).then((settled) => {
         this.inFlight--;
-        this.pump();
+        if (settled) this.finished(event.position);
+        if (this.inFlight === 0) for (const resolve of this.drainIdle()) resolve();
+        this.wake();
       });
     }
-    this.scheduleNext(now);
   }
 
-  private scheduleNext(now: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    // With every slot busy, the next finishing delivery pumps; a timer would only spin until then.
-    if (this.queue.length === 0 || this.inFlight >= this.concurrency) return;
-    const next = Math.min(...this.queue.map((d) => d.notBefore));
-    this.timer = setTimeout(() => this.pump(), Math.max(0, next - now));
-    this.timer.unref();
+  private drainIdle(): (() => void)[] {
+    const all = [...this.idle];
+    this.idle.clear();
+    return all;
   }
 
-  private async send(delivery: Delivery): Promise<void> {
-    delivery.attempt++;
+  /** Marks a delivery done and moves the cursor past every done event at the front of the window. */
+  private finished(position: number): void {
+    const slot = this.window.find((w) => w.position === position);
+    if (slot) slot.done = true;
+    let moved = false;
+    while (this.window.length > 0 && this.window[0]!.done) {
+      this.cursor = this.window.shift()!.position;
+      moved = true;
+    }
+    if (moved) this.saveCursor();
+  }
+
+  private saveCursor(): void {
+    const position = this.cursor;
+    this.savingCursor = this.savingCursor
+      .then(() => this.store.setCursor(cursorName(this.url), position))
+      .catch((err: unknown) => this.log.error({ err, url: this.url }, 'could not save the webhook cursor'));
+  }
+
+  /**
+   * Sends one event until a 2xx or a give-up after maxAttempts (true: the cursor may pass it), or until
+   * stop (false: it is sent again after the next start). Never rejects.
+   */
+  private async deliver({ room, event }: LoggedEvent): Promise<boolean> {
+    const envelope = toEnvelope(room, event);
+    const body = JSON.stringify(envelope);
+    for (let attempt = 1; !this.stopped; attempt++) {
+      const failure = await this.post(body, `${room}:${envelope.id}`, attempt);
+      if (failure === null) return true;
+      this.metrics.webhookFailures.inc({ reason: 'delivery_failed' });
+      if (attempt >= this.settings.maxAttempts) {
+        this.metrics.webhookFailures.inc({ reason: 'abandoned' });
+        this.log.error({ url: this.url, room, event: envelope.id, failure }, 'webhook delivery abandoned');
+        return true;
+      }
+      const backoff = Math.min(this.settings.maxDelayMs, this.settings.retryBaseMs * 2 ** (attempt - 1));
+      this.log.warn({ url: this.url, room, event: envelope.id, failure, attempt }, 'webhook failed; will retry');
+      await this.sleep(backoff / 2 + Math.random() * (backoff / 2));
+    }
+    return false;
+  }
+
+  /** One POST; null when the receiver answered 2xx, else what went wrong. */
+  private async post(body: string, eventId: string, attempt: number): Promise<string | null> {
     const timestamp = Math.floor(Date.now() / 1000);
-    let failure: string;
     try {
-      const res = await fetch(delivery.url, {
+      const res = await fetch(this.url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
           'user-agent': 'tandem-webhooks/1',
-          'tandem-signature': signWebhook(this.options.secret, delivery.body, timestamp),
-          'tandem-event-id': `${delivery.event.room}:${delivery.event.id}`,
-          'tandem-delivery-attempt': String(delivery.attempt),
+          'tandem-signature': signWebhook(this.settings.secret, body, timestamp),
+          'tandem-event-id': eventId,
+          'tandem-delivery-attempt': String(attempt),
         },
-        body: delivery.body,
-        signal: AbortSignal.timeout(this.timeoutMs),
+        body,
+        signal: AbortSignal.timeout(this.settings.timeoutMs),
       });
       await res.arrayBuffer().catch(() => undefined);
-      if (res.ok) return;
-      failure = `HTTP ${res.status}`;
+      return res.ok ? null : `HTTP ${res.status}`;
     } catch (err) {
-      failure = err instanceof Error ? err.message : String(err);
+      return err instanceof Error ? err.message : String(err);
     }
-    this.metrics.webhookFailures.inc({ reason: 'delivery_failed' });
-    if (delivery.attempt >= this.maxAttempts || this.stopped) {
-      this.log.error({ url: delivery.url, event: delivery.event.id, failure }, 'webhook delivery abandoned');
-      return;
-    }
-    const backoff = Math.min(this.maxDelayMs, this.retryBaseMs * 2 ** (delivery.attempt - 1));
-    delivery.notBefore = Date.now() + backoff / 2 + Math.random() * (backoff / 2);
-    this.log.warn(
-      { url: delivery.url, event: delivery.event.id, failure, attempt: delivery.attempt },
-      'webhook failed; will retry',
-    );
-    this.queue.push(delivery);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.sleeps.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      timer.unref();
+      this.sleeps.add(done);
+    });
   }
 }

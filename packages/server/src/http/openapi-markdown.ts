@@ -61,9 +61,13 @@ with \`collab.\` are the server's own: \`collab.user_joined\`, \`collab.user_lef
 event is POSTed to each URL as its JSON envelope, with headers \`Tandem-Signature: t=<unix seconds>,v1=<hex>\`
 where \`v1 = HMAC-SHA256(secret, "<t>.<raw body>")\`, \`Tandem-Event-Id: <room>:<id>\` (dedupe on it: delivery
 is at least once) and \`Tandem-Delivery-Attempt\`. Any non-2xx answer or a timeout (10 s) is retried with
-exponential backoff and jitter (1 s doubling to 5 min, 12 attempts). Reject signatures whose \`t\` is more
-than a few minutes old. Deliveries are queued in memory: those still pending when the process stops are
-not retried after a restart (poll \`GET …/events?since=\` to reconcile).
+exponential backoff and jitter (1 s doubling to 5 min, 12 attempts, then given up: logged and counted as
+\`tandem_webhook_failures_total{reason="abandoned"}\`). Reject signatures whose \`t\` is more than a few
+minutes old. Delivery survives restarts and crashes: each URL has a cursor in the store over the order in
+which events were stored, moved past an event only once it and every event before it were delivered (or
+given up); up to 4 deliveries per URL are in flight at once, so events can arrive slightly out of order.
+A URL seen for the first time starts at the newest event. Events deleted by retention before a slow
+receiver caught up are not delivered.
 
 Also served: \`GET /healthz\` (process alive), \`GET /readyz\` (store reachable, able to commit, and not
 draining; 503 \`{"status": "store_unreachable" | "store_cannot_commit" | "draining"}\` otherwise), \`GET /metrics\` (Prometheus), \`GET /v1/openapi.json\` (this reference, OpenAPI 3.1).`;

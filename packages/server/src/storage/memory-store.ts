@@ -3,6 +3,7 @@ import { patternToRegExp } from '../auth/room-pattern.js';
 import type {
   Collaborator,
   ListRoomsOptions,
+  LoggedEvent,
   NewEvent,
   RevisionInfo,
   RoomInfo,
@@ -28,6 +29,10 @@ export class MemoryStore implements Store {
   private readonly revisions = new Map<string, (RevisionInfo & { state: Uint8Array })[]>();
   /** Highest pruned event id per room. */
   private readonly horizons = new Map<string, number>();
+  /** Every kept event in append order, for listEventsAfter. */
+  private appended: { position: number; room: string; event: StoredEvent }[] = [];
+  private lastPosition = 0;
+  private readonly cursors = new Map<string, number>();
   private closed = false;
 
   async loadRoom(room: string): Promise<StoredRoom | null> {
@@ -64,6 +69,7 @@ export class MemoryStore implements Store {
     this.rooms.delete(room);
     this.collaborators.delete(room);
     this.events.delete(room);
+    this.appended = this.appended.filter((e) => e.room !== room);
     this.horizons.delete(room);
     this.revisions.delete(room);
   }
@@ -99,6 +105,7 @@ export class MemoryStore implements Store {
       data: structuredClone(event.data),
     };
     log.list.push(stored);
+    this.appended.push({ position: ++this.lastPosition, room, event: stored });
     this.touch(room);
     if (event.idempotencyKey !== undefined) log.keys.set(event.idempotencyKey, stored);
     return { event: structuredClone(stored), duplicate: false };
@@ -116,6 +123,7 @@ export class MemoryStore implements Store {
     if (!log || log.list.length <= keepLast) return 0;
     const gone = log.list.splice(0, log.list.length - keepLast);
     const horizon = gone.at(-1)!.id;
+    this.appended = this.appended.filter((e) => e.room !== room || e.event.id > horizon);
     for (const [key, e] of log.keys) if (e.id <= horizon) log.keys.delete(key);
     this.horizons.set(room, Math.max(this.horizons.get(room) ?? 0, horizon));
     return gone.length;
@@ -124,6 +132,26 @@ export class MemoryStore implements Store {
   async eventHorizon(room: string): Promise<number> {
     this.assertOpen();
     return this.horizons.get(room) ?? 0;
+  }
+
+  async listEventsAfter(position: number, limit: number): Promise<LoggedEvent[]> {
+    this.assertOpen();
+    return structuredClone(this.appended.filter((e) => e.position > position).slice(0, limit));
+  }
+
+  async lastEventPosition(): Promise<number> {
+    this.assertOpen();
+    return this.lastPosition;
+  }
+
+  async getCursor(name: string): Promise<number | null> {
+    this.assertOpen();
+    return this.cursors.get(name) ?? null;
+  }
+
+  async setCursor(name: string, position: number): Promise<void> {
+    this.assertOpen();
+    this.cursors.set(name, position);
   }
 
   async createRevision(

@@ -8,6 +8,7 @@ import { patternToRegExp } from '../auth/room-pattern.js';
 import type {
   Collaborator,
   ListRoomsOptions,
+  LoggedEvent,
   NewEvent,
   RevisionInfo,
   RoomInfo,
@@ -110,6 +111,10 @@ const MIGRATIONS: string[] = [
   `CREATE TABLE health_probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL);`,
   // Highest event id deleted by retention: later ids keep growing past it, and readers behind it are told.
   `ALTER TABLE rooms ADD COLUMN events_pruned_upto INTEGER NOT NULL DEFAULT 0;`,
+  // A store-wide order of events for delivery cursors (webhooks), and the cursors themselves.
+  `ALTER TABLE events ADD COLUMN position INTEGER;
+   CREATE INDEX events_position ON events (position) WHERE position IS NOT NULL;
+   CREATE TABLE cursors (name TEXT PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID;`,
 ];
 
 /** The store is reachable but cannot make writes durable (a full disk, a read-only file). */
@@ -178,6 +183,8 @@ export class SqliteStore implements Store {
   private drainTimer: NodeJS.Timeout | null = null;
   private drainDue = false;
   private lastCommitAt = -Infinity;
+  /** The last event position handed out (positions of rolled-back appends are skipped, never reused). */
+  private eventPosition = 0;
   /** Transactions committed so far (group commits, drains of their own): how many writes shared one. */
   commits = 0;
   /** Why the latest commit failed; cleared by the next one that succeeds. */
@@ -278,8 +285,18 @@ export class SqliteStore implements Store {
         `SELECT MAX(COALESCE((SELECT MAX(id) FROM events WHERE room = ?), 0),
                     COALESCE((SELECT events_pruned_upto FROM rooms WHERE name = ?), 0)) + 1 AS next`,
       ),
-      insertEvent: this.db.prepare<[string, number, string, number, string | null, string, string | null]>(
-        'INSERT INTO events (room, id, type, ts, user_id, data, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      insertEvent: this.db.prepare<[string, number, string, number, string | null, string, string | null, number]>(
+        'INSERT INTO events (room, id, type, ts, user_id, data, idempotency_key, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      lastEventPosition: this.db.prepare<[], { last: number | null }>('SELECT MAX(position) AS last FROM events'),
+      eventsAfter: this.db.prepare<[number, number], EventRow & { room: string; position: number }>(
+        `SELECT room, position, id, type, ts, user_id, data FROM events
+         WHERE position > ? ORDER BY position LIMIT ?`,
+      ),
+      getCursor: this.db.prepare<[string], { position: number }>('SELECT position FROM cursors WHERE name = ?'),
+      setCursor: this.db.prepare<[string, number]>(
+        `INSERT INTO cursors (name, position) VALUES (?, ?)
+         ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
       ),
       listEvents: this.db.prepare<[string, number, number], EventRow>(
         'SELECT id, type, ts, user_id, data FROM events WHERE room = ? AND id > ? ORDER BY id LIMIT ?',
@@ -320,6 +337,7 @@ export class SqliteStore implements Store {
     };
     // All or nothing: the jobs only run prepared statements, so one failing means the database is failing.
     // A due drain rides along at the end of a commit instead of paying for an fsync of its own.
+    this.eventPosition = this.stmts.lastEventPosition.get()?.last ?? 0;
     this.commitBatch = this.db.transaction((batch: QueuedWrite[], drain: boolean) => {
       const results = batch.map((w) => w.run());
       if (drain) {
@@ -584,7 +602,18 @@ export class SqliteStore implements Store {
       }
       const id = this.stmts.nextEventId.get(room, room)!.next;
       const row: EventRow = { id, type: event.type, ts: Date.now(), user_id: event.user, data };
-      this.stmts.insertEvent.run(room, id, row.type, row.ts, row.user_id, row.data, event.idempotencyKey ?? null);
+      // Assigned inside the commit, one process per file: position order is commit order.
+      const position = ++this.eventPosition;
+      this.stmts.insertEvent.run(
+        room,
+        id,
+        row.type,
+        row.ts,
+        row.user_id,
+        row.data,
+        event.idempotencyKey ?? null,
+        position,
+      );
       this.stmts.touchRoom.run(room, row.ts, row.ts);
       return { event: toEvent(row), duplicate: false };
     });
@@ -607,6 +636,24 @@ export class SqliteStore implements Store {
 
   async eventHorizon(room: string): Promise<number> {
     return this.stmts.horizon.get(room)?.upto ?? 0;
+  }
+
+  async listEventsAfter(position: number, limit: number): Promise<LoggedEvent[]> {
+    return this.stmts.eventsAfter
+      .all(position, limit)
+      .map((r) => ({ position: r.position, room: r.room, event: toEvent(r) }));
+  }
+
+  async lastEventPosition(): Promise<number> {
+    return this.eventPosition;
+  }
+
+  async getCursor(name: string): Promise<number | null> {
+    return this.stmts.getCursor.get(name)?.position ?? null;
+  }
+
+  setCursor(name: string, position: number): Promise<void> {
+    return this.enqueue(() => void this.stmts.setCursor.run(name, position));
   }
 
   async createRevision(

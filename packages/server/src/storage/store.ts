@@ -35,6 +35,14 @@ export interface StoredEvent {
   data: unknown;
 }
 
+/** An event with its room and its place in the store-wide order of appends (for delivery cursors). */
+export interface LoggedEvent {
+  /** Increases with every append across all rooms (gaps allowed); never reused. */
+  position: number;
+  room: string;
+  event: StoredEvent;
+}
+
 export interface NewEvent {
   type: string;
   user: string | null;
@@ -109,6 +117,13 @@ export interface Store {
   pruneEvents(room: string, keepLast: number): Promise<number>;
   /** The highest event id pruned from the room (0 if none): a reader at `since` below it missed events. */
   eventHorizon(room: string): Promise<number>;
+  /** Events of every room after `position`, in append order (for webhook delivery). */
+  listEventsAfter(position: number, limit: number): Promise<LoggedEvent[]>;
+  /** The position of the newest event (0 for none). */
+  lastEventPosition(): Promise<number>;
+  /** A named position that survives restarts (a webhook URL's delivery cursor); null if never set. */
+  getCursor(name: string): Promise<number | null>;
+  setCursor(name: string, position: number): Promise<void>;
 
   createRevision(
     room: string,

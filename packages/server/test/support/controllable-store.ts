@@ -3,6 +3,7 @@ import type { Role } from '../../src/auth/roles.js';
 import type {
   Collaborator,
   ListRoomsOptions,
+  LoggedEvent,
   NewEvent,
   RevisionInfo,
   RoomInfo,
@@ -108,6 +109,22 @@ export class ControllableStore implements Store {
 
   eventHorizon(room: string): Promise<number> {
     return this.inner.eventHorizon(room);
+  }
+
+  listEventsAfter(position: number, limit: number): Promise<LoggedEvent[]> {
+    return this.inner.listEventsAfter(position, limit);
+  }
+
+  lastEventPosition(): Promise<number> {
+    return this.inner.lastEventPosition();
+  }
+
+  getCursor(name: string): Promise<number | null> {
+    return this.inner.getCursor(name);
+  }
+
+  setCursor(name: string, position: number): Promise<void> {
+    return this.inner.setCursor(name, position);
   }
 
   createRevision(

@@ -192,6 +192,29 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       expect(await store.eventHorizon('ret')).toBe(0);
     });
 
+    it('lists events of all rooms in append order after a position; cursors persist', async () => {
+      expect(await store.lastEventPosition()).toBe(0);
+      await store.appendEvent('x', { type: 'a', user: null, data: 1 });
+      await store.appendEvent('y', { type: 'b', user: null, data: 2 });
+      await store.appendEvent('x', { type: 'c', user: null, data: 3 });
+      const all = await store.listEventsAfter(0, 10);
+      expect(all.map((e) => [e.room, e.event.type])).toEqual([
+        ['x', 'a'],
+        ['y', 'b'],
+        ['x', 'c'],
+      ]);
+      const positions = all.map((e) => e.position);
+      expect([...positions].sort((p, q) => p - q)).toEqual(positions);
+      expect(await store.lastEventPosition()).toBe(positions[2]);
+      expect((await store.listEventsAfter(positions[0]!, 1)).map((e) => e.event.type)).toEqual(['b']);
+      await store.deleteRoom('y');
+      expect((await store.listEventsAfter(0, 10)).map((e) => e.event.type)).toEqual(['a', 'c']);
+
+      expect(await store.getCursor('webhook:a')).toBeNull();
+      await store.setCursor('webhook:a', positions[1]!);
+      expect(await store.getCursor('webhook:a')).toBe(positions[1]);
+    });
+
     it('stores revisions with their state, newest first', async () => {
       const s1 = textUpdate('one');
       const r1 = await store.createRevision('rev', { label: 'first', user: 'ada', state: s1 });
@@ -229,6 +252,18 @@ export function storeConformance(name: string, factory: StoreFactory): void {
         expect(loaded.lastSeq).toBe(2);
         expect(loaded.snapshotSeq).toBe(1);
         expect(loaded.updates).toHaveLength(1);
+      });
+
+      it('keeps cursors and the event order across close and reopen', async () => {
+        await store.appendEvent('x', { type: 'a', user: null, data: 1 });
+        const [first] = await store.listEventsAfter(0, 1);
+        await store.setCursor('webhook:a', first!.position);
+        await store.close();
+        store = await reopen();
+        expect(await store.getCursor('webhook:a')).toBe(first!.position);
+        await store.appendEvent('y', { type: 'b', user: null, data: 2 });
+        expect((await store.listEventsAfter(first!.position, 10)).map((e) => e.event.type)).toEqual(['b']);
+        expect(await store.lastEventPosition()).toBeGreaterThan(first!.position);
       });
     }
   });
