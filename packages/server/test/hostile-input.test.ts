@@ -2,6 +2,7 @@ import { encodeAwareness, encodeSyncUpdate } from '@tandem/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { TandemServer } from '../src/server.js';
+import { MemoryStore } from '../src/storage/memory-store.js';
 import { api, devUser } from './support/auth.js';
 import { eventually } from './support/eventually.js';
 import { awarenessUpdate, embedBombUpdate, nestedJson, nestedValue } from './support/hostile.js';
@@ -116,6 +117,25 @@ describe('hostile input', () => {
     expect(revision.status).toBe(201);
     const doc = await afterRestart(dataDir, 'poison');
     expect(doc.getText('t').toString()).toBe('before');
+  });
+
+  it('a room poisoned before these checks existed loads without the poison and compacts it away', async () => {
+    const store = new MemoryStore();
+    const good = new Y.Doc();
+    good.getText('t').insert(0, 'kept');
+    await store.appendUpdate('old-poison', Y.encodeStateAsUpdate(good));
+    await store.appendUpdate('old-poison', embedBombUpdate(100_000));
+    server = await startTestServer({ devAuth: true, compactAfterUpdates: 1 }, { store });
+    const joiner = await join('old-poison');
+    expect(joiner.doc.getText('t').toString()).toBe('kept');
+    joiner.doc.getText('t').insert(4, '!');
+    await eventually(async () => expect((await store.loadRoom('old-poison'))!.snapshot).not.toBeNull());
+    const loaded = (await store.loadRoom('old-poison'))!;
+    const reloaded = new Y.Doc();
+    Y.applyUpdate(reloaded, loaded.snapshot!);
+    for (const u of loaded.updates) Y.applyUpdate(reloaded, u);
+    expect(reloaded.getText('t').toString()).toBe('kept!');
+    expect(() => Y.encodeStateAsUpdate(reloaded)).not.toThrow();
   });
 
   it('PUT content?format=yjs with a nested embed answers 400 and integrates nothing', async () => {
