@@ -7,13 +7,7 @@ import { LockedError } from '../src/storage/file-lock.js';
 import { SqliteStore } from '../src/storage/sqlite-store.js';
 import { spawnServer, type ChildServer } from './support/child-server.js';
 import { tempDir } from './support/server.js';
-
-const textUpdate = (text: string, clientID: number): Uint8Array => {
-  const doc = new Y.Doc();
-  doc.clientID = clientID;
-  doc.getText('t').insert(0, text);
-  return Y.encodeStateAsUpdate(doc);
-};
+import { textUpdate } from './support/text-update.js';
 
 describe('one data dir, one process', () => {
   const cleanups: (() => void)[] = [];

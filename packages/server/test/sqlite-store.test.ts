@@ -6,6 +6,7 @@ import { SqliteStore, type SqliteStoreOptions } from '../src/storage/sqlite-stor
 import { eventually } from './support/eventually.js';
 import { storeConformance } from './support/store-conformance.js';
 import { tempDir } from './support/server.js';
+import { textUpdate } from './support/text-update.js';
 
 function conformance(name: string, options: SqliteStoreOptions): void {
   let current: { dir: string; cleanup: () => void } | null = null;
@@ -38,13 +39,6 @@ function dieWithoutClosing(store: SqliteStore): void {
   internals.db.close();
   internals.lock.release();
 }
-
-const textUpdate = (text: string, clientID: number): Uint8Array => {
-  const doc = new Y.Doc();
-  doc.clientID = clientID;
-  doc.getText('t').insert(0, text);
-  return Y.encodeStateAsUpdate(doc);
-};
 
 describe('SqliteStore update log', () => {
   let dir: { dir: string; cleanup: () => void };

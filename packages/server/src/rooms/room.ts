@@ -15,6 +15,7 @@ import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import { encodeAwarenessEntries, readAwarenessEntries } from './awareness-entries.js';
 import type { Peer } from './peer.js';
+import { PresenceBudget } from './presence-budget.js';
 import type { RoomPersistence } from './room-persistence.js';
 import { checkUpdate } from './update-check.js';
 
@@ -84,11 +85,7 @@ export class Room {
    */
   private pendingOrigin: Peer | null | undefined = undefined;
   private pendingAwareness = new Set<number>();
-  /** JSON size of each client's presence state, and their sum (bounded by maxRoomPresenceBytes). */
-  private readonly presenceBytes = new Map<number, number>();
-  private totalPresenceBytes = 0;
-  /** Sizes of the entries being applied right now, for onAwarenessUpdate to record. */
-  private incomingPresence: Map<number, number> | null = null;
+  private readonly presenceBudget: PresenceBudget;
   private failed = false;
   private pendingAcks = new Map<Peer, number>();
   /** When the first update of the batch waiting for acks arrived. */
@@ -116,6 +113,7 @@ export class Room {
     private readonly metrics: Metrics,
   ) {
     this.doc = doc;
+    this.presenceBudget = new PresenceBudget(options.maxRoomPresenceBytes);
     this.approxBytes = loaded.bytes;
     this.unclaimed = !loaded.existed;
     persistence.onCompacted = (bytes) => {
@@ -472,9 +470,7 @@ export class Room {
       return owner === undefined || owner === peer || owner.user === peer.user;
     });
     if (own.length === 0) return;
-    let total = this.totalPresenceBytes;
-    for (const entry of own) total += entry.bytes - (this.presenceBytes.get(entry.clientID) ?? 0);
-    if (total > this.options.maxRoomPresenceBytes && total > this.totalPresenceBytes) {
+    if (!this.presenceBudget.fits(own)) {
       // Dropped, not closed: the peer did nothing wrong by itself, and presence is ephemeral.
       this.metrics.presenceDrops.inc();
       if (!state.toldPresenceFull && peer.tandem) {
@@ -483,18 +479,14 @@ export class Room {
       state.toldPresenceFull = true;
       return;
     }
-    this.incomingPresence = new Map(own.map((e) => [e.clientID, e.bytes]));
-    try {
-      awarenessProtocol.applyAwarenessUpdate(
-        this.awareness,
-        own.length === entries.length ? update : encodeAwarenessEntries(own),
-        peer,
-      );
-    } catch (cause) {
-      throw new TandemError('invalid_awareness', 'malformed awareness update', { cause });
-    } finally {
-      this.incomingPresence = null;
-    }
+    const apply = own.length === entries.length ? update : encodeAwarenessEntries(own);
+    this.presenceBudget.applying(own, () => {
+      try {
+        awarenessProtocol.applyAwarenessUpdate(this.awareness, apply, peer);
+      } catch (cause) {
+        throw new TandemError('invalid_awareness', 'malformed awareness update', { cause });
+      }
+    });
   }
 
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
@@ -509,12 +501,6 @@ export class Room {
   private keepPending(update: Uint8Array): void {
     this.pendingUpdates.push(update);
     this.approxBytes += update.length;
-  }
-
-  private setPresenceBytes(id: number, bytes: number): void {
-    this.totalPresenceBytes += bytes - (this.presenceBytes.get(id) ?? 0);
-    if (bytes > 0) this.presenceBytes.set(id, bytes);
-    else this.presenceBytes.delete(id);
   }
 
   private forgetAwarenessClient(peer: Peer, id: number): void {
@@ -537,11 +523,10 @@ export class Room {
         this.awarenessOwners.set(id, origin as Peer);
       }
       this.pendingAwareness.add(id);
-      const bytes = this.incomingPresence?.get(id);
-      if (bytes !== undefined) this.setPresenceBytes(id, bytes);
+      this.presenceBudget.changed(id);
     }
     for (const id of removed) {
-      this.setPresenceBytes(id, 0);
+      this.presenceBudget.removed(id);
       const previous = this.awarenessOwners.get(id);
       if (previous) this.forgetAwarenessClient(previous, id);
       this.awarenessOwners.delete(id);

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { Store } from '../../src/storage/store.js';
 import { docFromStored } from './stored-doc.js';
+import { textUpdate } from './text-update.js';
 
 export interface StoreFactory {
   /** A fresh, empty store. */
@@ -10,13 +11,6 @@ export interface StoreFactory {
   reopen?(): Promise<Store> | Store;
   cleanup?(): void;
 }
-
-const textUpdate = (text: string, clientID = 1): Uint8Array => {
-  const doc = new Y.Doc();
-  doc.clientID = clientID;
-  doc.getText('t').insert(0, text);
-  return Y.encodeStateAsUpdate(doc);
-};
 
 const load = docFromStored;
 
