@@ -289,7 +289,12 @@ export class RoomRegistry {
           room
             .flush()
             .then(() => room.persistence.compactIfTail())
-            .then(() => true),
+            .then(
+              () => true,
+              // Rejected: writes abandoned, or the room was reset. Either way nothing more is saved here,
+              // and this runs from a timer: it must not throw.
+              () => false,
+            ),
           this.options.unloadSaveTimeoutMs ?? 30_000,
           false,
         );

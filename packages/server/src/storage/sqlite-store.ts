@@ -187,6 +187,8 @@ export class SqliteStore implements Store {
   private eventPosition = 0;
   /** Transactions committed so far (group commits, drains of their own): how many writes shared one. */
   commits = 0;
+  /** The in-memory log positions must be read back from the database before the next commit. */
+  private positionsStale = false;
   /** Why the latest commit failed; cleared by the next one that succeeds. */
   private commitFailure: unknown = null;
   private readonly commitWindowMs: number;
@@ -536,13 +538,24 @@ export class SqliteStore implements Store {
     if (batch.length === 0 && !drain) return;
     let results: unknown[];
     try {
+      // After a failed commit whose positions could not be read back either, nothing commits on stale ones.
+      if (this.positionsStale) {
+        this.reloadLogged();
+        this.positionsStale = false;
+      }
       results = this.commitBatch(batch, drain);
     } catch (err) {
       this.commitFailure = err;
       // Rolled back: the positions the batch advanced in memory must be read back from the database.
-      // A failed drain is retried after the interval; the log stays complete meanwhile.
+      // A failed drain is retried after the interval; the log stays complete meanwhile. This runs in a
+      // timer callback, so nothing here may throw: a database that cannot even be read is retried at
+      // the next commit.
       this.drainDue = false;
-      this.reloadLogged();
+      try {
+        this.reloadLogged();
+      } catch {
+        this.positionsStale = true;
+      }
       for (const w of batch) w.reject(err);
       this.scheduleDrain();
       return;
