@@ -1,0 +1,17 @@
+export {
+  TandemProvider,
+  type ConnectionStatus,
+  type Diagnostics,
+  type TandemProviderEvents,
+  type TandemProviderOptions,
+  type TokenSource,
+  type WebSocketConstructor,
+  type WebSocketLike,
+} from './provider.js';
+export {
+  defaultReconnectOptions,
+  ReconnectPolicy,
+  type ReconnectDecision,
+  type ReconnectOptions,
+} from './reconnect-policy.js';
+export { SaveTracker, type SaveState } from './save-tracker.js';

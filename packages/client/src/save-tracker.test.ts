@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { SaveTracker } from './save-tracker.js';
+
+describe('SaveTracker', () => {
+  it('is saved only once acks cover every change, in message order', () => {
+    const t = new SaveTracker();
+    t.changed();
+    expect(t.sentUpdate()).toBe(1);
+    t.changed();
+    expect(t.sentUpdate()).toBe(2);
+    expect(t.state(true)).toBe('saving');
+    t.acked(1);
+    expect(t.pendingUpdates).toBe(1);
+    t.acked(2);
+    expect(t.state(true)).toBe('saved');
+    expect(t.lastSavedAt).not.toBeNull();
+  });
+
+  it('keeps changes of a dropped connection pending; the next sync step 2 carries them all', () => {
+    const t = new SaveTracker();
+    t.changed();
+    t.sentUpdate();
+    t.disconnected(); // the ack for message 1 never comes
+    t.changed(); // typed while offline
+    expect(t.state(false)).toBe('unsaved');
+    expect(t.pendingUpdates).toBe(2);
+    t.changed();
+    expect(t.sentUpdate()).toBe(1); // sent right after the new socket opened
+    expect(t.sentState()).toBe(2); // the answer to the server's state vector
+    t.acked(1);
+    expect(t.pendingUpdates).toBe(2);
+    t.acked(2);
+    expect(t.pendingUpdates).toBe(0);
+  });
+
+  it('an ack from before a reconnect does not retire changes of the new connection', () => {
+    const t = new SaveTracker();
+    t.changed();
+    t.sentUpdate();
+    t.disconnected();
+    expect(t.acked(1)).toBe(false);
+    expect(t.pendingUpdates).toBe(1);
+  });
+});
