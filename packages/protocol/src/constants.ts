@@ -13,6 +13,10 @@ export const MessageType = {
   status: 104,
   /** Client → server: a fresh token for the live session, before the old one expires. */
   token: 105,
+  /** Client → server: publish an app event (stored, fanned out like `POST …/events`). */
+  publish: 106,
+  /** Server → client: the outcome of one `publish`, matched by its `ref`. */
+  published: 107,
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 

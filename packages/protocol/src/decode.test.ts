@@ -8,6 +8,8 @@ import {
   encodeError,
   encodeEvent,
   encodeHello,
+  encodePublish,
+  encodePublished,
   encodeQueryAwareness,
   encodeStatus,
   encodeSyncStep1,
@@ -39,6 +41,20 @@ describe('decodeMessage', () => {
     const status = { room: 'r', serverTime: 5, peers: 2, readOnly: false };
     expect(decodeMessage(encodeStatus(status))).toEqual({ type: 'status', status });
     expect(decodeMessage(encodeToken('a.b.c'))).toEqual({ type: 'token', token: 'a.b.c' });
+    const publish = { ref: 'r1', type: 'note', data: { n: 1 }, idempotencyKey: 'k' };
+    expect(decodeMessage(encodePublish(publish))).toEqual({ type: 'publish', publish });
+    const stored = { id: '3', type: 'note', room: 'r', ts: 1, user: 'ada', data: null };
+    expect(decodeMessage(encodePublished({ ref: 'r1', event: stored }))).toEqual({
+      type: 'published',
+      published: { ref: 'r1', event: stored },
+    });
+    const error = { code: 'forbidden', message: 'no' };
+    expect(decodeMessage(encodePublished({ ref: 'r2', error }))).toEqual({
+      type: 'published',
+      published: { ref: 'r2', error },
+    });
+    expect(() => decodeMessage(encodePublish({ ref: '', type: 'x' }))).toThrow(ProtocolError);
+    expect(() => decodeMessage(encodePublish({ ref: 'r', type: 'x', idempotencyKey: '' }))).toThrow(ProtocolError);
   });
 
   it.each([

@@ -1,7 +1,7 @@
 import { AuthType, MessageType, SyncType } from './constants.js';
 import { ProtocolError } from './errors.js';
 import { jsonTextDepth, MAX_JSON_DEPTH } from './json-limits.js';
-import type { EventEnvelope, Hello, Message, RoomStatus } from './messages.js';
+import type { EventEnvelope, Hello, Message, PublishRequest, PublishResult, RoomStatus } from './messages.js';
 import { FrameReader } from './reader.js';
 
 /**
@@ -49,6 +49,10 @@ function decodeBody(type: number, reader: FrameReader): Message {
       }
       return { type: 'token', token };
     }
+    case MessageType.publish:
+      return { type: 'publish', publish: parsePublish(readJson(reader)) };
+    case MessageType.published:
+      return { type: 'published', published: parsePublished(readJson(reader)) };
     default:
       throw new ProtocolError('unknown_message_type', `unknown message type ${type}`);
   }
@@ -123,6 +127,34 @@ function parseEvent(value: unknown): EventEnvelope {
     user: value.user,
     data: value.data,
   };
+}
+
+const isRef = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= 64;
+
+function parsePublish(value: unknown): PublishRequest {
+  if (!isRecord(value) || !isRef(value.ref) || typeof value.type !== 'string') {
+    throw new ProtocolError('invalid_payload', 'publish must be {ref: 1-64 chars, type, data?, idempotencyKey?}');
+  }
+  const key = value.idempotencyKey;
+  if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 200)) {
+    throw new ProtocolError('invalid_payload', 'publish.idempotencyKey must be 1-200 characters');
+  }
+  return {
+    ref: value.ref,
+    type: value.type,
+    ...(value.data !== undefined ? { data: value.data } : {}),
+    ...(key !== undefined ? { idempotencyKey: key } : {}),
+  };
+}
+
+function parsePublished(value: unknown): PublishResult {
+  if (isRecord(value) && isRef(value.ref)) {
+    if (isRecord(value.error) && typeof value.error.code === 'string' && typeof value.error.message === 'string') {
+      return { ref: value.ref, error: { code: value.error.code, message: value.error.message } };
+    }
+    if (value.event !== undefined) return { ref: value.ref, event: parseEvent(value.event) };
+  }
+  throw new ProtocolError('invalid_payload', 'published must be {ref, event} or {ref, error: {code, message}}');
 }
 
 function parseStatus(value: unknown): RoomStatus {

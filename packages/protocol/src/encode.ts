@@ -1,6 +1,6 @@
 import * as encoding from 'lib0/encoding';
 import { AuthType, MessageType, SyncType } from './constants.js';
-import type { EventEnvelope, Hello, RoomStatus } from './messages.js';
+import type { EventEnvelope, Hello, PublishRequest, PublishResult, RoomStatus } from './messages.js';
 
 function frame(write: (encoder: encoding.Encoder) => void): Uint8Array {
   const encoder = encoding.createEncoder();
@@ -67,6 +67,9 @@ export function encodeError(code: string, message: string): Uint8Array {
 }
 
 /** A refreshed credential for the current session (Tandem clients only). */
+export const encodePublish = (publish: PublishRequest): Uint8Array => jsonFrame(MessageType.publish, publish);
+export const encodePublished = (result: PublishResult): Uint8Array => jsonFrame(MessageType.published, result);
+
 export function encodeToken(token: string): Uint8Array {
   return frame((e) => {
     encoding.writeVarUint(e, MessageType.token);

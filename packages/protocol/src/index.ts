@@ -7,6 +7,8 @@ export {
   encodeError,
   encodeEvent,
   encodeHello,
+  encodePublish,
+  encodePublished,
   encodeQueryAwareness,
   encodeStatus,
   encodeSyncStep1,
@@ -16,5 +18,5 @@ export {
 } from './encode.js';
 export { jsonTextDepth, MAX_JSON_DEPTH, valueDepth } from './json-limits.js';
 export { ProtocolError, type ProtocolErrorCode } from './errors.js';
-export type { EventEnvelope, Hello, Message, RoomStatus } from './messages.js';
+export type { EventEnvelope, Hello, Message, PublishRequest, PublishResult, RoomStatus } from './messages.js';
 export { FrameReader } from './reader.js';

@@ -11,7 +11,23 @@ export type Message =
   | { type: 'event'; event: EventEnvelope }
   | { type: 'error'; code: string; message: string }
   | { type: 'status'; status: RoomStatus }
-  | { type: 'token'; token: string };
+  | { type: 'token'; token: string }
+  | { type: 'publish'; publish: PublishRequest }
+  | { type: 'published'; published: PublishResult };
+
+/** An app event a client publishes over the socket; `ref` matches the answer to the request. */
+export interface PublishRequest {
+  /** Chosen by the client (1-64 chars), echoed in the answer. */
+  ref: string;
+  type: string;
+  data?: unknown;
+  /** Same key from the same user in a room stores one event (a resend after a reconnect is safe). */
+  idempotencyKey?: string;
+}
+
+/** The answer to a publish: the stored event, or why it was refused (the socket stays open). */
+export type PublishResult =
+  { ref: string; event: EventEnvelope } | { ref: string; error: { code: string; message: string } };
 
 /** Sent by a Tandem client right after connecting. */
 export interface Hello {

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { encodePublish, type Message } from '@tandem/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../src/ops/config.js';
 import type { ServerDeps, TandemServer } from '../src/server.js';
@@ -97,6 +98,43 @@ describe('events', () => {
       ).toBe(true),
     );
     expect(stock.types.filter((t) => t === 'event')).toEqual([]);
+  });
+
+  it('publishes over the socket with the rules of REST: answered by ref, fanned out, idempotent, viewers refused', async () => {
+    await start();
+    const sender = await join('sock', 'sia');
+    const other = await join('sock', 'oto');
+    const viewer = await connectPeer(`${server.syncUrl}/sock?user=vic&role=viewer`);
+    cleanups.push(() => viewer.terminate());
+    await eventually(() => expect(viewer.synced).toBe(true));
+    const answer = (peer: TestPeer, ref: string) =>
+      eventually(() => {
+        const found = peer.received.find((m) => m.type === 'published' && m.published.ref === ref);
+        expect(found).toBeDefined();
+        return (found as Extract<Message, { type: 'published' }>).published;
+      });
+
+    sender.sendRaw(encodePublish({ ref: 'p1', type: 'chat', data: { text: 'hi' }, idempotencyKey: 'k1' }));
+    const first = await answer(sender, 'p1');
+    expect(first).toMatchObject({ event: { type: 'chat', user: 'sia', room: 'sock', data: { text: 'hi' } } });
+    const id = 'event' in first ? first.event.id : '';
+    await eventually(() => expect(other.received.some((m) => m.type === 'event' && m.event.id === id)).toBe(true));
+    expect(appEvents((await poll('sock')).json.events).map((e) => e.id)).toEqual([id]);
+
+    // A resend after a lost answer (same key) stores nothing new.
+    sender.sendRaw(encodePublish({ ref: 'p2', type: 'chat', data: { text: 'hi' }, idempotencyKey: 'k1' }));
+    expect(await answer(sender, 'p2')).toMatchObject({ event: { id } });
+    expect(appEvents((await poll('sock')).json.events)).toHaveLength(1);
+
+    sender.sendRaw(encodePublish({ ref: 'p3', type: 'collab.fake' }));
+    expect(await answer(sender, 'p3')).toMatchObject({ error: { code: 'invalid_request' } });
+    sender.sendRaw(encodePublish({ ref: 'p4', type: 'big', data: 'x'.repeat(70_000) }));
+    expect(await answer(sender, 'p4')).toMatchObject({ error: { code: 'message_too_big' } });
+    viewer.sendRaw(encodePublish({ ref: 'v1', type: 'chat', data: 'from a viewer' }));
+    expect(await answer(viewer, 'v1')).toMatchObject({ error: { code: 'read_only' } });
+    expect(appEvents((await poll('sock')).json.events)).toHaveLength(1);
+    expect(sender.closeEvent).toBeNull();
+    expect(viewer.closeEvent).toBeNull();
   });
 
   it('emits collab.* server events: joined, left, collaborator added/removed, room updated (debounced)', async () => {

@@ -1,10 +1,18 @@
-import { decodeMessage, encodeAuthDenied, type Message } from '@tandem/protocol';
+import {
+  decodeMessage,
+  encodeAuthDenied,
+  encodePublished,
+  type Message,
+  type PublishRequest,
+  type PublishResult,
+} from '@tandem/protocol';
 import type { IncomingMessage } from 'node:http';
 import type { RawData } from 'ws';
 import type { Authenticator, Principal } from '../auth/authenticator.js';
 import type { RoomAccess } from '../auth/room-access.js';
 import { canWrite } from '../auth/roles.js';
 import { TandemError, toTandemError } from '../errors.js';
+import { checkAppEvent } from '../events/event-rules.js';
 import type { EventService } from '../events/event-service.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -242,6 +250,9 @@ export class SyncSession {
       case 'token':
         void this.refreshToken(message.token);
         return;
+      case 'publish':
+        void this.publish(message.publish);
+        return;
       default:
         break;
     }
@@ -259,6 +270,31 @@ export class SyncSession {
     this.deps.access.claimIfUnowned(principal, this.roomName, 'editor').catch((err: unknown) => {
       this.deps.log.error({ err, room: this.roomName }, 'could not record the room creator as owner');
     });
+  }
+
+  /**
+   * An app event over the socket: the same rules, roles, rate and idempotency as `POST …/events`, and
+   * one `published` answer (the stored event, or the refusal) matched by `ref`. A refusal does not close
+   * the socket.
+   */
+  private async publish(request: PublishRequest): Promise<void> {
+    let result: PublishResult;
+    try {
+      if (this.peer.readOnly) throw new TandemError('read_only', 'viewers may not publish events');
+      if (!this.updateLimit().take()) throw new TandemError('rate_limited', 'too many messages; slow down');
+      checkAppEvent(request.type, request.data);
+      const { event } = await this.deps.events.publish(this.roomName, {
+        type: request.type,
+        user: this.peer.user,
+        data: request.data ?? null,
+        idempotencyKey: request.idempotencyKey,
+      });
+      result = { ref: request.ref, event };
+    } catch (err) {
+      const error = toTandemError(err, this.deps.log);
+      result = { ref: request.ref, error: { code: error.code, message: error.message } };
+    }
+    this.peer.send(encodePublished(result));
   }
 
   private async refreshToken(token: string): Promise<void> {

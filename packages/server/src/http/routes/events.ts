@@ -1,11 +1,15 @@
 import { z } from 'zod';
 import { TandemError } from '../../errors.js';
 import { toEnvelope } from '../../events/event-service.js';
+import {
+  checkEventData,
+  EVENT_TYPE_PATTERN,
+  EVENT_TYPE_RULE,
+  RESERVED_EVENT_PREFIX,
+} from '../../events/event-rules.js';
 import { authorize, requireRoom, type App, type HttpDeps } from '../app.js';
 import { authorizeWrite } from './content.js';
 import { roomParam } from './params.js';
-
-const MAX_EVENT_DATA_BYTES = 64 * 1024;
 
 export const envelope = z.object({
   id: z.string(),
@@ -17,15 +21,9 @@ export const envelope = z.object({
 });
 const eventType = z
   .string()
-  .regex(/^[A-Za-z0-9][\w.:-]{0,63}$/, 'event types are 1-64 chars of letters, digits, _ . : -')
-  .refine((t) => !t.startsWith('collab.'), { message: 'the collab. prefix is reserved for server events' });
+  .regex(EVENT_TYPE_PATTERN, EVENT_TYPE_RULE)
+  .refine((t) => !t.startsWith(RESERVED_EVENT_PREFIX), { message: 'the collab. prefix is reserved for server events' });
 const eventBody = z.object({ type: eventType, data: z.unknown().optional() });
-
-function checkDataSize(data: unknown): void {
-  if (Buffer.byteLength(JSON.stringify(data ?? null)) > MAX_EVENT_DATA_BYTES) {
-    throw new TandemError('message_too_big', `event data is limited to ${MAX_EVENT_DATA_BYTES} bytes of JSON`);
-  }
-}
 
 export function eventRoutes(app: App, deps: HttpDeps): void {
   app.post(
@@ -46,7 +44,7 @@ export function eventRoutes(app: App, deps: HttpDeps): void {
     async (request, reply) => {
       const { room } = request.params;
       const { principal } = await authorizeWrite(deps, request, room);
-      checkDataSize(request.body.data);
+      checkEventData(request.body.data);
       const { event, duplicate } = await deps.events.publish(room, {
         type: request.body.type,
         user: principal.user,
@@ -104,7 +102,7 @@ export function eventRoutes(app: App, deps: HttpDeps): void {
     async (request, reply) => {
       const { room } = request.params;
       const { principal } = await authorizeWrite(deps, request, room);
-      checkDataSize(request.body.data);
+      checkEventData(request.body.data);
       const event = deps.events.broadcast(room, {
         type: request.body.type,
         user: principal.user,
