@@ -14,4 +14,5 @@ export {
   type ReconnectDecision,
   type ReconnectOptions,
 } from './reconnect-policy.js';
+export { PublishError, RoomEvents, type EventHandler } from './room-events.js';
 export { SaveTracker, type SaveState } from './save-tracker.js';

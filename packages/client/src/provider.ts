@@ -13,6 +13,7 @@ import { ObservableV2 } from 'lib0/observable';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { defaultReconnectOptions, ReconnectPolicy, type ReconnectOptions } from './reconnect-policy.js';
+import { RoomEvents } from './room-events.js';
 import { SaveTracker, type SaveState } from './save-tracker.js';
 import { tokenExpiry } from './token-expiry.js';
 
@@ -58,6 +59,8 @@ export interface TandemProviderOptions {
   warnBeforeUnload?: boolean;
   /** Source of randomness for the reconnect jitter (tests pass a seeded one). */
   random?: () => number;
+  /** Base URL of the REST API for event catch-up; derived from `url` (`ws://h/v1/sync` → `http://h`). */
+  httpUrl?: string;
 }
 
 export interface TandemProviderEvents {
@@ -66,8 +69,6 @@ export interface TandemProviderEvents {
   synced: (synced: boolean) => void;
   /** An error frame from the server (`read_only`, a refusal's reason before the close, …). */
   error: (error: { code: string; message: string }) => void;
-  /** An app or server event for this room. */
-  event: (event: EventEnvelope) => void;
 }
 
 export interface Diagnostics {
@@ -106,7 +107,10 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
   readonly doc: Y.Doc | null;
   readonly awareness: awarenessProtocol.Awareness;
   readonly room: string;
+  /** The room's events: `events.on(type | '*', fn)`, `events.send(type, data)`. */
+  readonly events: RoomEvents;
   private readonly options: TandemProviderOptions;
+  private lastToken: string | undefined;
   private readonly WebSocketImpl: WebSocketConstructor;
   private readonly policy: ReconnectPolicy;
   private readonly tracker = new SaveTracker();
@@ -139,6 +143,15 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
     this.ownsAwareness = options.awareness === undefined;
     this.awareness = options.awareness ?? new awarenessProtocol.Awareness(this.doc ?? new Y.Doc());
     this.policy = new ReconnectPolicy({ ...defaultReconnectOptions, ...options.reconnect }, options.random);
+    this.events = new RoomEvents({
+      send: (frame) => {
+        const ws = this.ws;
+        if (!ws || ws.readyState !== OPEN || this.status_ !== 'live') return false;
+        ws.send(frame);
+        return true;
+      },
+      fetchSince: (since, limit) => this.fetchEvents(since, limit),
+    });
     this.doc?.on('update', this.onDocUpdate);
     this.awareness.on('update', this.onAwarenessUpdate);
     this.removeWindowListeners = this.listenToWindow();
@@ -247,6 +260,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
       return;
     }
     if (!this.shouldConnect || this.destroyed || this.ws) return;
+    this.lastToken = token;
     const ws = new this.WebSocketImpl(this.socketUrl(token), [TANDEM_SUBPROTOCOL]);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
@@ -263,6 +277,20 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
     const query = params.toString();
     const base = this.options.url.replace(/\/+$/, '');
     return `${base}/${this.room}${query ? `?${query}` : ''}`;
+  }
+
+  /** REST catch-up for RoomEvents, authenticated like the socket. */
+  private async fetchEvents(since: number, limit: number): Promise<EventEnvelope[]> {
+    const base = (
+      this.options.httpUrl ?? this.options.url.replace(/^ws/, 'http').replace(/\/v1\/sync\/*$/, '')
+    ).replace(/\/+$/, '');
+    const params = new URLSearchParams(this.options.params ?? {});
+    params.set('since', String(since));
+    params.set('limit', String(limit));
+    const headers: Record<string, string> = this.lastToken ? { authorization: `Bearer ${this.lastToken}` } : {};
+    const res = await fetch(`${base}/v1/rooms/${encodeURIComponent(this.room)}/events?${params}`, { headers });
+    if (!res.ok) throw new Error(`event catch-up answered ${res.status}`);
+    return ((await res.json()) as { events: EventEnvelope[] }).events;
   }
 
   private async resolveToken(): Promise<string | undefined> {
@@ -288,10 +316,13 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
       return; // a newer server's message this client does not know
     }
     switch (message.type) {
-      case 'status':
+      case 'status': {
         this.readOnly_ = message.status.readOnly;
+        const joined = this.status_ !== 'live';
         this.becameLive();
+        if (joined) this.events.connected(message.status.serverTime);
         return;
+      }
       case 'sync-step1':
         if (!this.doc) return;
         this.becameLive();
@@ -320,7 +351,10 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
         }
         return;
       case 'event':
-        this.emit('event', [message.event]);
+        this.events.received(message.event);
+        return;
+      case 'published':
+        this.events.answered(message.published);
         return;
       case 'error':
         this.lastError = { code: message.code, message: message.message };
@@ -373,6 +407,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
     if (decision.action === 'fail') {
       this.shouldConnect = false;
       this.setStatus('failed');
+      this.events.failed(`connection refused for good (${this.lastClose?.code ?? 'no close code'})`);
       return;
     }
     const delayMs = decision.action === 'refresh-token' ? 0 : decision.delayMs;
