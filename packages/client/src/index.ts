@@ -14,5 +14,6 @@ export {
   type ReconnectDecision,
   type ReconnectOptions,
 } from './reconnect-policy.js';
+export { colorFor, Presence, type Other, type PresenceUser } from './presence.js';
 export { PublishError, RoomEvents, type EventHandler } from './room-events.js';
 export { SaveTracker, type SaveState } from './save-tracker.js';

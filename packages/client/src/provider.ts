@@ -13,6 +13,7 @@ import { ObservableV2 } from 'lib0/observable';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { defaultReconnectOptions, ReconnectPolicy, type ReconnectOptions } from './reconnect-policy.js';
+import { Presence } from './presence.js';
 import { RoomEvents } from './room-events.js';
 import { SaveTracker, type SaveState } from './save-tracker.js';
 import { tokenExpiry } from './token-expiry.js';
@@ -109,6 +110,8 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
   readonly room: string;
   /** The room's events: `events.on(type | '*', fn)`, `events.send(type, data)`. */
   readonly events: RoomEvents;
+  /** Who is here: `presence.setUser({ id, name })`, `presence.others()`, `presence.update({ cursor })`. */
+  readonly presence: Presence;
   private readonly options: TandemProviderOptions;
   private lastToken: string | undefined;
   private readonly WebSocketImpl: WebSocketConstructor;
@@ -142,6 +145,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
     this.WebSocketImpl = WebSocketImpl;
     this.ownsAwareness = options.awareness === undefined;
     this.awareness = options.awareness ?? new awarenessProtocol.Awareness(this.doc ?? new Y.Doc());
+    this.presence = new Presence(this.awareness);
     this.policy = new ReconnectPolicy({ ...defaultReconnectOptions, ...options.reconnect }, options.random);
     this.events = new RoomEvents({
       send: (frame) => {
