@@ -21,8 +21,9 @@ function check(name, command, args) {
 // Local binaries, not npx: no registry lookups, and nothing printed after the summary line.
 const bin = (name) => `node_modules/.bin/${name}`;
 check('typecheck', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']);
+check('typecheck react', bin('tsc'), ['-p', 'packages/react/tsconfig.json', '--noEmit']);
 // Each package's dist/ (with declarations): spawned servers and the CLI run the compiled code.
-for (const pkg of ['protocol', 'client', 'server']) {
+for (const pkg of ['protocol', 'client', 'react', 'server']) {
   check(`build ${pkg}`, bin('tsc'), ['-p', `packages/${pkg}/tsconfig.build.json`]);
 }
 check('eslint', bin('eslint'), ['.']);

@@ -1,0 +1,174 @@
+import type { ConnectionStatus, Other, SaveState } from '@tandem/client';
+import type { EventEnvelope } from '@tandem/protocol';
+import { useCallback, useEffect, useRef, useSyncExternalStore } from 'react';
+import { useDoc, useProvider } from './room.js';
+
+type Unsubscribe = () => void;
+
+/**
+ * Subscribes to something that changes, re-rendering only when `read()` returns a value that is not
+ * `equal` to the last one (so a selector over a big document re-renders only for what it selects).
+ */
+function useExternal<T>(
+  subscribe: (notify: () => void) => Unsubscribe,
+  read: () => T,
+  equal: (a: T, b: T) => boolean = Object.is,
+): T {
+  const cache = useRef<{ value: T } | null>(null);
+  const readRef = useRef(read);
+  readRef.current = read;
+  const snapshot = useCallback((): T => {
+    const next = readRef.current();
+    if (cache.current && equal(cache.current.value, next)) return cache.current.value;
+    cache.current = { value: next };
+    return next;
+  }, [equal]);
+  const sub = useCallback(
+    (notify: () => void) => {
+      cache.current = null;
+      return subscribe(notify);
+    },
+    // The subscription is keyed by what it subscribes to; callers pass stable dependencies.
+    [subscribe],
+  );
+  return useSyncExternalStore(sub, snapshot, snapshot);
+}
+
+/** Shallow equality for arrays and plain objects (the default for map and array selectors). */
+export function shallowEqual(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => Object.is((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/** What the hooks observe: a shared type's deep changes. */
+interface Observable {
+  observeDeep(f: () => void): void;
+  unobserveDeep(f: () => void): void;
+}
+
+function useObserved<T>(type: Observable, read: () => T, equal: (a: T, b: T) => boolean): T {
+  const subscribe = useCallback(
+    (notify: () => void) => {
+      type.observeDeep(notify);
+      return () => type.unobserveDeep(notify);
+    },
+    [type],
+  );
+  return useExternal(subscribe, read, equal);
+}
+
+/** The text of the document's `Y.Text` named `name`, re-rendering when it changes. */
+export function useText(name: string): string {
+  const text = useDoc().getText(name);
+  return useObserved(text, () => text.toString(), Object.is);
+}
+
+/**
+ * The document's `Y.Map` named `name` as JSON, or what `selector` picks from it; re-renders only when
+ * that is not shallow-equal to the previous value.
+ */
+export function useMap<T = Record<string, unknown>>(name: string, selector?: (map: Record<string, unknown>) => T): T {
+  const map = useDoc().getMap(name);
+  const select = selector ?? ((v: Record<string, unknown>) => v as T);
+  return useObserved(map, () => select(map.toJSON()), shallowEqual);
+}
+
+/** The document's `Y.Array` named `name` as JSON, or what `selector` picks from it (shallow-compared). */
+export function useArray<T = unknown[]>(name: string, selector?: (items: unknown[]) => T): T {
+  const array = useDoc().getArray(name);
+  const select = selector ?? ((v: unknown[]) => v as T);
+  return useObserved(array, () => select(array.toJSON()), shallowEqual);
+}
+
+const noSubscription = (): Unsubscribe => () => undefined;
+
+/** The connection status; `connecting` until the room's provider exists. */
+export function useStatus(): ConnectionStatus {
+  const provider = useProvider();
+  const subscribe = useCallback(
+    (notify: () => void) =>
+      provider ? (provider.on('status', notify), () => provider.off('status', notify)) : noSubscription(),
+    [provider],
+  );
+  return useExternal(subscribe, () => provider?.status ?? 'connecting');
+}
+
+/** Whether local changes are durable on the server, and how many are not yet. */
+export function useSaveState(): { state: SaveState; pendingUpdates: number } {
+  const provider = useProvider();
+  const subscribe = useCallback(
+    (notify: () => void) => {
+      if (!provider) return noSubscription();
+      provider.on('save', notify);
+      provider.on('status', notify);
+      return () => {
+        provider.off('save', notify);
+        provider.off('status', notify);
+      };
+    },
+    [provider],
+  );
+  return useExternal(
+    subscribe,
+    () => ({ state: provider?.saveState ?? 'saved', pendingUpdates: provider?.pendingUpdates ?? 0 }),
+    shallowEqual,
+  );
+}
+
+/** Everyone else in the room, one entry per user. */
+export function useOthers(): Other[] {
+  const provider = useProvider();
+  const subscribe = useCallback(
+    (notify: () => void) => (provider ? provider.presence.onChange(notify) : noSubscription()),
+    [provider],
+  );
+  return useExternal(subscribe, () => provider?.presence.others() ?? [], sameOthers);
+}
+
+function sameOthers(a: Other[], b: Other[]): boolean {
+  return a.length === b.length && a.every((o, i) => JSON.stringify(o) === JSON.stringify(b[i]));
+}
+
+/** Merges fields into this client's presence. */
+export function useUpdateMyPresence(): (fields: Record<string, unknown>) => void {
+  const provider = useProvider();
+  return useCallback((fields) => provider?.presence.update(fields), [provider]);
+}
+
+/** This client's presence state and a function that merges fields into it. */
+export function useMyPresence(): [Record<string, unknown> | null, (fields: Record<string, unknown>) => void] {
+  const provider = useProvider();
+  const subscribe = useCallback(
+    (notify: () => void) => (provider ? provider.presence.onChange(notify) : noSubscription()),
+    [provider],
+  );
+  const mine = useExternal(subscribe, () => provider?.presence.mine ?? null, shallowEqual);
+  return [mine, useUpdateMyPresence()];
+}
+
+/** Calls `handler` for each event of `type` (or `'*'`); the latest handler is used without resubscribing. */
+export function useEvent(type: string, handler: (event: EventEnvelope) => void): void {
+  const provider = useProvider();
+  const latest = useRef(handler);
+  latest.current = handler;
+  useEffect(() => provider?.events.on(type, (e) => latest.current(e)), [provider, type]);
+}
+
+/** Publishes an app event over the room's socket; resolves with the stored event. */
+export function useSendEvent(): (
+  type: string,
+  data?: unknown,
+  options?: { idempotencyKey?: string },
+) => Promise<EventEnvelope> {
+  const provider = useProvider();
+  return useCallback(
+    (type, data, options) =>
+      provider ? provider.events.send(type, data, options) : Promise.reject(new Error('the room is not connected yet')),
+    [provider],
+  );
+}
