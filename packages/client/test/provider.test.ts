@@ -138,6 +138,26 @@ describe('TandemProvider', () => {
     await p.whenSaved();
   }, 15_000);
 
+  it('closed with 4401 (a refreshed token the server refused), it reconnects with a fresh token from the function', async () => {
+    server = await startTestServer({ jwtSecret: SECRET });
+    const handed: string[] = [];
+    const p = open('expiry', {
+      token: async () => {
+        // The second call is the in-band refresh: hand out something the server refuses.
+        const t = handed.length === 1 ? 'refused.by.server' : await token('ada', { ttl: '2s' });
+        handed.push(t);
+        return t;
+      },
+    });
+    await p.whenSynced();
+    await eventually(() => expect(p.getDiagnostics().lastClose?.code).toBe(4401), 5_000);
+    await eventually(() => expect(p.status).toBe('live'), 5_000);
+    expect(handed.length).toBeGreaterThanOrEqual(3);
+    expect(p.getDiagnostics().reconnects).toBe(1);
+    p.doc!.getText('t').insert(0, 'after a fresh token');
+    await p.whenSaved();
+  }, 15_000);
+
   it('two TandemProviders and a stock WebsocketProvider converge under random edits and disconnects (seeded)', async () => {
     server = await startTestServer();
     const seed = 1234;
