@@ -1,6 +1,7 @@
 import {
   decodeMessage,
   encodeAwareness,
+  encodePing,
   encodeSyncStep1,
   encodeSyncStep2,
   encodeSyncUpdate,
@@ -62,6 +63,8 @@ export interface TandemProviderOptions {
   random?: () => number;
   /** Base URL of the REST API for event catch-up; derived from `url` (`ws://h/v1/sync` → `http://h`). */
   httpUrl?: string;
+  /** How often a live socket is checked with a ping (default 20 s; 0 = never). See checkAlive. */
+  pingIntervalMs?: number;
 }
 
 export interface TandemProviderEvents {
@@ -134,6 +137,11 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
   private lastAckMs: number | null = null;
   private oldestUnackedAt: number | null = null;
   private readonly removeWindowListeners: () => void;
+  private aliveTimer: ReturnType<typeof setInterval> | null = null;
+  private lastReceivedAt = 0;
+  private lastCheckAt = 0;
+  /** When the unanswered ping went out; null when none is outstanding. */
+  private pingSentAt: number | null = null;
 
   constructor(options: TandemProviderOptions) {
     super();
@@ -305,6 +313,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
 
   private onOpen(ws: WebSocketLike): void {
     if (ws !== this.ws) return;
+    this.startAliveChecks(ws);
     if (this.doc) ws.send(encodeSyncStep1(Y.encodeStateVector(this.doc)));
     if (this.awareness.getLocalState() !== null) {
       ws.send(encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, [this.awareness.clientID])));
@@ -313,6 +322,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
 
   private onMessage(ws: WebSocketLike, data: unknown): void {
     if (ws !== this.ws) return;
+    this.lastReceivedAt = Date.now();
     let message: Message;
     try {
       message = decodeMessage(new Uint8Array(data as ArrayBuffer));
@@ -364,6 +374,8 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
         this.lastError = { code: message.code, message: message.message };
         this.emit('error', [this.lastError]);
         return;
+      case 'pong':
+        return;
       case 'auth-denied':
         this.lastError = { code: 'permission_denied', message: message.reason };
         this.emit('error', [this.lastError]);
@@ -384,6 +396,8 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
   private onClose(ws: WebSocketLike, code: number, reason: string): void {
     if (ws !== this.ws) return;
     this.ws = null;
+    if (this.aliveTimer) clearInterval(this.aliveTimer);
+    this.aliveTimer = null;
     const liveMs = this.status_ === 'live' ? Date.now() - this.liveSince : 0;
     this.lastClose = { code, reason };
     this.tracker.disconnected();
@@ -405,6 +419,34 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
     this.reconnects++;
     this.scheduleRetry(this.policy.decide(code, liveMs));
     this.emitSave();
+  }
+
+  private startAliveChecks(ws: WebSocketLike): void {
+    const interval = this.options.pingIntervalMs ?? 20_000;
+    if (interval <= 0) return;
+    this.lastReceivedAt = this.lastCheckAt = Date.now();
+    this.pingSentAt = null;
+    this.aliveTimer = setInterval(() => this.checkAlive(ws, interval), interval);
+  }
+
+  /**
+   * Dead-socket detection: a ping each interval; a socket that received nothing since the previous
+   * ping, when this check runs on time, is given up (4000) and the reconnect policy takes over. A check
+   * that runs late — a background tab whose timers fire once a minute — judges nothing: the silence
+   * may be the tab's, not the network's, so it only sends a fresh ping.
+   */
+  private checkAlive(ws: WebSocketLike, interval: number): void {
+    if (ws !== this.ws || ws.readyState !== OPEN) return;
+    const now = Date.now();
+    const late = now - this.lastCheckAt > interval * 2;
+    this.lastCheckAt = now;
+    if (!late && this.pingSentAt !== null && this.lastReceivedAt < this.pingSentAt) {
+      this.onClose(ws, 4000, 'no answer to ping');
+      ws.close(4000, 'no answer to ping');
+      return;
+    }
+    ws.send(encodePing());
+    this.pingSentAt = now;
   }
 
   private scheduleRetry(decision: ReturnType<ReconnectPolicy['decide']>): void {

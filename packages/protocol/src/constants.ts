@@ -17,6 +17,9 @@ export const MessageType = {
   publish: 106,
   /** Server → client: the outcome of one `publish`, matched by its `ref`. */
   published: 107,
+  /** Client → server: are you there? Answered with `pong` (browsers cannot see WebSocket pings). */
+  ping: 108,
+  pong: 109,
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 

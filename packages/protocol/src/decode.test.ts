@@ -8,6 +8,8 @@ import {
   encodeError,
   encodeEvent,
   encodeHello,
+  encodePing,
+  encodePong,
   encodePublish,
   encodePublished,
   encodeQueryAwareness,
@@ -41,6 +43,8 @@ describe('decodeMessage', () => {
     const status = { room: 'r', serverTime: 5, peers: 2, readOnly: false };
     expect(decodeMessage(encodeStatus(status))).toEqual({ type: 'status', status });
     expect(decodeMessage(encodeToken('a.b.c'))).toEqual({ type: 'token', token: 'a.b.c' });
+    expect(decodeMessage(encodePing())).toEqual({ type: 'ping' });
+    expect(decodeMessage(encodePong())).toEqual({ type: 'pong' });
     const publish = { ref: 'r1', type: 'note', data: { n: 1 }, idempotencyKey: 'k' };
     expect(decodeMessage(encodePublish(publish))).toEqual({ type: 'publish', publish });
     const stored = { id: '3', type: 'note', room: 'r', ts: 1, user: 'ada', data: null };

@@ -49,6 +49,10 @@ function decodeBody(type: number, reader: FrameReader): Message {
       }
       return { type: 'token', token };
     }
+    case MessageType.ping:
+      return { type: 'ping' };
+    case MessageType.pong:
+      return { type: 'pong' };
     case MessageType.publish:
       return { type: 'publish', publish: parsePublish(readJson(reader)) };
     case MessageType.published:

@@ -70,6 +70,9 @@ export function encodeError(code: string, message: string): Uint8Array {
 export const encodePublish = (publish: PublishRequest): Uint8Array => jsonFrame(MessageType.publish, publish);
 export const encodePublished = (result: PublishResult): Uint8Array => jsonFrame(MessageType.published, result);
 
+export const encodePing = (): Uint8Array => frame((e) => encoding.writeVarUint(e, MessageType.ping));
+export const encodePong = (): Uint8Array => frame((e) => encoding.writeVarUint(e, MessageType.pong));
+
 export function encodeToken(token: string): Uint8Array {
   return frame((e) => {
     encoding.writeVarUint(e, MessageType.token);

@@ -7,6 +7,8 @@ export {
   encodeError,
   encodeEvent,
   encodeHello,
+  encodePing,
+  encodePong,
   encodePublish,
   encodePublished,
   encodeQueryAwareness,

@@ -13,7 +13,9 @@ export type Message =
   | { type: 'status'; status: RoomStatus }
   | { type: 'token'; token: string }
   | { type: 'publish'; publish: PublishRequest }
-  | { type: 'published'; published: PublishResult };
+  | { type: 'published'; published: PublishResult }
+  | { type: 'ping' }
+  | { type: 'pong' };
 
 /** An app event a client publishes over the socket; `ref` matches the answer to the request. */
 export interface PublishRequest {

@@ -1,6 +1,7 @@
 import {
   decodeMessage,
   encodeAuthDenied,
+  encodePong,
   encodePublished,
   type Message,
   type PublishRequest,
@@ -252,6 +253,10 @@ export class SyncSession {
         return;
       case 'publish':
         void this.publish(message.publish);
+        return;
+      case 'ping':
+        // Counted against the update budget so pings cannot be a flood; an unanswered one is just late.
+        if (this.updateLimit().take()) this.peer.send(encodePong());
         return;
       default:
         break;
