@@ -128,6 +128,8 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   private destroyed = false;
+  /** A connection attempt is fetching its token. */
+  private opening = false;
   private synced_ = false;
   private status_: ConnectionStatus = 'offline';
   private readOnly_ = false;
@@ -236,7 +238,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
   connect(): void {
     if (this.destroyed) return;
     this.shouldConnect = true;
-    if (this.ws || this.retryTimer) return;
+    if (this.ws || this.retryTimer || this.opening) return;
     if (this.status_ === 'failed') this.policy.reset();
     void this.open();
   }
@@ -262,6 +264,9 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
   }
 
   private async open(): Promise<void> {
+    // One socket at a time: connect() and an online/visible retry may both arrive while the token is fetched.
+    if (this.opening || this.ws) return;
+    this.opening = true;
     this.setStatus(this.everConnected ? 'reconnecting' : 'connecting');
     let token: string | undefined;
     try {
@@ -270,6 +275,8 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
       this.lastError = { code: 'token_failed', message: err instanceof Error ? err.message : String(err) };
       this.scheduleRetry(this.policy.decide(1006, 0));
       return;
+    } finally {
+      this.opening = false;
     }
     if (!this.shouldConnect || this.destroyed || this.ws) return;
     this.lastToken = token;

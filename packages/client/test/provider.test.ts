@@ -87,6 +87,24 @@ describe('TandemProvider', () => {
     expect(reader.doc!.getText('t').toString()).toBe(typed);
   });
 
+  it('connect() called again while the token is being fetched opens one socket, not two', async () => {
+    server = await startTestServer({ jwtSecret: SECRET });
+    let calls = 0;
+    const p = open('twice', {
+      token: async () => {
+        calls++;
+        await new Promise((r) => setTimeout(r, 50));
+        return token('ada');
+      },
+    });
+    p.connect();
+    p.connect();
+    await p.whenSynced();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(calls).toBe(1);
+    expect(server.registry.get('twice')!.peerCount).toBe(1);
+  });
+
   it('4403 is final: status failed and no further attempts', async () => {
     server = await startTestServer({ jwtSecret: SECRET });
     const refusals = async (): Promise<number> =>
