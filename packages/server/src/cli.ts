@@ -53,6 +53,7 @@ Options (each also an env var, e.g. --data-dir → TANDEM_DATA_DIR; lists are co
   --max-presence-bytes <n>      largest presence state of one client; larger closes with 1009 (default 8192)
   --max-room-presence-bytes <n> all presence of one room; past it new states are dropped (default 1048576)
   --max-connections-per-ip <n>  (default 500; 0 = unlimited)
+  --request-timeout-ms <n>      a request must arrive within this long (default 30000; headers 10 s)
   --max-rooms-per-ip <n>        rooms one address may have loaded by its joins (default 200; 0 = unlimited)
   --max-op-bytes <n>            largest REST text-delta request (default 10240)
 

@@ -1,5 +1,6 @@
 import { encodeAwareness, encodeQueryAwareness, encodeSyncStep1, encodeSyncUpdate } from '@tandem/protocol';
 import * as awarenessProtocol from 'y-protocols/awareness';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { ConfigInput } from '../src/ops/config.js';
@@ -187,6 +188,21 @@ describe('limits', () => {
     expect(step2s()).toBe(4);
     await eventually(() => expect(step2s()).toBe(5), 7_000);
     expect(p.closeEvent).toBeNull();
+  });
+
+  it('a request trickled in slowly is cut off after --request-timeout-ms', async () => {
+    await start({ requestTimeoutMs: 1_000 });
+    const socket = connect(server.port, '127.0.0.1');
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    const startedAt = Date.now();
+    let answer = '';
+    socket.on('data', (d: Buffer) => (answer += d.toString()));
+    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n'); // headers never finished
+    await new Promise<void>((r) => socket.once('close', () => r()));
+    // Node checks every 500 ms here (half the timeout): closed after the timeout, well before 90 s.
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(900);
+    expect(Date.now() - startedAt).toBeLessThan(5_000);
+    expect(answer).toMatch(/^HTTP\/1.1 408/);
   });
 
   it('visiting rooms without writing stores nothing: no rooms, no events, no owners', async () => {

@@ -70,10 +70,14 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
     bodyLimit: deps.config.maxMessageBytes,
     // Room names are up to 256 characters, each up to three once percent-encoded (`%2F`).
     routerOptions: { maxParamLength: 1024 },
-    // A client trickling its request in holds a socket and a descriptor; Node's default is 300 s.
-    requestTimeout: 30_000,
+    // A client trickling its request in holds a socket and a descriptor; Node's default is 300 s, and
+    // Node looks for overdue requests only every 30 s unless told otherwise.
+    requestTimeout: deps.config.requestTimeoutMs,
+    http: {
+      headersTimeout: Math.min(10_000, deps.config.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(2_000, deps.config.requestTimeoutMs / 2),
+    },
   }).withTypeProvider<ZodTypeProvider>();
-  app.server.headersTimeout = 10_000;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

@@ -109,6 +109,8 @@ export const configSchema = z.object({
     .default(1024 * 1024),
   /** Rooms one client address may cause to be loaded at once (0 = unlimited). */
   maxRoomsPerIp: z.coerce.number().int().min(0).default(200),
+  /** A request (headers and body) must arrive within this long, else the connection is closed (408). */
+  requestTimeoutMs: z.coerce.number().int().min(1_000).default(30_000),
   /** Concurrent connections per client address (0 = unlimited). */
   maxConnectionsPerIp: z.coerce.number().int().min(0).default(500),
   /** Largest text-delta request body (REST `…/text/:field/ops`). */
