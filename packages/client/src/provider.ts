@@ -65,6 +65,13 @@ export interface TandemProviderOptions {
   httpUrl?: string;
   /** How often a live socket is checked with a ping (default 20 s; 0 = never). See checkAlive. */
   pingIntervalMs?: number;
+  /**
+   * Local persistence of the document, e.g. `new IndexeddbPersistence(room, doc)` from y-indexeddb, so
+   * edits survive a reload while offline. Until its `whenSynced` resolves, the save state is not `saved`:
+   * edits from before the reload may still be on their way from it. What it loads is sent like any
+   * local change and saved once acknowledged.
+   */
+  localPersistence?: { whenSynced: Promise<unknown> };
 }
 
 export interface TandemProviderEvents {
@@ -130,6 +137,8 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
   private destroyed = false;
   /** A connection attempt is fetching its token. */
   private opening = false;
+  /** The state vector the server opened this connection with: what a later step 2 is diffed against. */
+  private serverStateVector: Uint8Array | null = null;
   private synced_ = false;
   private status_: ConnectionStatus = 'offline';
   private readOnly_ = false;
@@ -167,6 +176,15 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
       fetchSince: (since, limit) => this.fetchEvents(since, limit),
     });
     this.doc?.on('update', this.onDocUpdate);
+    if (options.localPersistence) {
+      this.tracker.hold();
+      const release = (): void => {
+        this.tracker.release();
+        this.sendLocalState();
+        this.emitSave();
+      };
+      options.localPersistence.whenSynced.then(release, release);
+    }
     this.awareness.on('update', this.onAwarenessUpdate);
     this.removeWindowListeners = this.listenToWindow();
     if (options.connect !== false) this.connect();
@@ -346,6 +364,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
       }
       case 'sync-step1':
         if (!this.doc) return;
+        this.serverStateVector = message.stateVector.slice();
         this.becameLive();
         ws.send(encodeSyncStep2(Y.encodeStateAsUpdate(this.doc, message.stateVector)));
         this.tracker.sentState();
@@ -504,6 +523,18 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
     if (token === undefined || !ws || ws.readyState !== OPEN) return;
     ws.send(encodeToken(token));
     this.scheduleTokenRefresh(token);
+  }
+
+  /**
+   * Sends what the server lacks of the whole document as a numbered sync step 2 (after local persistence
+   * loaded); without a live socket, the next connection's step 2 does the same.
+   */
+  private sendLocalState(): void {
+    const ws = this.ws;
+    if (!this.doc || !ws || ws.readyState !== OPEN || this.status_ !== 'live') return;
+    ws.send(encodeSyncStep2(Y.encodeStateAsUpdate(this.doc, this.serverStateVector ?? undefined)));
+    this.tracker.sentState();
+    this.noteSent();
   }
 
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {

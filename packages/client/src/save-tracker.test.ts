@@ -41,4 +41,16 @@ describe('SaveTracker', () => {
     expect(t.acked(1)).toBe(false);
     expect(t.pendingUpdates).toBe(1);
   });
+
+  it('a local source still loading keeps the state from saved until a step 2 after it is acked', () => {
+    const t = new SaveTracker();
+    t.hold();
+    expect(t.state(true)).toBe('saving');
+    expect(t.pendingUpdates).toBe(1);
+    t.release();
+    expect(t.state(true)).toBe('saving');
+    const seq = t.sentState();
+    t.acked(seq);
+    expect(t.state(true)).toBe('saved');
+  });
 });

@@ -12,20 +12,38 @@ export type SaveState = 'saved' | 'saving' | 'unsaved';
 export class SaveTracker {
   /** Local changes no ack has covered yet. */
   private pending = 0;
+  /** Sources of local changes not loaded yet (a local database still opening): nothing is saved meanwhile. */
+  private holds = 0;
   /** Messages of this connection awaiting an ack: their number and how many changes each carries. */
   private inFlight: { seq: number; changes: number }[] = [];
   private inFlightChanges = 0;
   private lastSeq = 0;
   lastSavedAt: number | null = null;
 
-  /** Local changes waiting for a durable ack. */
+  /** Local changes waiting for a durable ack (a source still loading counts as one). */
   get pendingUpdates(): number {
-    return this.pending;
+    return this.pending + this.holds;
   }
 
   state(connected: boolean): SaveState {
-    if (this.pending === 0) return 'saved';
+    if (this.pendingUpdates === 0) return 'saved';
     return connected ? 'saving' : 'unsaved';
+  }
+
+  /** Local changes may be on their way from a source that is still loading. */
+  hold(): void {
+    this.holds++;
+  }
+
+  /**
+   * That source has loaded. Whatever it held is in the document now, whether or not its changes were
+   * seen one by one, so the hold becomes a pending change of its own: the next sync step 2 carries it,
+   * and only that step's ack makes the state `saved`.
+   */
+  release(): void {
+    if (this.holds === 0) return;
+    this.holds--;
+    this.pending++;
   }
 
   /** The user changed the document. */
@@ -52,7 +70,7 @@ export class SaveTracker {
       this.inFlightChanges -= changes;
       retired = true;
     }
-    if (retired && this.pending === 0) this.lastSavedAt = Date.now();
+    if (retired && this.pendingUpdates === 0) this.lastSavedAt = Date.now();
     return retired;
   }
 
