@@ -14,6 +14,8 @@ import { ObservableV2 } from 'lib0/observable';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { defaultReconnectOptions, ReconnectPolicy, type ReconnectOptions } from './reconnect-policy.js';
+import { browserOffline, listenToBrowser } from './browser-hooks.js';
+import { Keepalive } from './keepalive.js';
 import { Presence } from './presence.js';
 import { RoomEvents } from './room-events.js';
 import { SaveTracker, type SaveState } from './save-tracker.js';
@@ -95,16 +97,6 @@ export interface Diagnostics {
 
 const OPEN = 1;
 
-/** The part of a browser's `window` the provider listens to (typed here so Node builds need no DOM types). */
-interface BrowserWindow {
-  addEventListener(type: string, listener: (event: never) => void): void;
-  removeEventListener(type: string, listener: (event: never) => void): void;
-  document?: {
-    visibilityState?: string;
-    addEventListener(type: string, listener: () => void): void;
-    removeEventListener(type: string, listener: () => void): void;
-  };
-}
 /** How long before a token expires the provider asks for a fresh one (see scheduleTokenRefresh). */
 const REFRESH_AHEAD_MS = 60_000;
 
@@ -148,11 +140,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
   private lastAckMs: number | null = null;
   private oldestUnackedAt: number | null = null;
   private readonly removeWindowListeners: () => void;
-  private aliveTimer: ReturnType<typeof setInterval> | null = null;
-  private lastReceivedAt = 0;
-  private lastCheckAt = 0;
-  /** When the unanswered ping went out; null when none is outstanding. */
-  private pingSentAt: number | null = null;
+  private keepalive: Keepalive | null = null;
 
   constructor(options: TandemProviderOptions) {
     super();
@@ -186,7 +174,14 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
       options.localPersistence.whenSynced.then(release, release);
     }
     this.awareness.on('update', this.onAwarenessUpdate);
-    this.removeWindowListeners = this.listenToWindow();
+    this.removeWindowListeners = listenToBrowser({
+      retryNow: () => this.retryNow(),
+      offline: () => {
+        if (this.status_ !== 'live' && this.status_ !== 'failed') this.setStatus('offline');
+      },
+      leaving: () => awarenessProtocol.removeAwarenessStates(this.awareness, [this.awareness.clientID], 'pagehide'),
+      shouldWarnBeforeUnload: () => this.options.warnBeforeUnload === true && this.saveState !== 'saved',
+    });
     if (options.connect !== false) this.connect();
   }
 
@@ -347,7 +342,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
 
   private onMessage(ws: WebSocketLike, data: unknown): void {
     if (ws !== this.ws) return;
-    this.lastReceivedAt = Date.now();
+    this.keepalive?.received();
     let message: Message;
     try {
       message = decodeMessage(new Uint8Array(data as ArrayBuffer));
@@ -422,8 +417,8 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
   private onClose(ws: WebSocketLike, code: number, reason: string): void {
     if (ws !== this.ws) return;
     this.ws = null;
-    if (this.aliveTimer) clearInterval(this.aliveTimer);
-    this.aliveTimer = null;
+    this.keepalive?.stop();
+    this.keepalive = null;
     const liveMs = this.status_ === 'live' ? Date.now() - this.liveSince : 0;
     this.lastClose = { code, reason };
     this.tracker.disconnected();
@@ -450,29 +445,16 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
   private startAliveChecks(ws: WebSocketLike): void {
     const interval = this.options.pingIntervalMs ?? 20_000;
     if (interval <= 0) return;
-    this.lastReceivedAt = this.lastCheckAt = Date.now();
-    this.pingSentAt = null;
-    this.aliveTimer = setInterval(() => this.checkAlive(ws, interval), interval);
-  }
-
-  /**
-   * Dead-socket detection: a ping each interval; a socket that received nothing since the previous
-   * ping, when this check runs on time, is given up (4000) and the reconnect policy takes over. A check
-   * that runs late — a background tab whose timers fire once a minute — judges nothing: the silence
-   * may be the tab's, not the network's, so it only sends a fresh ping.
-   */
-  private checkAlive(ws: WebSocketLike, interval: number): void {
-    if (ws !== this.ws || ws.readyState !== OPEN) return;
-    const now = Date.now();
-    const late = now - this.lastCheckAt > interval * 2;
-    this.lastCheckAt = now;
-    if (!late && this.pingSentAt !== null && this.lastReceivedAt < this.pingSentAt) {
-      this.onClose(ws, 4000, 'no answer to ping');
-      ws.close(4000, 'no answer to ping');
-      return;
-    }
-    ws.send(encodePing());
-    this.pingSentAt = now;
+    this.keepalive = new Keepalive(
+      interval,
+      () => {
+        if (ws.readyState === OPEN) ws.send(encodePing());
+      },
+      () => {
+        this.onClose(ws, 4000, 'no answer to ping');
+        ws.close(4000, 'no answer to ping');
+      },
+    );
   }
 
   private scheduleRetry(decision: ReturnType<ReconnectPolicy['decide']>): void {
@@ -483,7 +465,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
       return;
     }
     const delayMs = decision.action === 'refresh-token' ? 0 : decision.delayMs;
-    this.setStatus(this.policy.exhausted || this.browserOffline() ? 'offline' : 'reconnecting');
+    this.setStatus(this.policy.exhausted || browserOffline() ? 'offline' : 'reconnecting');
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       if (this.shouldConnect && !this.destroyed) void this.open();
@@ -579,43 +561,5 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
     this.retryTimer = null;
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     this.refreshTimer = null;
-  }
-
-  private browserOffline(): boolean {
-    const nav = (globalThis as { navigator?: { onLine?: boolean } }).navigator;
-    return nav?.onLine === false;
-  }
-
-  /** Browser hooks: retry at once on `online` / visible, presence removed on `pagehide`, unload guard. */
-  private listenToWindow(): () => void {
-    const win = (globalThis as { window?: BrowserWindow }).window;
-    if (!win?.addEventListener) return () => undefined;
-    const onOnline = (): void => this.retryNow();
-    const onOffline = (): void => {
-      if (this.status_ !== 'live' && this.status_ !== 'failed') this.setStatus('offline');
-    };
-    const onVisible = (): void => {
-      if (win.document?.visibilityState === 'visible') this.retryNow();
-    };
-    const onPageHide = (): void => {
-      awarenessProtocol.removeAwarenessStates(this.awareness, [this.awareness.clientID], 'pagehide');
-    };
-    const onBeforeUnload = (event: { preventDefault(): void; returnValue: unknown }): void => {
-      if (!this.options.warnBeforeUnload || this.saveState === 'saved') return;
-      event.preventDefault();
-      event.returnValue = '';
-    };
-    win.addEventListener('online', onOnline);
-    win.addEventListener('offline', onOffline);
-    win.document?.addEventListener('visibilitychange', onVisible);
-    win.addEventListener('pagehide', onPageHide);
-    win.addEventListener('beforeunload', onBeforeUnload);
-    return () => {
-      win.removeEventListener('online', onOnline);
-      win.removeEventListener('offline', onOffline);
-      win.document?.removeEventListener('visibilitychange', onVisible);
-      win.removeEventListener('pagehide', onPageHide);
-      win.removeEventListener('beforeunload', onBeforeUnload);
-    };
   }
 }
