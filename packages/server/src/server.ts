@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Authenticator } from './auth/authenticator.js';
 import { createAuthenticator } from './auth/create-authenticator.js';
@@ -19,6 +19,9 @@ import { SqliteStore } from './storage/sqlite-store.js';
 import type { Store } from './storage/store.js';
 import { AddressCounter } from './transport/client-address.js';
 import { SyncEndpoint } from './transport/websocket.js';
+
+/** How long a drain lets open HTTP connections finish before cutting them. */
+const CLOSE_GRACE_MS = 2_000;
 
 export interface ServerDeps {
   logger?: Logger;
@@ -152,6 +155,11 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     },
   );
 
+  const openSockets = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    openSockets.add(socket);
+    socket.once('close', () => openSockets.delete(socket));
+  });
   await app.listen({ port: config.port, host: config.host });
   const port = (app.server.address() as AddressInfo).port;
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -171,7 +179,13 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     events.close();
     for (const res of sseStreams) res.end();
     registry.closeAll();
+    // app.close() waits for every connection to end, and once the server stops listening Node no longer
+    // times out half-sent requests: one client trickling a request in would hold the drain forever.
+    const forceClose = setTimeout(() => {
+      for (const socket of openSockets) socket.destroy();
+    }, CLOSE_GRACE_MS);
     await app.close();
+    clearTimeout(forceClose);
     // Deliveries cut short are sent again from the stored cursor after the next start.
     await webhooks?.stop();
     await store.close();

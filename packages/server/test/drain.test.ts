@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { spawnServer } from './support/child-server.js';
@@ -50,5 +51,22 @@ describe('graceful drain on SIGTERM', () => {
     await peer.closed;
     await server.exited;
     await expect(connectPeer(`${server.syncUrl}/x`)).rejects.toThrow();
+  }, 30_000);
+
+  it('a client trickling in a request does not hold the drain (cut after a short grace)', async () => {
+    const server = await spawnServer(['--store', 'memory']);
+    const socket = connect(server.port, '127.0.0.1');
+    socket.on('data', () => undefined);
+    socket.on('error', () => undefined);
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n'); // never finished
+    await new Promise((r) => setTimeout(r, 100));
+    const startedAt = Date.now();
+    server.child.kill('SIGTERM');
+    const exit = await server.exited;
+    // Without the cut, Node stops timing requests out once it stops listening: the drain never ended.
+    expect(exit.code).toBe(0);
+    expect(Date.now() - startedAt).toBeLessThan(8_000);
+    socket.destroy();
   }, 30_000);
 });
