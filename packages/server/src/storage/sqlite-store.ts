@@ -5,16 +5,17 @@ import type { Role } from '../auth/roles.js';
 import type { Logger } from '../ops/logger.js';
 import { FileLock } from './file-lock.js';
 import { patternToRegExp } from '../auth/room-pattern.js';
-import type {
-  Collaborator,
-  ListRoomsOptions,
-  LoggedEvent,
-  NewEvent,
-  RevisionInfo,
-  RoomInfo,
-  Store,
-  StoredEvent,
-  StoredRoom,
+import {
+  StoreUnavailableError,
+  type Collaborator,
+  type ListRoomsOptions,
+  type LoggedEvent,
+  type NewEvent,
+  type RevisionInfo,
+  type RoomInfo,
+  type Store,
+  type StoredEvent,
+  type StoredRoom,
 } from './store.js';
 
 interface EventRow {
@@ -116,14 +117,6 @@ const MIGRATIONS: string[] = [
    CREATE INDEX events_position ON events (position) WHERE position IS NOT NULL;
    CREATE TABLE cursors (name TEXT PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID;`,
 ];
-
-/** The store is reachable but cannot make writes durable (a full disk, a read-only file). */
-export class StoreUnavailableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StoreUnavailableError';
-  }
-}
 
 /** A write waiting for the next group commit; `run` executes its statements inside the transaction. */
 interface QueuedWrite {

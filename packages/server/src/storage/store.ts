@@ -138,3 +138,14 @@ export interface Store {
   /** Finishes pending commits and releases resources. */
   close(): Promise<void>;
 }
+
+/**
+ * Thrown by `Store.ping()` when the store is reachable but cannot make writes durable (a full disk, a
+ * read-only file): readiness reports `store_cannot_commit` rather than `store_unreachable`.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}

@@ -7,6 +7,11 @@ import { authorize, requireRoom, type App, type HttpDeps } from '../app.js';
 import { roomParam } from './params.js';
 
 const SSE_HEARTBEAT_MS = 15_000;
+
+/** An SSE `error` event: `{"error": {code, message}}`, plus any extra fields. */
+function errorEvent(error: TandemError, extra: Record<string, unknown> = {}): string {
+  return `event: error\ndata: ${JSON.stringify({ error: { code: error.code, message: error.message }, ...extra })}\n\n`;
+}
 const BACKLOG_PAGE = 500;
 
 /**
@@ -57,7 +62,7 @@ export function eventStreamRoute(app: App, deps: HttpDeps): void {
       const endWith = (error: TandemError): void => {
         if (res.writableEnded) return;
         deps.metrics.refusals.inc({ reason: error.code });
-        res.end(`event: error\ndata: ${JSON.stringify({ error: { code: error.code, message: error.message } })}\n\n`);
+        res.end(errorEvent(error));
       };
       // Subscribe before reading the backlog so nothing falls between the two; `write` drops repeats.
       const buffered: EventEnvelope[] = [];
@@ -97,9 +102,7 @@ export function eventStreamRoute(app: App, deps: HttpDeps): void {
         if (cursor > 0 && cursor < horizon) {
           // Told, then resumed from what is kept: ending would only make EventSource reconnect into the same gap.
           const error = new TandemError('events_expired', `events up to ${horizon} were deleted by retention`);
-          res.write(
-            `event: error\ndata: ${JSON.stringify({ error: { code: error.code, message: error.message }, resumeFrom: String(horizon) })}\n\n`,
-          );
+          res.write(errorEvent(error, { resumeFrom: String(horizon) }));
           cursor = horizon;
         }
         for (;;) {

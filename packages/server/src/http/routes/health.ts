@@ -1,3 +1,4 @@
+import { StoreUnavailableError } from '../../storage/store.js';
 import type { App, HttpDeps } from '../app.js';
 
 const hidden = { schema: { hide: true } };
@@ -11,8 +12,8 @@ export function healthRoutes(app: App, deps: HttpDeps): void {
       await deps.store.ping();
     } catch (err) {
       request.log.warn({ err }, 'store not ready');
-      const cannotCommit = err instanceof Error && err.name === 'StoreUnavailableError';
-      return reply.status(503).send({ status: cannotCommit ? 'store_cannot_commit' : 'store_unreachable' });
+      const status = err instanceof StoreUnavailableError ? 'store_cannot_commit' : 'store_unreachable';
+      return reply.status(503).send({ status });
     }
     return { status: 'ready' };
   });
