@@ -1,6 +1,9 @@
 export {
+  defaultFallbackOptions,
   TandemProvider,
   type ConnectionStatus,
+  type FallbackOptions,
+  type Transport,
   type Diagnostics,
   type TandemProviderEvents,
   type TandemProviderOptions,

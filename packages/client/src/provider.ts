@@ -15,6 +15,7 @@ import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { defaultReconnectOptions, ReconnectPolicy, type ReconnectOptions } from './reconnect-policy.js';
 import { browserOffline, listenToBrowser } from './browser-hooks.js';
+import { HttpSocket } from './http-socket.js';
 import { Keepalive } from './keepalive.js';
 import { Presence } from './presence.js';
 import { RoomEvents } from './room-events.js';
@@ -22,10 +23,37 @@ import { SaveTracker, type SaveState } from './save-tracker.js';
 import { tokenExpiry } from './token-expiry.js';
 
 /**
- * `fallback` is reserved for the HTTP transport (not built yet); the machine already has its place.
- * See docs/client.md for the transitions.
+ * `live` is connected over WebSocket, `fallback` over the HTTP transport (see `transport`). See
+ * docs/client.md for the transitions.
  */
 export type ConnectionStatus = 'connecting' | 'live' | 'fallback' | 'reconnecting' | 'offline' | 'failed';
+
+/** What carries the connection: a WebSocket, or the HTTP fallback with an event stream or polling. */
+export type Transport = 'websocket' | 'http-stream' | 'http-polling';
+
+export interface FallbackOptions {
+  /** Use the HTTP transport when WebSocket cannot connect (default true). */
+  enabled: boolean;
+  /** WebSocket attempts in a row that never opened before the next attempt goes over HTTP (default 2). */
+  afterFailures: number;
+  /** Poll interval once the event stream turned out to be buffered (default 3000 ms). */
+  pollIntervalMs: number;
+  /** An event stream that has not opened by then is taken as buffered by a proxy (default 5000 ms). */
+  streamOpenTimeoutMs: number;
+  /** While on HTTP, WebSocket is tried again after this, doubling per failed try (default 5000 ms). */
+  probeBaseMs: number;
+  /** Largest wait between WebSocket tries (default 60000 ms). */
+  probeMaxMs: number;
+}
+
+export const defaultFallbackOptions: FallbackOptions = {
+  enabled: true,
+  afterFailures: 2,
+  pollIntervalMs: 3_000,
+  streamOpenTimeoutMs: 5_000,
+  probeBaseMs: 5_000,
+  probeMaxMs: 60_000,
+};
 
 /** A token, or a function asked for one on every connect and before the current one expires. */
 export type TokenSource = string | (() => string | Promise<string>);
@@ -67,6 +95,10 @@ export interface TandemProviderOptions {
   httpUrl?: string;
   /** How often a live socket is checked with a ping (default 20 s; 0 = never). See checkAlive. */
   pingIntervalMs?: number;
+  /** When and how to fall back to the HTTP transport where WebSocket is blocked. */
+  fallback?: Partial<FallbackOptions>;
+  /** For the HTTP transport and event catch-up; defaults to the global fetch. */
+  fetch?: typeof fetch;
   /**
    * Local persistence of the document, e.g. `new IndexeddbPersistence(room, doc)` from y-indexeddb, so
    * edits survive a reload while offline. Until its `whenSynced` resolves, the save state is not `saved`:
@@ -82,11 +114,15 @@ export interface TandemProviderEvents {
   synced: (synced: boolean) => void;
   /** An error frame from the server (`read_only`, a refusal's reason before the close, …). */
   error: (error: { code: string; message: string }) => void;
+  /** The connection now goes over this transport. */
+  transport: (transport: Transport) => void;
 }
 
 export interface Diagnostics {
   status: ConnectionStatus;
-  transport: 'websocket';
+  transport: Transport;
+  /** WebSocket attempts in a row that never opened. */
+  websocketFailures: number;
   reconnects: number;
   lastClose: { code: number; reason: string } | null;
   lastError: { code: string; message: string } | null;
@@ -121,6 +157,20 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
   private readonly tracker = new SaveTracker();
   private readonly ownsAwareness: boolean;
   private ws: WebSocketLike | null = null;
+  /** Whether the current connection opened (a WebSocket that never did counts toward the fallback). */
+  private opened = false;
+  /** Whether the current connection is joined (the server's first status or sync step 1 arrived). */
+  private joined = false;
+  private readonly fallback: FallbackOptions;
+  private websocketFailures = 0;
+  /** The last HTTP attempt never opened: the next attempt tries WebSocket again. */
+  private httpFailedLast = false;
+  /** The event stream was found buffered: later HTTP sessions poll from the start. */
+  private pollingNeeded = false;
+  private transport_: Transport = 'websocket';
+  private probe: WebSocketLike | null = null;
+  private probeTimer: ReturnType<typeof setTimeout> | null = null;
+  private probeFailures = 0;
   private shouldConnect = false;
   private everConnected = false;
   private liveSince = 0;
@@ -154,10 +204,11 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
     this.awareness = options.awareness ?? new awarenessProtocol.Awareness(this.doc ?? new Y.Doc());
     this.presence = new Presence(this.awareness);
     this.policy = new ReconnectPolicy({ ...defaultReconnectOptions, ...options.reconnect }, options.random);
+    this.fallback = { ...defaultFallbackOptions, ...options.fallback };
     this.events = new RoomEvents({
       send: (frame) => {
         const ws = this.ws;
-        if (!ws || ws.readyState !== OPEN || this.status_ !== 'live') return false;
+        if (!ws || ws.readyState !== OPEN || !this.joined) return false;
         ws.send(frame);
         return true;
       },
@@ -177,7 +228,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
     this.removeWindowListeners = listenToBrowser({
       retryNow: () => this.retryNow(),
       offline: () => {
-        if (this.status_ !== 'live' && this.status_ !== 'failed') this.setStatus('offline');
+        if (!this.joined && this.status_ !== 'failed') this.setStatus('offline');
       },
       leaving: () => awarenessProtocol.removeAwarenessStates(this.awareness, [this.awareness.clientID], 'pagehide'),
       shouldWarnBeforeUnload: () => this.options.warnBeforeUnload === true && this.saveState !== 'saved',
@@ -190,7 +241,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
   }
 
   get saveState(): SaveState {
-    return this.tracker.state(this.status_ === 'live');
+    return this.tracker.state(this.joined);
   }
 
   get pendingUpdates(): number {
@@ -199,6 +250,16 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
 
   get lastSavedAt(): number | null {
     return this.tracker.lastSavedAt;
+  }
+
+  /** What carries the connection (the last one, while disconnected). */
+  get transport(): Transport {
+    return this.transport_;
+  }
+
+  /** True while the HTTP fallback polls because its event stream is buffered on this network. */
+  get polling(): boolean {
+    return this.transport_ === 'http-polling';
   }
 
   get synced(): boolean {
@@ -239,7 +300,8 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
   getDiagnostics(): Diagnostics {
     return {
       status: this.status_,
-      transport: 'websocket',
+      transport: this.transport_,
+      websocketFailures: this.websocketFailures,
       reconnects: this.reconnects,
       lastClose: this.lastClose,
       lastError: this.lastError,
@@ -260,6 +322,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
   disconnect(): void {
     this.shouldConnect = false;
     this.clearTimers();
+    this.stopProbe();
     const ws = this.ws;
     if (ws) ws.close(1000, 'client disconnected');
     else this.setStatus('offline');
@@ -293,14 +356,52 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
     }
     if (!this.shouldConnect || this.destroyed || this.ws) return;
     this.lastToken = token;
+    const useHttp =
+      this.fallback.enabled && this.websocketFailures >= this.fallback.afterFailures && !this.httpFailedLast;
+    const ws = useHttp ? this.httpSocket() : this.webSocket(token);
+    this.ws = ws;
+    this.opened = false;
+    this.attach(ws);
+    ws.onopen = () => this.onOpen(ws);
+    if (token !== undefined) this.scheduleTokenRefresh(token);
+  }
+
+  private webSocket(token: string | undefined): WebSocketLike {
     const ws = new this.WebSocketImpl(this.socketUrl(token), [TANDEM_SUBPROTOCOL]);
     ws.binaryType = 'arraybuffer';
-    this.ws = ws;
-    ws.onopen = () => this.onOpen(ws);
+    return ws;
+  }
+
+  private httpSocket(): HttpSocket {
+    const socket = new HttpSocket({
+      httpUrl: this.httpBase(),
+      room: this.room,
+      params: this.options.params ?? {},
+      token: () => this.lastToken,
+      pollIntervalMs: this.fallback.pollIntervalMs,
+      streamOpenTimeoutMs: this.fallback.streamOpenTimeoutMs,
+      heartbeatMs: 10_000,
+      poll: this.pollingNeeded,
+      fetch: this.options.fetch,
+    });
+    socket.onpolling = () => {
+      this.pollingNeeded = true;
+      if (socket === this.ws && this.opened) this.setTransport('http-polling');
+    };
+    return socket;
+  }
+
+  private attach(ws: WebSocketLike): void {
     ws.onmessage = (event) => this.onMessage(ws, event.data);
     ws.onclose = (event) => this.onClose(ws, event.code, event.reason);
     ws.onerror = () => undefined; // a close follows; its code says what happened
-    if (token !== undefined) this.scheduleTokenRefresh(token);
+  }
+
+  private httpBase(): string {
+    return (this.options.httpUrl ?? this.options.url.replace(/^ws/, 'http').replace(/\/v1\/sync\/*$/, '')).replace(
+      /\/+$/,
+      '',
+    );
   }
 
   private socketUrl(token: string | undefined): string {
@@ -313,14 +414,15 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
 
   /** REST catch-up for RoomEvents, authenticated like the socket. */
   private async fetchEvents(since: number, limit: number): Promise<EventEnvelope[]> {
-    const base = (
-      this.options.httpUrl ?? this.options.url.replace(/^ws/, 'http').replace(/\/v1\/sync\/*$/, '')
-    ).replace(/\/+$/, '');
+    const base = this.httpBase();
     const params = new URLSearchParams(this.options.params ?? {});
     params.set('since', String(since));
     params.set('limit', String(limit));
     const headers: Record<string, string> = this.lastToken ? { authorization: `Bearer ${this.lastToken}` } : {};
-    const res = await fetch(`${base}/v1/rooms/${encodeURIComponent(this.room)}/events?${params}`, { headers });
+    const res = await (this.options.fetch ?? fetch)(
+      `${base}/v1/rooms/${encodeURIComponent(this.room)}/events?${params}`,
+      { headers },
+    );
     if (!res.ok) throw new Error(`event catch-up answered ${res.status}`);
     return ((await res.json()) as { events: EventEnvelope[] }).events;
   }
@@ -333,6 +435,14 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
 
   private onOpen(ws: WebSocketLike): void {
     if (ws !== this.ws) return;
+    this.opened = true;
+    if (ws instanceof HttpSocket) {
+      this.httpFailedLast = false;
+      this.setTransport(ws.polling ? 'http-polling' : 'http-stream');
+    } else {
+      this.websocketFailures = 0;
+      this.setTransport('websocket');
+    }
     this.startAliveChecks(ws);
     if (this.doc) ws.send(encodeSyncStep1(Y.encodeStateVector(this.doc)));
     if (this.awareness.getLocalState() !== null) {
@@ -352,7 +462,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
     switch (message.type) {
       case 'status': {
         this.readOnly_ = message.status.readOnly;
-        const joined = this.status_ !== 'live';
+        const joined = !this.joined;
         this.becameLive();
         if (joined) this.events.connected(message.status.serverTime);
         return;
@@ -407,29 +517,27 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
   }
 
   private becameLive(): void {
-    if (this.status_ === 'live') return;
+    if (this.joined) return;
+    this.joined = true;
     this.everConnected = true;
     this.liveSince = Date.now();
-    this.setStatus('live');
+    const http = this.ws instanceof HttpSocket;
+    this.setStatus(http ? 'fallback' : 'live');
+    if (http) this.scheduleProbe();
     this.emitSave();
   }
 
   private onClose(ws: WebSocketLike, code: number, reason: string): void {
     if (ws !== this.ws) return;
     this.ws = null;
-    this.keepalive?.stop();
-    this.keepalive = null;
-    const liveMs = this.status_ === 'live' ? Date.now() - this.liveSince : 0;
-    this.lastClose = { code, reason };
-    this.tracker.disconnected();
-    this.oldestUnackedAt = this.tracker.pendingUpdates > 0 ? Date.now() : null;
-    if (this.synced_) {
-      this.synced_ = false;
-      this.emit('synced', [false]);
+    if (!this.opened) {
+      if (ws instanceof HttpSocket) this.httpFailedLast = true;
+      else this.websocketFailures++;
     }
-    // Others' presence is unknown until the next connection tells it again.
-    const others = [...this.awareness.getStates().keys()].filter((id) => id !== this.awareness.clientID);
-    awarenessProtocol.removeAwarenessStates(this.awareness, others, this);
+    this.stopProbe();
+    const liveMs = this.joined ? Date.now() - this.liveSince : 0;
+    this.lastClose = { code, reason };
+    this.connectionEnded();
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     this.refreshTimer = null;
     if (!this.shouldConnect || this.destroyed) {
@@ -440,6 +548,85 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
     this.reconnects++;
     this.scheduleRetry(this.policy.decide(code, liveMs));
     this.emitSave();
+  }
+
+  /** What ends with any connection, whether it closed or is being replaced by a better transport. */
+  private connectionEnded(): void {
+    this.joined = false;
+    this.keepalive?.stop();
+    this.keepalive = null;
+    this.tracker.disconnected();
+    this.oldestUnackedAt = this.tracker.pendingUpdates > 0 ? Date.now() : null;
+    if (this.synced_) {
+      this.synced_ = false;
+      this.emit('synced', [false]);
+    }
+    // Others' presence is unknown until the next connection tells it again.
+    const others = [...this.awareness.getStates().keys()].filter((id) => id !== this.awareness.clientID);
+    awarenessProtocol.removeAwarenessStates(this.awareness, others, this);
+  }
+
+  /** While on HTTP, tries WebSocket again now and then (with backoff); the first that opens takes over. */
+  private scheduleProbe(): void {
+    if (this.probeTimer || this.probe) return;
+    const { probeBaseMs, probeMaxMs } = this.fallback;
+    const step = Math.min(probeMaxMs, probeBaseMs * 2 ** this.probeFailures);
+    const random = this.options.random ?? Math.random;
+    this.probeTimer = setTimeout(
+      () => {
+        this.probeTimer = null;
+        this.runProbe();
+      },
+      step / 2 + (random() * step) / 2,
+    );
+  }
+
+  private runProbe(): void {
+    if (!(this.ws instanceof HttpSocket) || !this.joined || !this.shouldConnect) return;
+    const probe = this.webSocket(this.lastToken);
+    this.probe = probe;
+    probe.onerror = () => undefined;
+    probe.onclose = () => {
+      if (this.probe !== probe) return;
+      this.probe = null;
+      this.probeFailures++;
+      this.scheduleProbe();
+    };
+    probe.onopen = () => {
+      if (this.probe !== probe) return;
+      this.probe = null;
+      this.probeFailures = 0;
+      this.switchTo(probe);
+    };
+  }
+
+  /**
+   * Replaces the HTTP connection by a WebSocket that just opened. Exactly a reconnect, minus the wait:
+   * the new connection's sync exchange sends whatever the server lacks and its acks settle the save
+   * state; event catch-up fills any gap. The old session is closed, so its presence goes at once.
+   */
+  private switchTo(ws: WebSocketLike): void {
+    const old = this.ws;
+    if (!old || this.destroyed || !this.shouldConnect) {
+      ws.close(1000, 'not needed');
+      return;
+    }
+    this.ws = ws;
+    this.connectionEnded();
+    old.close(1000, 'switching to WebSocket');
+    this.reconnects++;
+    this.attach(ws);
+    this.onOpen(ws);
+    this.emitSave();
+  }
+
+  private stopProbe(): void {
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = null;
+    const probe = this.probe;
+    this.probe = null;
+    probe?.close(1000, 'not needed');
+    this.probeFailures = 0;
   }
 
   private startAliveChecks(ws: WebSocketLike): void {
@@ -503,6 +690,8 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
     }
     const ws = this.ws;
     if (token === undefined || !ws || ws.readyState !== OPEN) return;
+    // REST catch-up and the HTTP transport's requests use the fresh one too.
+    this.lastToken = token;
     ws.send(encodeToken(token));
     this.scheduleTokenRefresh(token);
   }
@@ -513,7 +702,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
    */
   private sendLocalState(): void {
     const ws = this.ws;
-    if (!this.doc || !ws || ws.readyState !== OPEN || this.status_ !== 'live') return;
+    if (!this.doc || !ws || ws.readyState !== OPEN || !this.joined) return;
     ws.send(encodeSyncStep2(Y.encodeStateAsUpdate(this.doc, this.serverStateVector ?? undefined)));
     this.tracker.sentState();
     this.noteSent();
@@ -544,6 +733,12 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
 
   private noteSent(): void {
     if (this.tracker.pendingUpdates > 0) this.oldestUnackedAt ??= Date.now();
+  }
+
+  private setTransport(transport: Transport): void {
+    if (this.transport_ === transport) return;
+    this.transport_ = transport;
+    this.emit('transport', [transport]);
   }
 
   private setStatus(status: ConnectionStatus): void {

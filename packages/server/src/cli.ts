@@ -23,6 +23,8 @@ Options (each also an env var, e.g. --data-dir → TANDEM_DATA_DIR; lists are co
   --max-message-bytes <n>       largest accepted frame; larger closes with 1009 (default 1048576)
   --max-buffered-bytes <n>      unsent bytes per peer before it is dropped with 1013 (default 8388608)
   --heartbeat-ms <n>            ping interval; silent peers are dropped (default 30000)
+  --http-session-timeout-ms <n> an HTTP fallback session with no stream and no request for this
+                                long ends and its presence is removed (default 30000)
   --unload-delay-ms <n>         keep an empty room loaded this long (default 5000)
   --flush-window-ms <n>         a busy room of 100+ peers batches updates this long; smaller rooms
                                 proportionally less (default 16; 0 = never)

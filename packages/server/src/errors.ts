@@ -39,6 +39,7 @@ export const errorCodes = {
   room_load_failed: { status: 503, close: CloseCode.tryAgainLater },
   draining: { status: 503, close: CloseCode.serviceRestart },
   heartbeat_timeout: { status: 408, close: CloseCode.goingAway },
+  session_closed: { status: 410, close: CloseCode.normal },
   internal: { status: 500, close: CloseCode.internalError },
 } as const satisfies Record<string, { status: number; close: number }>;
 

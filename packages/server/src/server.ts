@@ -18,6 +18,7 @@ import { MemoryStore } from './storage/memory-store.js';
 import { SqliteStore } from './storage/sqlite-store.js';
 import type { Store } from './storage/store.js';
 import { AddressCounter } from './transport/client-address.js';
+import { HttpSyncEndpoint } from './transport/http-sync.js';
 import { SyncEndpoint } from './transport/websocket.js';
 
 /** How long a drain lets open HTTP connections finish before cutting them. */
@@ -123,6 +124,21 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   const sseStreams = new Set<ServerResponse>();
   const addresses = new AddressCounter(config.maxConnectionsPerIp);
   let draining = false;
+  const sessionLimits = {
+    maxUpdatesPerSecond: config.maxUpdatesPerSecond,
+    updateBurst: config.updateBurst,
+    maxAwarenessPerSecond: config.maxAwarenessPerSecond,
+    awarenessBurst: config.awarenessBurst,
+  };
+  const httpSync = new HttpSyncEndpoint(
+    { registry, access, authenticator, metrics, logger, events, addresses },
+    {
+      limits: sessionLimits,
+      maxBufferedBytes: config.maxBufferedBytes,
+      sessionTimeoutMs: config.httpSessionTimeoutMs,
+      trustProxy: config.trustProxy,
+    },
+  );
   const app = await buildApp({
     config,
     logger,
@@ -138,6 +154,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     // Same budget per user as a socket gets for updates.
     writeLimiter: new WriteLimiter(config.maxUpdatesPerSecond, config.updateBurst),
     addresses,
+    httpSync,
   });
   const sync = new SyncEndpoint(
     app.server,
@@ -148,10 +165,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       heartbeatMs: config.heartbeatMs,
       corsOrigin: config.corsOrigin,
       trustProxy: config.trustProxy,
-      maxUpdatesPerSecond: config.maxUpdatesPerSecond,
-      updateBurst: config.updateBurst,
-      maxAwarenessPerSecond: config.maxAwarenessPerSecond,
-      awarenessBurst: config.awarenessBurst,
+      ...sessionLimits,
     },
   );
 
@@ -168,13 +182,16 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   const drain = async (): Promise<{ clean: boolean }> => {
     draining = true;
     sync.stopAccepting();
+    httpSync.stopAccepting();
     // Make what peers already sent durable (and acked) before telling them to go away, then flush
     // whatever arrived while they were closing.
     const deadline = Date.now() + config.drainTimeoutMs;
     let clean = await registry.flushAll(config.drainTimeoutMs);
+    httpSync.closeAll(new TandemError('draining', 'server restarting'));
     await sync.closeAll(new TandemError('draining', 'server restarting'));
     clean = (await registry.flushAll(Math.max(0, deadline - Date.now()))) && clean;
     sync.close();
+    httpSync.close();
     revisions.stop();
     events.close();
     for (const res of sseStreams) res.end();

@@ -25,6 +25,9 @@ const routes: Route[] = [
   ['GET', '/v1/rooms/r/collaborators/u', undefined, 'owner'],
   ['PUT', '/v1/rooms/r/collaborators/u', { role: 'viewer' }, 'owner'],
   ['DELETE', '/v1/rooms/r/collaborators/u', undefined, 'owner'],
+  // The HTTP fallback transport: joining needs what a socket join needs.
+  ['GET', `/v1/sync/r/stream?session=${'s'.repeat(32)}`, undefined, 'viewer'],
+  ['POST', `/v1/sync/r/messages?session=${'s'.repeat(32)}`, { messages: [] }, 'viewer'],
 ];
 
 describe('REST auth matrix', () => {

@@ -25,6 +25,7 @@ import type { Metrics } from '../ops/metrics.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { Store } from '../storage/store.js';
 import type { AddressCounter } from '../transport/client-address.js';
+import type { HttpSyncEndpoint } from '../transport/http-sync.js';
 import { originAllowed } from '../transport/origin.js';
 import type { EventService } from '../events/event-service.js';
 import type { RevisionService } from '../revisions/revision-service.js';
@@ -36,6 +37,7 @@ import { eventRoutes } from './routes/events.js';
 import { revisionRoutes } from './routes/revisions.js';
 import { healthRoutes } from './routes/health.js';
 import { roomRoutes } from './routes/rooms.js';
+import { syncFallbackRoutes } from './routes/sync-fallback.js';
 import type { WriteLimiter } from './write-limiter.js';
 
 export interface HttpDeps {
@@ -55,6 +57,8 @@ export interface HttpDeps {
   writeLimiter: WriteLimiter;
   /** Live connections per client address, shared by sockets and SSE streams. */
   addresses: AddressCounter;
+  /** Sessions of the HTTP fallback transport. */
+  httpSync: HttpSyncEndpoint;
 }
 
 export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
@@ -153,6 +157,7 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
   eventStreamRoute(app, deps);
   revisionRoutes(app, deps);
   collaboratorRoutes(app, deps);
+  syncFallbackRoutes(app, deps);
   return app;
 }
 

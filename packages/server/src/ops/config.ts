@@ -37,6 +37,8 @@ export const configSchema = z.object({
     .default(8 * 1024 * 1024),
   /** Ping interval; a peer that has not answered the previous ping is dropped. */
   heartbeatMs: z.coerce.number().int().min(50).default(30_000),
+  /** An HTTP fallback session with no open stream and no request for this long ends; its presence goes. */
+  httpSessionTimeoutMs: z.coerce.number().int().min(100).default(30_000),
   /** How long a room stays loaded after its last peer leaves. */
   unloadDelayMs: z.coerce.number().int().min(0).default(5_000),
   /**

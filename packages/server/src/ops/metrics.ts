@@ -12,6 +12,11 @@ export class Metrics {
     help: 'Open WebSocket connections',
     registers: [this.registry],
   });
+  readonly httpSessions = new Gauge({
+    name: 'tandem_http_sessions',
+    help: 'Open HTTP fallback sessions (stream or polling)',
+    registers: [this.registry],
+  });
   readonly roomsLoaded = new Gauge({
     name: 'tandem_rooms_loaded',
     help: 'Rooms loaded in memory',

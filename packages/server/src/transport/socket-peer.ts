@@ -2,7 +2,7 @@ import { encodeError } from '@tandem/protocol';
 import WebSocket from 'ws';
 import type { Principal } from '../auth/authenticator.js';
 import { TandemError } from '../errors.js';
-import type { Peer } from '../rooms/peer.js';
+import type { SessionPeer } from './session-peer.js';
 import { onExpiry } from './expiry-timer.js';
 
 // Close reasons are limited to 123 bytes by RFC 6455.
@@ -17,7 +17,7 @@ export interface SocketPeerHooks {
 }
 
 /** A WebSocket as a room peer: bounded send buffer, coded closes, liveness, credential expiry. */
-export class SocketPeer implements Peer {
+export class SocketPeer implements SessionPeer {
   tandem: boolean;
   /** Until authenticated the peer is anonymous and read-only; nothing is sent to it before that. */
   user = '';

@@ -19,7 +19,7 @@ import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Room } from '../rooms/room.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
-import type { SocketPeer } from './socket-peer.js';
+import type { SessionPeer } from './session-peer.js';
 import { LatestOnlyThrottle } from './latest-only-throttle.js';
 import { TokenBucket } from './token-bucket.js';
 
@@ -53,7 +53,7 @@ const SYNC_REQUESTS_PER_SECOND = 0.2;
  * then pass decoded frames to the room under the connection's rate limits. Also follows the
  * credential: in-band token refresh, expiry, and collaborator changes made while connected.
  */
-export class SyncSession {
+export class SyncSession<P extends SessionPeer = SessionPeer> {
   private room: Room | null = null;
   private closed = false;
   /** Frames that arrived before the join finished; allocated only if one does. */
@@ -66,7 +66,7 @@ export class SyncSession {
   private recheckAfterJoin = false;
 
   constructor(
-    readonly peer: SocketPeer,
+    readonly peer: P,
     readonly roomName: string,
     private readonly deps: SessionDeps,
   ) {}
@@ -122,12 +122,15 @@ export class SyncSession {
     this.peer.fail(error);
   }
 
-  /** `address` is the client's, charged for the room if this join loads it. */
-  async start(req: IncomingMessage, address: string): Promise<void> {
+  /**
+   * `credentials` is the upgrade request (authenticated here) or a principal the transport already
+   * authenticated; `address` is the client's, charged for the room if this join loads it.
+   */
+  async start(credentials: IncomingMessage | Principal, address: string): Promise<void> {
     const { authenticator, access, registry, log } = this.deps;
     let joined: Room | null = null;
     try {
-      const principal = await authenticator.authenticate(req);
+      const principal = 'user' in credentials ? credentials : await authenticator.authenticate(credentials);
       const role = await access.require(principal, this.roomName, 'viewer');
       if (this.closed) return;
       this.peer.authenticate(principal);

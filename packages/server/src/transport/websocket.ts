@@ -12,6 +12,7 @@ import type { RoomRegistry } from '../rooms/room-registry.js';
 import { clientAddress, type AddressCounter } from './client-address.js';
 import { originAllowed } from './origin.js';
 import { roomFromSyncUrl } from './room-path.js';
+import { reportingHooks } from './session-peer.js';
 import { SocketPeer, type SocketPeerHooks } from './socket-peer.js';
 import { SyncSession, type SessionDeps, type SessionLimits } from './sync-session.js';
 
@@ -40,7 +41,7 @@ export interface SyncEndpointDeps {
  * connection's memory is mostly such per-socket objects.
  */
 class SessionSocket extends WebSocket {
-  session: SyncSession | null = null;
+  session: SyncSession<SocketPeer> | null = null;
   endpoint: SyncEndpoint | null = null;
   /** The client address counted against the per-address limit; null when the connection was refused. */
   address: string | null = null;
@@ -66,7 +67,7 @@ function onSocketClose(this: WebSocket): void {
  */
 export class SyncEndpoint {
   private readonly wss: WebSocketServer;
-  private readonly sessions = new Set<SyncSession>();
+  private readonly sessions = new Set<SyncSession<SocketPeer>>();
   private readonly heartbeat: NodeJS.Timeout;
   private readonly log: Logger;
   private readonly addresses: AddressCounter;
@@ -91,16 +92,7 @@ export class SyncEndpoint {
       limits: options,
       events: deps.events,
     };
-    this.peerHooks = {
-      onFail: (peer, error) => {
-        deps.metrics.refusals.inc({ reason: error.code });
-        this.log.info(
-          { peer: peer.id, user: peer.user, room: peer.room, code: error.code, reason: error.message },
-          'closing peer',
-        );
-      },
-      onSend: () => void deps.metrics.framesOutPending++,
-    };
+    this.peerHooks = reportingHooks(deps.metrics, this.log);
     this.addresses = deps.addresses;
     this.wss = new WebSocketServer({
       noServer: true,

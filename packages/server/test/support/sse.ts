@@ -32,9 +32,18 @@ export class SseClient {
             .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trimStart()]),
         );
         if (fields.data !== undefined) {
-          this.events.push({ id: fields.id ?? '', event: fields.event ?? 'message', data: JSON.parse(fields.data) });
+          this.events.push({ id: fields.id ?? '', event: fields.event ?? 'message', data: parseData(fields.data) });
         }
       }
     }
+  }
+}
+
+/** JSON data parsed; anything else (the sync transport's base64 frames) as the string it is. */
+function parseData(data: string): unknown {
+  try {
+    return JSON.parse(data);
+  } catch {
+    return data;
   }
 }

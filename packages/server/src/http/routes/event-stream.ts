@@ -4,6 +4,7 @@ import { toEnvelope, type EventEnvelope } from '../../events/event-service.js';
 import { clientAddress } from '../../transport/client-address.js';
 import { onExpiry } from '../../transport/expiry-timer.js';
 import { authorize, requireRoom, type App, type HttpDeps } from '../app.js';
+import { writeEventStreamHead } from '../event-stream-head.js';
 import { roomParam } from './params.js';
 
 const SSE_HEARTBEAT_MS = 15_000;
@@ -47,12 +48,7 @@ export function eventStreamRoute(app: App, deps: HttpDeps): void {
 
       reply.hijack();
       const res = reply.raw;
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
+      writeEventStreamHead(res);
       const write = (e: EventEnvelope): void => {
         const id = Number(e.id);
         if (id <= cursor) return;
