@@ -8,7 +8,12 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.{ts,tsx}', 'bench/test/**/*.test.ts'],
+    include: [
+      'packages/*/src/**/*.test.ts',
+      'packages/*/test/**/*.test.{ts,tsx}',
+      'bench/test/**/*.test.ts',
+      'apps/*/test/**/*.test.ts',
+    ],
     pool: 'forks',
     // The machine has 2 cores.
     maxWorkers: 2,

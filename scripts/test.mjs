@@ -22,10 +22,14 @@ function check(name, command, args) {
 const bin = (name) => `node_modules/.bin/${name}`;
 check('typecheck', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']);
 check('typecheck react', bin('tsc'), ['-p', 'packages/react/tsconfig.json', '--noEmit']);
+check('typecheck demo', bin('tsc'), ['-p', 'apps/demo/tsconfig.json', '--noEmit']);
+check('typecheck demo tests', bin('tsc'), ['-p', 'apps/demo/test/tsconfig.json', '--noEmit']);
 // Each package's dist/ (with declarations): spawned servers and the CLI run the compiled code.
 for (const pkg of ['protocol', 'client', 'react', 'server']) {
   check(`build ${pkg}`, bin('tsc'), ['-p', `packages/${pkg}/tsconfig.build.json`]);
 }
+// The browser tests drive the built demo, served by the server like `npm start` does.
+check('build demo', bin('vite'), ['build', '--logLevel', 'warn', 'apps/demo']);
 check('eslint', bin('eslint'), ['.']);
 check('prettier', bin('prettier'), ['--check', '.']);
 

@@ -20,3 +20,4 @@ export {
 export { colorFor, Presence, type Other, type PresenceUser } from './presence.js';
 export { PublishError, RoomEvents, type EventHandler } from './room-events.js';
 export { SaveTracker, type SaveState } from './save-tracker.js';
+export type { EventEnvelope } from '@tandem/protocol';

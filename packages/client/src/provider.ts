@@ -227,9 +227,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
     this.awareness.on('update', this.onAwarenessUpdate);
     this.removeWindowListeners = listenToBrowser({
       retryNow: () => this.retryNow(),
-      offline: () => {
-        if (!this.joined && this.status_ !== 'failed') this.setStatus('offline');
-      },
+      offline: () => this.browserWentOffline(),
       leaving: () => awarenessProtocol.removeAwarenessStates(this.awareness, [this.awareness.clientID], 'pagehide'),
       shouldWarnBeforeUnload: () => this.options.warnBeforeUnload === true && this.saveState !== 'saved',
     });
@@ -530,7 +528,10 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
   private onClose(ws: WebSocketLike, code: number, reason: string): void {
     if (ws !== this.ws) return;
     this.ws = null;
-    if (!this.opened) {
+    // A WebSocket that never got as far as joining counts toward the fallback, opened or not: some
+    // proxies accept the upgrade and then cut the connection.
+    // Attempts made while the browser says it is offline prove nothing about WebSocket.
+    if (!this.joined && !browserOffline()) {
       if (ws instanceof HttpSocket) this.httpFailedLast = true;
       else this.websocketFailures++;
     }
@@ -592,11 +593,15 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
       this.probeFailures++;
       this.scheduleProbe();
     };
-    probe.onopen = () => {
+    // Taken over only once the server speaks on it (it says nothing before the join): a proxy that
+    // accepts upgrades and then cuts them must not pull the provider off a working HTTP session.
+    probe.onopen = () => undefined;
+    probe.onmessage = (event) => {
       if (this.probe !== probe) return;
       this.probe = null;
       this.probeFailures = 0;
       this.switchTo(probe);
+      this.onMessage(probe, event.data);
     };
   }
 
@@ -659,12 +664,30 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
     }, delayMs);
   }
 
+  /**
+   * The browser says the network is gone: the connection cannot be trusted (a dead TCP connection can
+   * take minutes to notice), so it ends now and the status and save state say so. Retries go on; the
+   * `online` event retries at once.
+   */
+  private browserWentOffline(): void {
+    const ws = this.ws;
+    if (ws) {
+      this.onClose(ws, 4000, 'the browser went offline');
+      ws.close(4000, 'the browser went offline');
+    } else if (this.status_ !== 'failed' && this.shouldConnect) {
+      this.setStatus('offline');
+    }
+  }
+
   /** Retry now (the browser came back online, or the tab became visible). */
   private retryNow(): void {
     if (!this.retryTimer || !this.shouldConnect) return;
     clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.policy.reset();
+    // Back online, or back in the tab: the network may have changed, so WebSocket gets a new chance.
+    this.websocketFailures = 0;
+    this.httpFailedLast = false;
     void this.open();
   }
 

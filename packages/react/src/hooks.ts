@@ -1,4 +1,4 @@
-import type { ConnectionStatus, Other, SaveState } from '@tandem/client';
+import type { ConnectionStatus, Other, SaveState, Transport } from '@tandem/client';
 import type { EventEnvelope } from '@tandem/protocol';
 import { useCallback, useEffect, useRef, useSyncExternalStore } from 'react';
 import { useDoc, useProvider } from './room.js';
@@ -96,6 +96,17 @@ export function useStatus(): ConnectionStatus {
     [provider],
   );
   return useExternal(subscribe, () => provider?.status ?? 'connecting');
+}
+
+/** What carries the connection: `websocket`, or the HTTP fallback (`http-stream`, `http-polling`). */
+export function useTransport(): Transport {
+  const provider = useProvider();
+  const subscribe = useCallback(
+    (notify: () => void) =>
+      provider ? (provider.on('transport', notify), () => provider.off('transport', notify)) : noSubscription(),
+    [provider],
+  );
+  return useExternal(subscribe, () => provider?.transport ?? 'websocket');
 }
 
 /** Whether local changes are durable on the server, and how many are not yet. */

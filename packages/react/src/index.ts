@@ -10,5 +10,6 @@ export {
   useSendEvent,
   useStatus,
   useText,
+  useTransport,
   useUpdateMyPresence,
 } from './hooks.js';

@@ -19,6 +19,7 @@ Options (each also an env var, e.g. --data-dir → TANDEM_DATA_DIR; lists are co
   --port <n>                    port (default 1234; 0 picks a free one)
   --data-dir <dir>              where the SQLite store lives (default ./data)
   --store sqlite|memory         storage backend (default sqlite)
+  --static-dir <dir>            serve a built web app (the demo) at / (default: none)
   --log-level <level>           fatal|error|warn|info|debug|trace|silent (default info)
   --max-message-bytes <n>       largest accepted frame; larger closes with 1009 (default 1048576)
   --max-buffered-bytes <n>      unsent bytes per peer before it is dropped with 1013 (default 8388608)
@@ -100,22 +101,7 @@ async function serve(argv: string[]): Promise<void> {
   const config: Config = configFromSources(flags, process.env);
   const logger = createLogger(config.logLevel);
   const server = await startServer(config, { logger, processMetrics: true });
-  logger.info(
-    {
-      port: server.port,
-      url: `${server.syncUrl}/<room>`,
-      store: config.store,
-      dataDir: config.dataDir,
-      webhooks: config.webhookUrl.length,
-    },
-    `Tandem listening on ${server.syncUrl}/<room>`,
-  );
-  if (server.authenticator.open) {
-    logger.warn('no authentication configured: anyone who can reach this port can read and write every room');
-  } else if (config.devAuth) {
-    logger.warn('--dev-auth is on: any client can claim any user id; never use this in production');
-  }
-
+  // Before anything is printed: whoever reads the output may signal us as soon as it sees the port.
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -134,6 +120,23 @@ async function serve(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // The one line a newcomer needs, before the JSON logs.
+  if (config.staticDir) process.stdout.write(`\n  Tandem demo: ${server.httpUrl}/\n\n`);
+  logger.info(
+    {
+      port: server.port,
+      url: `${server.syncUrl}/<room>`,
+      store: config.store,
+      dataDir: config.dataDir,
+      webhooks: config.webhookUrl.length,
+    },
+    `Tandem listening on ${server.syncUrl}/<room>`,
+  );
+  if (server.authenticator.open) {
+    logger.warn('no authentication configured: anyone who can reach this port can read and write every room');
+  } else if (config.devAuth) {
+    logger.warn('--dev-auth is on: any client can claim any user id; never use this in production');
+  }
 }
 
 async function token(argv: string[]): Promise<void> {

@@ -174,7 +174,11 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     openSockets.add(socket);
     socket.once('close', () => openSockets.delete(socket));
   });
+  // Fastify's own "Server listening" line would come before what the CLI prints first (the demo's URL).
+  const level = app.log.level;
+  app.log.level = 'warn';
   await app.listen({ port: config.port, host: config.host });
+  app.log.level = level;
   const port = (app.server.address() as AddressInfo).port;
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
 

@@ -37,6 +37,7 @@ import { eventRoutes } from './routes/events.js';
 import { revisionRoutes } from './routes/revisions.js';
 import { healthRoutes } from './routes/health.js';
 import { roomRoutes } from './routes/rooms.js';
+import { staticAppRoutes, wantsAppPage } from './routes/static-app.js';
 import { syncFallbackRoutes } from './routes/sync-fallback.js';
 import type { WriteLimiter } from './write-limiter.js';
 
@@ -131,6 +132,10 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
     void reply.status(error.status).send({ error: { code: error.code, message: error.message } });
   });
   app.setNotFoundHandler((request, reply) => {
+    if (deps.config.staticDir && wantsAppPage(request.method, request.url, request.headers.accept)) {
+      void reply.header('cache-control', 'no-cache').sendFile('index.html');
+      return;
+    }
     void reply
       .status(404)
       .send({ error: { code: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` } });
@@ -158,6 +163,7 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
   revisionRoutes(app, deps);
   collaboratorRoutes(app, deps);
   syncFallbackRoutes(app, deps);
+  if (deps.config.staticDir) await staticAppRoutes(app, deps.config.staticDir);
   return app;
 }
 

@@ -21,6 +21,8 @@ export const configSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.coerce.number().int().min(0).max(65535).default(1234),
   dataDir: z.string().min(1).default('./data'),
+  /** A built web app (the demo) served at `/`, with its index.html for any other page path. */
+  staticDir: z.string().min(1).optional(),
   store: z.enum(['sqlite', 'memory']).default('sqlite'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Largest WebSocket frame accepted; bigger frames close the socket with 1009. */
