@@ -66,6 +66,10 @@ Options (each also an env var, e.g. --data-dir → TANDEM_DATA_DIR; lists are co
   --revision-interval-ms <n>    automatic revision of changed rooms (default 600000; 0 = off)
   --webhook-url <a,b>           POST every event to these URLs (signed; needs --webhook-secret)
   --webhook-secret <s>          HMAC-SHA256 key for the Tandem-Signature header
+  --load-url <url>              GET <url>?room=<name> for a new room's initial content (Yjs, text,
+                                JSON; 404 = empty), signed with --webhook-secret
+  --load-timeout-ms <n>         how long a load request may take; slower fails the load (default 5000)
+  --load-text-field <name>      the Y.Text a text/plain answer goes into (default body)
 `;
 
 const TOKEN_USAGE = `Usage: tandem token --user <id> --room <pattern> [--role editor] [--ttl 1h] [--secret <s>]

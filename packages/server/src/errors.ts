@@ -40,6 +40,11 @@ export const errorCodes = {
   draining: { status: 503, close: CloseCode.serviceRestart },
   heartbeat_timeout: { status: 408, close: CloseCode.goingAway },
   session_closed: { status: 410, close: CloseCode.normal },
+  /** An extension refused a peer's update (schema validation…): the sender's copy differs now. */
+  update_rejected: { status: 422, close: CloseCode.policyViolation },
+  event_rejected: { status: 422, close: CloseCode.policyViolation },
+  /** An extension hook threw something other than a TandemError (a bug in the hook). */
+  extension_failed: { status: 500, close: CloseCode.internalError },
   internal: { status: 500, close: CloseCode.internalError },
 } as const satisfies Record<string, { status: number; close: number }>;
 

@@ -6,6 +6,9 @@ import { createAuthenticator } from './auth/create-authenticator.js';
 import { RoomAccess } from './auth/room-access.js';
 import { TandemError } from './errors.js';
 import { EventService } from './events/event-service.js';
+import type { Extension } from './extensions/extension.js';
+import { ExtensionRunner } from './extensions/extension-runner.js';
+import { loadUrlExtension } from './extensions/load-url.js';
 import { RevisionService } from './revisions/revision-service.js';
 import { WebhookSender, type WebhookOptions } from './events/webhook-sender.js';
 import { buildApp } from './http/app.js';
@@ -32,6 +35,8 @@ export interface ServerDeps {
   authenticator?: Authenticator;
   /** Include process metrics (CPU, memory, event loop) in /metrics; on for the CLI. */
   processMetrics?: boolean;
+  /** Hooks into connections, loading, updates and events, run in this order (docs/extensions.md). */
+  extensions?: Extension[];
   /** Retry timing of webhook deliveries (tests shorten it). */
   webhookOptions?: Partial<Pick<WebhookOptions, 'retryBaseMs' | 'maxDelayMs' | 'maxAttempts' | 'timeoutMs'>>;
 }
@@ -69,7 +74,23 @@ export function createStore(config: Config, logger: Logger): Store {
 export async function startServer(config: Config, deps: ServerDeps = {}): Promise<TandemServer> {
   const logger = deps.logger ?? silentLogger();
   const store = deps.store ?? createStore(config, logger);
-  const authenticator = deps.authenticator ?? createAuthenticator(config);
+  const extensionList = [...(deps.extensions ?? [])];
+  if (config.loadUrl) {
+    extensionList.push(
+      loadUrlExtension({
+        url: config.loadUrl,
+        secret: config.webhookSecret,
+        timeoutMs: config.loadTimeoutMs,
+        textField: config.loadTextField,
+      }),
+    );
+  }
+  const extensions = new ExtensionRunner(
+    extensionList,
+    logger.child({ module: 'extensions' }),
+    config.roomUpdatedDebounceMs,
+  );
+  const authenticator = extensions.wrap(deps.authenticator ?? createAuthenticator(config));
   const access = new RoomAccess(store, authenticator.open);
   const metrics = new Metrics({ processMetrics: deps.processMetrics });
   const registry = new RoomRegistry(
@@ -103,7 +124,13 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   registry.onDocChanged = (room) => {
     events.roomChanged(room);
     revisions.markChanged(room);
+    extensions.changed(room);
   };
+  registry.onStored = (room, seq) => extensions.stored(room, seq);
+  if (extensions.loadsDocuments) registry.loadInitial = (room) => extensions.loadDocument(room);
+  extensions.reader = (room, fn) => registry.use(room, (r) => fn(r.doc));
+  events.screenAppEvent = (room, event) => extensions.beforeEvent(room, event);
+  events.subscribe((event) => extensions.event(event));
   access.onChange((room, user, role) =>
     events.emitServerEvent(room, role ? 'collab.collaborator_added' : 'collab.collaborator_removed', null, {
       user,
@@ -131,7 +158,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     awarenessBurst: config.awarenessBurst,
   };
   const httpSync = new HttpSyncEndpoint(
-    { registry, access, authenticator, metrics, logger, events, addresses },
+    { registry, access, authenticator, metrics, logger, events, addresses, extensions },
     {
       limits: sessionLimits,
       maxBufferedBytes: config.maxBufferedBytes,
@@ -158,7 +185,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   });
   const sync = new SyncEndpoint(
     app.server,
-    { registry, access, authenticator, metrics, logger, events, addresses },
+    { registry, access, authenticator, metrics, logger, events, addresses, extensions },
     {
       maxMessageBytes: config.maxMessageBytes,
       maxBufferedBytes: config.maxBufferedBytes,
@@ -194,6 +221,9 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     httpSync.closeAll(new TandemError('draining', 'server restarting'));
     await sync.closeAll(new TandemError('draining', 'server restarting'));
     clean = (await registry.flushAll(Math.max(0, deadline - Date.now()))) && clean;
+    // Pending onChange hooks (autosaves) run now, while the rooms can still be read.
+    await extensions.flush();
+    extensions.close();
     sync.close();
     httpSync.close();
     revisions.stop();

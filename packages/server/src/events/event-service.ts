@@ -1,3 +1,4 @@
+import { checkAppEvent } from './event-rules.js';
 import { encodeEvent, type EventEnvelope } from '@tandem/protocol';
 import type { Logger } from '../ops/logger.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
@@ -12,6 +13,12 @@ export interface EventServiceOptions {
   roomUpdatedDebounceMs: number;
   /** Events kept per room (0 = all). */
   retention: number;
+}
+
+export interface AppEvent {
+  type: string;
+  user: string | null;
+  data: unknown;
 }
 
 export interface PublishRequest {
@@ -55,6 +62,20 @@ export class EventService {
     private readonly log: Logger,
     private readonly options: EventServiceOptions,
   ) {}
+
+  /** The extensions' beforeEvent (set by the server): every app event passes it before it is sent. */
+  screenAppEvent: ((room: string, event: AppEvent) => Promise<AppEvent>) | null = null;
+
+  /**
+   * An app event as the extensions want it published (transformed, or refused with their error); what
+   * they return must still be a valid app event.
+   */
+  async screen(room: string, event: AppEvent): Promise<AppEvent> {
+    if (!this.screenAppEvent) return event;
+    const screened = await this.screenAppEvent(room, event);
+    checkAppEvent(screened.type, screened.data);
+    return screened;
+  }
 
   subscribe(listener: EventListener): () => void {
     this.listeners.add(listener);

@@ -142,6 +142,11 @@ export const configSchema = z.object({
   webhookUrl: stringList.default([]),
   /** HMAC-SHA256 key for the `Tandem-Signature` header. */
   webhookSecret: optionalString,
+  /** Asked for a room's initial content when it is first created (`GET <url>?room=`). */
+  loadUrl: optionalString,
+  loadTimeoutMs: z.coerce.number().int().min(100).default(5_000),
+  /** Where a `text/plain` answer of --load-url goes. */
+  loadTextField: z.string().min(1).max(256).default('body'),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -163,6 +168,9 @@ export function parseConfig(input: ConfigInput): Config {
   }
   if (config.webhookUrl.length > 0 && !config.webhookSecret) {
     throw new ConfigError('--webhook-url needs --webhook-secret so receivers can verify deliveries');
+  }
+  if (config.loadUrl && !config.webhookSecret) {
+    throw new ConfigError('--load-url needs --webhook-secret so the backend can verify requests are ours');
   }
   if (config.authCookie && !config.jwtSecret && !config.jwksUrl) {
     throw new ConfigError('--auth-cookie needs --jwt-secret or --jwks-url to verify the cookie');

@@ -11,6 +11,8 @@ export interface RoomPersistenceOptions {
   /** First retry delay after a failed commit; doubles up to maxRetryDelayMs. */
   retryDelayMs?: number;
   maxRetryDelayMs?: number;
+  /** Told after each commit: the room's updates up to `seq` are durable. */
+  onStored?: (room: string, seq: number) => void;
 }
 
 interface OpenBatch {
@@ -125,6 +127,7 @@ export class RoomPersistence {
         this.lastSeq = await this.store.appendUpdate(this.room, update);
         timer();
         this.tailLength++;
+        this.options.onStored?.(this.room, this.lastSeq);
         if (this.tailLength >= this.options.compactAfterUpdates) this.requestCompaction();
         return;
       } catch (err) {

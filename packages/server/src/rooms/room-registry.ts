@@ -47,6 +47,13 @@ export class RoomRegistry {
   private readonly loadsByAddress = new Map<string, number>();
   /** Called after any loaded room's document changed. */
   onDocChanged: ((room: string) => void) | null = null;
+  /** Called after a commit of a room's updates. */
+  onStored: ((room: string, seq: number) => void) | null = null;
+  /**
+   * Initial content of a room that was never stored (the extensions' onLoadDocument), stored before the
+   * room is served. A throw fails the load: peers are refused and nothing is stored.
+   */
+  loadInitial: ((room: string) => Promise<Uint8Array | null>) | null = null;
   private readonly log: Logger;
   /** One options object each for every room and its persistence (they are the same for all). */
   private readonly roomOptions: RoomOptions;
@@ -67,6 +74,7 @@ export class RoomRegistry {
     this.persistenceOptions = {
       compactAfterUpdates: options.compactAfterUpdates,
       compactions: new CompactionScheduler(),
+      onStored: (room, seq) => this.onStored?.(room, seq),
     };
   }
 
@@ -231,7 +239,16 @@ export class RoomRegistry {
   }
 
   private async load(name: string): Promise<Room> {
-    const stored = await this.store.loadRoom(name);
+    let stored = await this.store.loadRoom(name);
+    if (stored === null && this.loadInitial) {
+      const initial = await this.loadInitial(name);
+      // Stored before anyone is served, so it is applied once: a restart finds it in the store, and of
+      // two loaders racing (another instance on the same store) only the first one's content is kept.
+      if (initial) {
+        await this.store.appendInitial(name, initial);
+        stored = await this.store.loadRoom(name);
+      }
+    }
     const doc = new Y.Doc({ gc: true });
     if (stored) {
       Y.transact(doc, () => {

@@ -248,6 +248,20 @@ export class Room {
     }
   }
 
+  /**
+   * A copy of the document as it will be once everything received so far and `update` are applied
+   * (received updates wait for the next flush). For extensions that validate an update's result.
+   */
+  documentWith(update: Uint8Array): Y.Doc {
+    const copy = new Y.Doc();
+    Y.transact(copy, () => {
+      Y.applyUpdate(copy, Y.encodeStateAsUpdate(this.doc));
+      for (const r of this.received) Y.applyUpdate(copy, r.update);
+      Y.applyUpdate(copy, update);
+    });
+    return copy;
+  }
+
   /** Refuses a change of about `bytes` that would take the room past its document size limit. */
   assertCapacity(bytes: number): void {
     if (this.approxBytes + this.receivedBytes + bytes > this.options.maxDocumentBytes) {

@@ -55,6 +55,12 @@ export class MemoryStore implements Store {
     return seq;
   }
 
+  async appendInitial(room: string, update: Uint8Array): Promise<number | null> {
+    this.assertOpen();
+    if ((this.rooms.get(room)?.lastSeq ?? 0) > 0) return null;
+    return this.appendUpdate(room, update);
+  }
+
   async compact(room: string, uptoSeq: number, state: Uint8Array): Promise<void> {
     this.assertOpen();
     const r = this.rooms.get(room);

@@ -485,8 +485,17 @@ export class SqliteStore implements Store {
     })();
   }
 
+  appendInitial(room: string, update: Uint8Array): Promise<number | null> {
+    return this.enqueue(() => ((this.lastSeqOf(room) ?? 0) > 0 ? null : this.appendNow(room, update)));
+  }
+
   appendUpdate(room: string, update: Uint8Array): Promise<number> {
-    return this.enqueue(() => {
+    return this.enqueue(() => this.appendNow(room, update));
+  }
+
+  /** Inside a queued write: the room's next seq, assigned in commit order. */
+  private appendNow(room: string, update: Uint8Array): number {
+    {
       const now = Date.now();
       let logged = this.logged.get(room);
       if (!logged) {
@@ -500,7 +509,7 @@ export class SqliteStore implements Store {
       this.loggedAppends++;
       this.stmts.insertLog.run(room, logged.lastSeq, update, now);
       return logged.lastSeq;
-    });
+    }
   }
 
   /** Queues a write for the next group commit (at the end of this event-loop turn). */

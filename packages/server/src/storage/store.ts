@@ -90,6 +90,11 @@ export interface Store {
    */
   appendUpdate(room: string, update: Uint8Array): Promise<number>;
   /**
+   * Appends a room's initial content only if the room has no document content yet (atomically, so of
+   * two loaders only one stores): resolves with its seq, or null when content was already there.
+   */
+  appendInitial(room: string, update: Uint8Array): Promise<number | null>;
+  /**
    * Folds the log into a snapshot: `state` must contain every update with seq <= uptoSeq. Those updates
    * are dropped; later ones stay. A compaction older than the current snapshot is ignored.
    */

@@ -27,6 +27,7 @@ export interface HttpPeerHooks {
  */
 export class HttpPeer implements SessionPeer {
   tandem = true;
+  readonly transport = 'http' as const;
   user = '';
   readOnly = true;
   principal: Principal | null = null;

@@ -3,6 +3,7 @@ import type { Principal } from '../auth/authenticator.js';
 import type { RoomAccess } from '../auth/room-access.js';
 import { TandemError } from '../errors.js';
 import type { EventService } from '../events/event-service.js';
+import type { ExtensionRunner } from '../extensions/extension-runner.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
@@ -28,6 +29,7 @@ export interface HttpSyncDeps {
   logger: Logger;
   events: EventService;
   addresses: AddressCounter;
+  extensions: ExtensionRunner;
 }
 
 /** Session ids are chosen by the client: long enough to be unguessable, short enough to log. */
@@ -103,13 +105,14 @@ export class HttpSyncEndpoint {
     }
     const peer = new HttpPeer(this.nextPeerId++, sessionId, room, this.options.maxBufferedBytes, this.hooks);
     peer.authenticate(principal);
-    const { registry, access, authenticator, metrics, events } = this.deps;
+    const { registry, access, authenticator, metrics, events, extensions } = this.deps;
     const session = new SyncSession(peer, room, {
       registry,
       access,
       authenticator,
       metrics,
       events,
+      extensions,
       log: this.log,
       limits: this.options.limits,
     });

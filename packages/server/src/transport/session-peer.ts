@@ -2,6 +2,7 @@ import type { Principal } from '../auth/authenticator.js';
 import type { TandemError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
+import type { TransportName } from '../extensions/extension.js';
 import type { Peer } from '../rooms/peer.js';
 
 /**
@@ -10,6 +11,7 @@ import type { Peer } from '../rooms/peer.js';
  */
 export interface SessionPeer extends Peer {
   tandem: boolean;
+  readonly transport: TransportName;
   readonly room: string;
   /** The credential the peer was admitted with; null until authenticated. */
   readonly principal: Principal | null;

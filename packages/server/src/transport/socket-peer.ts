@@ -19,6 +19,7 @@ export interface SocketPeerHooks {
 /** A WebSocket as a room peer: bounded send buffer, coded closes, liveness, credential expiry. */
 export class SocketPeer implements SessionPeer {
   tandem: boolean;
+  readonly transport = 'websocket' as const;
   /** Until authenticated the peer is anonymous and read-only; nothing is sent to it before that. */
   user = '';
   readOnly = true;

@@ -15,9 +15,13 @@ import { canWrite } from '../auth/roles.js';
 import { TandemError, toTandemError } from '../errors.js';
 import { checkAppEvent } from '../events/event-rules.js';
 import type { EventService } from '../events/event-service.js';
+import type { ConnectionInfo } from '../extensions/extension.js';
+import type { ExtensionRunner } from '../extensions/extension-runner.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Room } from '../rooms/room.js';
+import { checkUpdate } from '../rooms/update-check.js';
+import type * as Y from 'yjs';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { SessionPeer } from './session-peer.js';
 import { LatestOnlyThrottle } from './latest-only-throttle.js';
@@ -38,6 +42,7 @@ export interface SessionDeps {
   log: Logger;
   limits: SessionLimits;
   events: EventService;
+  extensions: ExtensionRunner;
 }
 
 // Frames that arrive while the room loads are kept (stock clients send step1 and awareness at once),
@@ -64,6 +69,9 @@ export class SyncSession<P extends SessionPeer = SessionPeer> {
   private syncRequestThrottle: LatestOnlyThrottle<Message> | null = null;
   /** A collaborator change arrived while we were still joining: re-check once joined. */
   private recheckAfterJoin = false;
+  /** An update is with the extensions' beforeApplyUpdate; later messages wait behind it, in order. */
+  private screening = false;
+  private afterScreening: Message[] = [];
 
   constructor(
     readonly peer: P,
@@ -112,7 +120,8 @@ export class SyncSession<P extends SessionPeer = SessionPeer> {
    */
   private refuse(err: unknown): void {
     const error = toTandemError(err, this.deps.log);
-    if (error.code === 'document_too_large' && !this.peer.tandem && this.room) {
+    const ownUpdateRefused = error.code === 'document_too_large' || error.code === 'update_rejected';
+    if (ownUpdateRefused && !this.peer.tandem && this.room) {
       this.deps.metrics.refusals.inc({ reason: error.code });
       this.deps.log.info({ peer: this.peer.id, room: this.roomName, code: error.code }, 'stock client made read-only');
       this.room.setReadOnly(this.peer, true);
@@ -136,6 +145,8 @@ export class SyncSession<P extends SessionPeer = SessionPeer> {
       this.peer.authenticate(principal);
       this.peer.readOnly = !canWrite(role);
       if (!this.peer.acceptsInput) return; // the credential expired while we checked it
+      await this.deps.extensions.connect(this.connectionInfo());
+      if (this.closed || !this.peer.acceptsInput) return;
       const room = await registry.join(this.roomName, this.peer, address);
       joined = room;
       // Frames keep queueing in `early` until this.room is set, so checking here keeps their order.
@@ -198,10 +209,21 @@ export class SyncSession<P extends SessionPeer = SessionPeer> {
     this.syncRequestThrottle?.cancel();
     if (this.room) {
       this.deps.registry.leave(this.room, this.peer);
+      this.deps.extensions.disconnect(this.connectionInfo());
       // A destroyed room was deleted: recording an event would bring it back.
       if (this.room.isDestroyed) return;
       this.deps.events.emitPresenceEvent(this.roomName, 'collab.user_left', this.peer.user, this.presenceData());
     }
+  }
+
+  private connectionInfo(): ConnectionInfo {
+    return {
+      room: this.roomName,
+      user: this.peer.user,
+      principal: this.peer.principal!,
+      readOnly: this.peer.readOnly,
+      transport: this.peer.transport,
+    };
   }
 
   private presenceData(): { name: string | null; readOnly: boolean } {
@@ -236,6 +258,10 @@ export class SyncSession<P extends SessionPeer = SessionPeer> {
   }
 
   private dispatch(message: Message): void {
+    if (this.screening) {
+      this.afterScreening.push(message);
+      return;
+    }
     switch (message.type) {
       case 'sync-step2':
       case 'sync-update':
@@ -244,7 +270,12 @@ export class SyncSession<P extends SessionPeer = SessionPeer> {
           // (with backoff) and resync, so nothing is lost.
           throw new TandemError('rate_limited', 'too many updates; slow down');
         }
-        break;
+        if (this.deps.extensions.checksUpdates && !this.peer.readOnly) {
+          this.screen(message.update, message);
+          return;
+        }
+        this.applyUpdate(message);
+        return;
       case 'awareness':
         this.awarenessLimit().offer(message);
         return;
@@ -265,11 +296,53 @@ export class SyncSession<P extends SessionPeer = SessionPeer> {
         break;
     }
     this.room!.receive(this.peer, message);
+  }
+
+  private applyUpdate(message: Message & { update: Uint8Array }): void {
+    this.room!.receive(this.peer, message);
     // The first writer of a new room owns it. An empty update (`[0, 0]`, what a fresh client answers
     // the server's sync step 1 with) writes nothing, so a visit that only reads creates nothing.
-    if ((message.type === 'sync-step2' || message.type === 'sync-update') && message.update.length > 2) {
-      this.claimIfNew(this.room!);
-    }
+    if (message.update.length > 2) this.claimIfNew(this.room!);
+  }
+
+  /**
+   * Runs the extensions' beforeApplyUpdate on an update, after the checks that always come first
+   * (validity, nesting, the room's size limit), and applies it only if none rejects it. Messages that
+   * arrive meanwhile wait, so the room sees this peer's messages in the order it sent them.
+   */
+  private screen(update: Uint8Array, message: Message & { update: Uint8Array }): void {
+    const room = this.room!;
+    this.screening = true;
+    let preview: Y.Doc | null = null;
+    const check = async (): Promise<void> => {
+      checkUpdate(update);
+      room.assertCapacity(update.length);
+      await this.deps.extensions.beforeApplyUpdate(
+        this.roomName,
+        this.peer.user,
+        update,
+        () => (preview ??= room.documentWith(update)),
+      );
+    };
+    check()
+      .then(
+        () => {
+          if (this.peer.acceptsInput && this.room) this.applyUpdate(message);
+        },
+        (err: unknown) => this.refuse(err),
+      )
+      .catch((err: unknown) => this.refuse(err))
+      .finally(() => {
+        this.screening = false;
+        for (const next of this.afterScreening.splice(0)) {
+          if (!this.peer.acceptsInput || !this.room) break;
+          try {
+            this.dispatch(next);
+          } catch (err) {
+            this.refuse(err);
+          }
+        }
+      });
   }
 
   private claimIfNew(room: Room): void {
@@ -291,10 +364,13 @@ export class SyncSession<P extends SessionPeer = SessionPeer> {
       if (this.peer.readOnly) throw new TandemError('read_only', 'viewers may not publish events');
       if (!this.updateLimit().take()) throw new TandemError('rate_limited', 'too many messages; slow down');
       checkAppEvent(request.type, request.data);
-      const { event } = await this.deps.events.publish(this.roomName, {
+      const screened = await this.deps.events.screen(this.roomName, {
         type: request.type,
         user: this.peer.user,
         data: request.data ?? null,
+      });
+      const { event } = await this.deps.events.publish(this.roomName, {
+        ...screened,
         idempotencyKey: request.idempotencyKey,
       });
       result = { ref: request.ref, event };

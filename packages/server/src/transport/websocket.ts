@@ -6,6 +6,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { RoomAccess } from '../auth/room-access.js';
 import { TandemError } from '../errors.js';
 import type { EventService } from '../events/event-service.js';
+import type { ExtensionRunner } from '../extensions/extension-runner.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
@@ -31,6 +32,7 @@ export interface SyncEndpointDeps {
   metrics: Metrics;
   logger: Logger;
   events: EventService;
+  extensions: ExtensionRunner;
   /** Live connections per client address, shared with SSE streams. */
   addresses: AddressCounter;
 }
@@ -91,6 +93,7 @@ export class SyncEndpoint {
       log: this.log,
       limits: options,
       events: deps.events,
+      extensions: deps.extensions,
     };
     this.peerHooks = reportingHooks(deps.metrics, this.log);
     this.addresses = deps.addresses;

@@ -63,6 +63,11 @@ export class ControllableStore implements Store {
     return this.inner.appendUpdate(room, copy);
   }
 
+  async appendInitial(room: string, update: Uint8Array): Promise<number | null> {
+    if (this.gate) await this.gate;
+    return this.inner.appendInitial(room, update.slice());
+  }
+
   compact(room: string, uptoSeq: number, state: Uint8Array): Promise<void> {
     return this.inner.compact(room, uptoSeq, state);
   }

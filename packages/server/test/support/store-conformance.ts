@@ -40,6 +40,18 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       expect(loaded).toEqual({ snapshot: null, snapshotSeq: 0, updates: [u1, u2], lastSeq: 2 });
     });
 
+    it('appendInitial stores only into a room without content, even when two race in one tick', async () => {
+      const first = textUpdate('first', 1);
+      const second = textUpdate('second', 2);
+      const [a, b] = await Promise.all([store.appendInitial('init', first), store.appendInitial('init', second)]);
+      expect([a, b]).toEqual([1, null]);
+      expect((await store.loadRoom('init'))?.updates).toEqual([first]);
+      expect(await store.appendInitial('init', second)).toBeNull();
+      // A room that only has collaborators has no content yet.
+      await store.setCollaborator('collab-only', 'ada', 'owner');
+      expect(await store.appendInitial('collab-only', first)).toBe(1);
+    });
+
     it('group-commits appends from one tick with distinct seqs', async () => {
       const seqs = await Promise.all(
         Array.from({ length: 50 }, (_, i) => store.appendUpdate('g', textUpdate(`x${i}`, i + 1))),

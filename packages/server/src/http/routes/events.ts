@@ -45,10 +45,13 @@ export function eventRoutes(app: App, deps: HttpDeps): void {
       const { room } = request.params;
       const { principal } = await authorizeWrite(deps, request, room);
       checkEventData(request.body.data);
-      const { event, duplicate } = await deps.events.publish(room, {
+      const screened = await deps.events.screen(room, {
         type: request.body.type,
         user: principal.user,
         data: request.body.data ?? null,
+      });
+      const { event, duplicate } = await deps.events.publish(room, {
+        ...screened,
         idempotencyKey: request.headers['idempotency-key'],
       });
       return reply.status(duplicate ? 200 : 201).send({ event });
@@ -103,11 +106,14 @@ export function eventRoutes(app: App, deps: HttpDeps): void {
       const { room } = request.params;
       const { principal } = await authorizeWrite(deps, request, room);
       checkEventData(request.body.data);
-      const event = deps.events.broadcast(room, {
-        type: request.body.type,
-        user: principal.user,
-        data: request.body.data ?? null,
-      });
+      const event = deps.events.broadcast(
+        room,
+        await deps.events.screen(room, {
+          type: request.body.type,
+          user: principal.user,
+          data: request.body.data ?? null,
+        }),
+      );
       const delivered =
         deps.registry
           .get(room)
