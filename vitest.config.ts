@@ -13,6 +13,7 @@ export default defineConfig({
       'packages/*/test/**/*.test.{ts,tsx}',
       'bench/test/**/*.test.ts',
       'apps/*/test/**/*.test.ts',
+      'examples/*/test/**/*.test.ts',
     ],
     pool: 'forks',
     // The machine has 2 cores.
