@@ -18,6 +18,7 @@ import { silentLogger, type Logger } from './ops/logger.js';
 import { Metrics } from './ops/metrics.js';
 import { RoomRegistry } from './rooms/room-registry.js';
 import { MemoryStore } from './storage/memory-store.js';
+import { PostgresStore } from './storage/postgres-store.js';
 import { SqliteStore } from './storage/sqlite-store.js';
 import type { Store } from './storage/store.js';
 import { AddressCounter } from './transport/client-address.js';
@@ -62,6 +63,12 @@ export function createStore(config: Config, logger: Logger): Store {
   switch (config.store) {
     case 'memory':
       return new MemoryStore();
+    case 'postgres':
+      return new PostgresStore({
+        connectionString: config.databaseUrl!,
+        schema: config.databaseSchema,
+        logger: logger.child({ module: 'store' }),
+      });
     case 'sqlite':
       return new SqliteStore(join(config.dataDir, 'tandem.db'), {
         synchronous: config.sqliteSynchronous,
@@ -74,6 +81,15 @@ export function createStore(config: Config, logger: Logger): Store {
 export async function startServer(config: Config, deps: ServerDeps = {}): Promise<TandemServer> {
   const logger = deps.logger ?? silentLogger();
   const store = deps.store ?? createStore(config, logger);
+  // A database that cannot be reached or migrated fails the start, with its reason, before listening.
+  if (store instanceof PostgresStore) {
+    try {
+      await store.whenReady();
+    } catch (err) {
+      await store.close().catch(() => undefined);
+      throw err;
+    }
+  }
   const extensionList = [...(deps.extensions ?? [])];
   if (config.loadUrl) {
     extensionList.push(

@@ -23,7 +23,14 @@ export const configSchema = z.object({
   dataDir: z.string().min(1).default('./data'),
   /** A built web app (the demo) served at `/`, with its index.html for any other page path. */
   staticDir: z.string().min(1).optional(),
-  store: z.enum(['sqlite', 'memory']).default('sqlite'),
+  store: z.enum(['sqlite', 'memory', 'postgres']).default('sqlite'),
+  /** PostgreSQL connection string for `--store postgres` (postgres://user:pass@host:5432/db). */
+  databaseUrl: optionalString,
+  /** Schema for Tandem's tables in that database (created and migrated at start). */
+  databaseSchema: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier')
+    .default('public'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Largest WebSocket frame accepted; bigger frames close the socket with 1009. */
   maxMessageBytes: z.coerce
@@ -168,6 +175,9 @@ export function parseConfig(input: ConfigInput): Config {
   }
   if (config.webhookUrl.length > 0 && !config.webhookSecret) {
     throw new ConfigError('--webhook-url needs --webhook-secret so receivers can verify deliveries');
+  }
+  if (config.store === 'postgres' && !config.databaseUrl) {
+    throw new ConfigError('--store postgres needs --database-url (or TANDEM_DATABASE_URL)');
   }
   if (config.loadUrl && !config.webhookSecret) {
     throw new ConfigError('--load-url needs --webhook-secret so the backend can verify requests are ours');

@@ -671,16 +671,16 @@ export class SqliteStore implements Store {
     return this.enqueue(() => void this.stmts.setCursor.run(name, position));
   }
 
-  async createRevision(
+  createRevision(
     room: string,
     revision: { label: string; user: string | null; state: Uint8Array },
   ): Promise<RevisionInfo> {
-    return this.db.transaction(() => {
+    return this.enqueue(() => {
       const id = this.stmts.nextRevisionId.get(room)!.next;
       const ts = Date.now();
       this.stmts.insertRevision.run(room, id, revision.label, ts, revision.user, revision.state);
       return { id, label: revision.label, ts, user: revision.user, size: revision.state.length };
-    })();
+    });
   }
 
   async listRevisions(room: string, { limit }: { limit: number }): Promise<RevisionInfo[]> {
@@ -716,12 +716,14 @@ export class SqliteStore implements Store {
     return this.stmts.listCollaborators.all(room);
   }
 
-  async setCollaborator(room: string, user: string, role: Role): Promise<void> {
-    this.stmts.setCollaborator.run(room, user, role);
+  // Writes to a room are queued like appends and deletes, so they take effect in the order they were
+  // called (the Store's write-order rule): a collaborator set after a delete survives it.
+  setCollaborator(room: string, user: string, role: Role): Promise<void> {
+    return this.enqueue(() => void this.stmts.setCollaborator.run(room, user, role));
   }
 
-  async removeCollaborator(room: string, user: string): Promise<boolean> {
-    return this.stmts.removeCollaborator.run(room, user).changes > 0;
+  removeCollaborator(room: string, user: string): Promise<boolean> {
+    return this.enqueue(() => this.stmts.removeCollaborator.run(room, user).changes > 0);
   }
 
   async close(): Promise<void> {

@@ -80,6 +80,10 @@ export interface RevisionInfo {
 /**
  * The durability seam. Implementations: MemoryStore (tests, `--store memory`), SqliteStore.
  * Every implementation passes the conformance suite in test/support/store-conformance.ts.
+ *
+ * Write order: the writes of one room (appends, compactions, deletes, collaborators, events,
+ * revisions) take effect in the order they were called, whatever their implementation batches: a
+ * collaborator set after `deleteRoom` was called survives the delete; one set before it does not.
  */
 export interface Store {
   /** Null when nothing was ever stored for the room. */

@@ -52,6 +52,24 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       expect(await store.appendInitial('collab-only', first)).toBe(1);
     });
 
+    it('takes a room’s writes in the order they were called, across kinds', async () => {
+      await store.appendUpdate('order', textUpdate('x', 1));
+      // Called in one tick: set, then delete, then set again. Only the last survives.
+      await Promise.all([
+        store.setCollaborator('order', 'before', 'owner'),
+        store.deleteRoom('order'),
+        store.setCollaborator('order', 'after', 'editor'),
+      ]);
+      expect(await store.getCollaborator('order', 'before')).toBeNull();
+      expect(await store.getCollaborator('order', 'after')).toBe('editor');
+      expect(await store.loadRoom('order')).toBeNull();
+      await Promise.all([
+        store.createRevision('order', { label: 'r', user: null, state: textUpdate('y', 2) }),
+        store.deleteRoom('order'),
+      ]);
+      expect(await store.listRevisions('order', { limit: 10 })).toEqual([]);
+    });
+
     it('group-commits appends from one tick with distinct seqs', async () => {
       const seqs = await Promise.all(
         Array.from({ length: 50 }, (_, i) => store.appendUpdate('g', textUpdate(`x${i}`, i + 1))),

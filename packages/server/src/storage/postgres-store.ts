@@ -1,0 +1,582 @@
+import pg from 'pg';
+import type { Role } from '../auth/roles.js';
+import { patternToRegExp } from '../auth/room-pattern.js';
+import type { Logger } from '../ops/logger.js';
+import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
+import {
+  StoreUnavailableError,
+  type Collaborator,
+  type ListRoomsOptions,
+  type LoggedEvent,
+  type NewEvent,
+  type RevisionInfo,
+  type RoomInfo,
+  type Store,
+  type StoredEvent,
+  type StoredRoom,
+} from './store.js';
+
+export interface PostgresStoreOptions {
+  connectionString: string;
+  /** Tables live in this schema (created if missing); default `public`. */
+  schema?: string;
+  /** Pooled connections (default 10). */
+  maxConnections?: number;
+  /** How long to wait for a connection before a write fails (default 5000 ms). */
+  connectionTimeoutMs?: number;
+  logger?: Logger;
+}
+
+type Client = pg.PoolClient;
+
+/** A write waiting for the next group commit; `run` executes its statements inside the transaction. */
+interface QueuedWrite {
+  run: (client: Client) => Promise<unknown>;
+  /** Run inside a savepoint, so its own failure (a constraint) rejects it alone. */
+  isolated: boolean;
+  resolve: (result: never) => void;
+  reject: (err: unknown) => void;
+}
+
+interface EventRow {
+  id: string;
+  type: string;
+  ts: string;
+  user_id: string | null;
+  data: string;
+}
+interface RevisionRow {
+  id: number;
+  label: string;
+  ts: string;
+  user_id: string | null;
+  size: number;
+}
+interface RoomRow {
+  name: string;
+  created_at: string;
+  updated_at: string;
+  last_seq: string;
+}
+
+// bigint columns arrive as strings; every value stored here fits a double exactly.
+const toEvent = (r: EventRow): StoredEvent => ({
+  id: Number(r.id),
+  type: r.type,
+  ts: Number(r.ts),
+  user: r.user_id,
+  data: JSON.parse(r.data) as unknown,
+});
+const toRevision = (r: RevisionRow): RevisionInfo => ({
+  id: Number(r.id),
+  label: r.label,
+  ts: Number(r.ts),
+  user: r.user_id,
+  size: Number(r.size),
+});
+const toRoomInfo = (r: RoomRow): RoomInfo => ({
+  name: r.name,
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
+  lastSeq: Number(r.last_seq),
+});
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+// Arbitrary, fixed: only Tandem's migrations take this advisory lock.
+const MIGRATION_LOCK = 7_381_229;
+
+/**
+ * The Store on PostgreSQL, for production and for several instances sharing rooms. Writes are
+ * queued and committed together (group commit: one transaction per turn of the event loop, while the
+ * previous one is in flight the next batch gathers), in call order. Each room's updates get a gap-free
+ * seq inside the commit, under the room row's lock (`UPDATE … RETURNING`), so seq order is commit order
+ * on every instance; a serial column would hand out numbers in a different order from commits.
+ * Compaction takes a per-room advisory lock, so two instances never compact one room at once, and
+ * deletes only what the snapshot covers.
+ */
+export class PostgresStore implements Store {
+  private readonly pool: pg.Pool;
+  private readonly ready: Promise<void>;
+  private queue: QueuedWrite[] = [];
+  private committing: Promise<void> | null = null;
+  private flushScheduled = false;
+  private closed = false;
+  private commitFailure: unknown = null;
+  private readonly schema: string;
+
+  constructor(private readonly options: PostgresStoreOptions) {
+    this.schema = options.schema ?? 'public';
+    if (!SCHEMA_NAME.test(this.schema)) throw new Error(`invalid schema name "${this.schema}"`);
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.maxConnections ?? 10,
+      connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
+      idleTimeoutMillis: 30_000,
+      options: `-c search_path=${this.schema}`,
+    });
+    // An idle client losing its connection (a database restart) emits here; unhandled, it would crash
+    // the process. The pool replaces the client; the next query reconnects.
+    this.pool.on('error', (err) => this.options.logger?.warn({ err }, 'idle PostgreSQL connection failed'));
+    this.ready = this.migrate();
+    // A store that cannot migrate fails its first use, not the process.
+    this.ready.catch(() => undefined);
+  }
+
+  /** Resolves once the schema is migrated (the server awaits it before listening). */
+  whenReady(): Promise<void> {
+    return this.ready;
+  }
+
+  /** Versioned, idempotent migrations, under an advisory lock so instances starting together take turns. */
+  private async migrate(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      // Even CREATE SCHEMA IF NOT EXISTS races with itself: everything happens under the lock.
+      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      try {
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
+        await client.query(
+          'CREATE TABLE IF NOT EXISTS tandem_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)',
+        );
+        const { rows } = await client.query<{ version: number }>(
+          'SELECT COALESCE(MAX(version), 0) AS version FROM tandem_migrations',
+        );
+        const current = rows[0]!.version;
+        if (current > POSTGRES_MIGRATIONS.length) {
+          throw new Error(
+            `database schema version ${current} is newer than this Tandem (${POSTGRES_MIGRATIONS.length})`,
+          );
+        }
+        for (let v = current; v < POSTGRES_MIGRATIONS.length; v++) {
+          await client.query('BEGIN');
+          try {
+            await client.query(POSTGRES_MIGRATIONS[v]!);
+            await client.query('INSERT INTO tandem_migrations (version, applied_at) VALUES ($1, $2)', [
+              v + 1,
+              Date.now(),
+            ]);
+            await client.query('COMMIT');
+          } catch (err) {
+            await client.query('ROLLBACK');
+            throw err;
+          }
+        }
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  private async read<T extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<T[]> {
+    await this.ready;
+    return (await this.pool.query<T>(sql, params)).rows;
+  }
+
+  /** Queues a write for the next group commit. */
+  private enqueue<T>(run: (client: Client) => Promise<T>, isolated = false): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ run, isolated, resolve: resolve as (result: never) => void, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.committing) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.committing = this.commit().finally(() => {
+        this.committing = null;
+        if (this.queue.length > 0) this.scheduleFlush();
+      });
+    });
+  }
+
+  private async commit(): Promise<void> {
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    let client: Client;
+    try {
+      await this.ready;
+      client = await this.pool.connect();
+    } catch (err) {
+      this.commitFailure = err;
+      for (const w of batch) w.reject(err);
+      return;
+    }
+    const results: { ok: boolean; value: unknown }[] = [];
+    try {
+      await client.query('BEGIN');
+      for (const w of batch) {
+        if (!w.isolated) {
+          results.push({ ok: true, value: await w.run(client) });
+          continue;
+        }
+        await client.query('SAVEPOINT write');
+        try {
+          results.push({ ok: true, value: await w.run(client) });
+          await client.query('RELEASE SAVEPOINT write');
+        } catch (err) {
+          await client.query('ROLLBACK TO SAVEPOINT write');
+          results.push({ ok: false, value: err });
+        }
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      // Nothing of the batch committed: every write of it fails, and its callers retry or report.
+      this.commitFailure = err;
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release(true);
+      for (const w of batch) w.reject(err);
+      return;
+    }
+    client.release();
+    this.commitFailure = null;
+    batch.forEach((w, i) => {
+      const r = results[i]!;
+      if (r.ok) w.resolve(r.value as never);
+      else w.reject(r.value);
+    });
+  }
+
+  async loadRoom(room: string): Promise<StoredRoom | null> {
+    await this.ready;
+    // One snapshot of the database for all three reads, so a compaction in between cannot skip rows.
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const meta = await client.query<{ last_seq: string }>('SELECT last_seq FROM rooms WHERE name = $1', [room]);
+      const snap = await client.query<{ upto_seq: string; state: Buffer }>(
+        'SELECT upto_seq, state FROM snapshots WHERE room = $1',
+        [room],
+      );
+      const snapshotSeq = snap.rows[0] ? Number(snap.rows[0].upto_seq) : 0;
+      const tail = await client.query<{ data: Buffer }>(
+        'SELECT data FROM updates WHERE room = $1 AND seq > $2 ORDER BY seq',
+        [room, snapshotSeq],
+      );
+      await client.query('COMMIT');
+      const lastSeq = meta.rows[0] ? Number(meta.rows[0].last_seq) : 0;
+      if (!snap.rows[0] && tail.rows.length === 0) return null;
+      return {
+        snapshot: snap.rows[0] ? new Uint8Array(snap.rows[0].state) : null,
+        snapshotSeq,
+        updates: tail.rows.map((r) => new Uint8Array(r.data)),
+        lastSeq,
+      };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  appendUpdate(room: string, update: Uint8Array): Promise<number> {
+    const data = Buffer.from(update);
+    return this.enqueue((client) => this.appendIn(client, room, data));
+  }
+
+  appendInitial(room: string, update: Uint8Array): Promise<number | null> {
+    const data = Buffer.from(update);
+    return this.enqueue(async (client) => {
+      const now = Date.now();
+      await client.query(
+        'INSERT INTO rooms (name, created_at, updated_at) VALUES ($1, $2, $2) ON CONFLICT (name) DO NOTHING',
+        [room, now],
+      );
+      const { rows } = await client.query<{ last_seq: string }>(
+        'SELECT last_seq FROM rooms WHERE name = $1 FOR UPDATE',
+        [room],
+      );
+      if (Number(rows[0]!.last_seq) > 0) return null;
+      return this.appendIn(client, room, data);
+    });
+  }
+
+  /** Inside a commit: the room's next seq under its row lock (held to the commit), and the row. */
+  private async appendIn(client: Client, room: string, data: Buffer): Promise<number> {
+    const now = Date.now();
+    const { rows } = await client.query<{ last_seq: string }>(
+      `INSERT INTO rooms (name, created_at, updated_at, last_seq) VALUES ($1, $2, $2, 1)
+       ON CONFLICT (name) DO UPDATE SET last_seq = rooms.last_seq + 1, updated_at = GREATEST(rooms.updated_at, $2)
+       RETURNING last_seq`,
+      [room, now],
+    );
+    const seq = Number(rows[0]!.last_seq);
+    await client.query('INSERT INTO updates (room, seq, data, ts) VALUES ($1, $2, $3, $4)', [room, seq, data, now]);
+    return seq;
+  }
+
+  async compact(room: string, uptoSeq: number, state: Uint8Array): Promise<void> {
+    await this.ready;
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      // Another instance compacting this room right now: its snapshot will do.
+      const { rows } = await client.query<{ locked: boolean }>(
+        "SELECT pg_try_advisory_xact_lock(hashtext('tandem:compact:' || $1)) AS locked",
+        [room],
+      );
+      if (rows[0]!.locked) {
+        const meta = await client.query<{ last_seq: string }>('SELECT last_seq FROM rooms WHERE name = $1', [room]);
+        if (meta.rows[0] && uptoSeq <= Number(meta.rows[0].last_seq)) {
+          const changed = await client.query(
+            `INSERT INTO snapshots (room, upto_seq, state, ts) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (room) DO UPDATE SET upto_seq = EXCLUDED.upto_seq, state = EXCLUDED.state, ts = EXCLUDED.ts
+             WHERE EXCLUDED.upto_seq > snapshots.upto_seq`,
+            [room, uptoSeq, Buffer.from(state), Date.now()],
+          );
+          // Only what the snapshot covers: updates committed meanwhile have higher seqs and stay.
+          if ((changed.rowCount ?? 0) > 0) {
+            await client.query('DELETE FROM updates WHERE room = $1 AND seq <= $2', [room, uptoSeq]);
+          }
+        }
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  deleteRoom(room: string): Promise<void> {
+    return this.enqueue(async (client) => {
+      for (const table of ['updates', 'snapshots', 'collaborators', 'events', 'revisions']) {
+        await client.query(`DELETE FROM ${table} WHERE room = $1`, [room]);
+      }
+      await client.query('DELETE FROM rooms WHERE name = $1', [room]);
+    });
+  }
+
+  async getCollaborator(room: string, user: string): Promise<Role | null> {
+    const rows = await this.read<{ role: Role }>('SELECT role FROM collaborators WHERE room = $1 AND user_id = $2', [
+      room,
+      user,
+    ]);
+    return rows[0]?.role ?? null;
+  }
+
+  async listCollaborators(room: string): Promise<Collaborator[]> {
+    return this.read<Collaborator>(
+      'SELECT user_id AS "user", role FROM collaborators WHERE room = $1 ORDER BY user_id COLLATE "C"',
+      [room],
+    );
+  }
+
+  setCollaborator(room: string, user: string, role: Role): Promise<void> {
+    return this.enqueue(async (client) => {
+      await client.query(
+        `INSERT INTO collaborators (room, user_id, role) VALUES ($1, $2, $3)
+         ON CONFLICT (room, user_id) DO UPDATE SET role = EXCLUDED.role`,
+        [room, user, role],
+      );
+    });
+  }
+
+  removeCollaborator(room: string, user: string): Promise<boolean> {
+    return this.enqueue(async (client) => {
+      const res = await client.query('DELETE FROM collaborators WHERE room = $1 AND user_id = $2', [room, user]);
+      return (res.rowCount ?? 0) > 0;
+    });
+  }
+
+  async getRoomInfo(room: string): Promise<RoomInfo | null> {
+    const rows = await this.read<RoomRow>('SELECT name, created_at, updated_at, last_seq FROM rooms WHERE name = $1', [
+      room,
+    ]);
+    return rows[0] ? toRoomInfo(rows[0]) : null;
+  }
+
+  async listRooms({ after, limit, visibleTo }: ListRoomsOptions): Promise<RoomInfo[]> {
+    if (!visibleTo) {
+      const rows = await this.read<RoomRow>(
+        'SELECT name, created_at, updated_at, last_seq FROM rooms WHERE name > $1 ORDER BY name COLLATE "C" LIMIT $2',
+        [after ?? '', limit],
+      );
+      return rows.map(toRoomInfo);
+    }
+    // Room patterns become POSIX regexes (the same translation the server matches with), filtered
+    // before the limit so a page is never short of rooms the caller may see.
+    const patterns = visibleTo.patterns.map((p) => patternToRegExp(p).source);
+    const rows = await this.read<RoomRow>(
+      `SELECT name, created_at, updated_at, last_seq FROM rooms r
+       WHERE name COLLATE "C" > $1
+         AND (name ~ ANY($2::text[])
+              OR EXISTS (SELECT 1 FROM collaborators c WHERE c.room = r.name AND c.user_id = $3))
+       ORDER BY name COLLATE "C" LIMIT $4`,
+      [after ?? '', patterns, visibleTo.collaborator, limit],
+    );
+    return rows.map(toRoomInfo);
+  }
+
+  appendEvent(room: string, event: NewEvent): Promise<{ event: StoredEvent; duplicate: boolean }> {
+    const data = JSON.stringify(event.data ?? null);
+    return this.enqueue(async (client) => {
+      if (event.idempotencyKey !== undefined) {
+        const existing = await client.query<EventRow>(
+          'SELECT id, type, ts, user_id, data FROM events WHERE room = $1 AND idempotency_key = $2',
+          [room, event.idempotencyKey],
+        );
+        if (existing.rows[0]) return { event: toEvent(existing.rows[0]), duplicate: true };
+      }
+      const ts = Date.now();
+      // Per-room ids and the store-wide position, both under row locks held to the commit: gap-free
+      // and in commit order, which delivery cursors (webhooks) rely on.
+      const idRow = await client.query<{ id: string }>(
+        `INSERT INTO rooms (name, created_at, updated_at, last_event_id) VALUES ($1, $2, $2, 1)
+         ON CONFLICT (name) DO UPDATE
+           SET last_event_id = GREATEST(rooms.last_event_id, rooms.events_pruned_upto) + 1, updated_at = $2
+         RETURNING last_event_id AS id`,
+        [room, ts],
+      );
+      const position = await client.query<{ last: string }>(
+        'UPDATE event_position SET last = last + 1 WHERE id = 1 RETURNING last',
+      );
+      const id = Number(idRow.rows[0]!.id);
+      await client.query(
+        `INSERT INTO events (room, id, type, ts, user_id, data, idempotency_key, position)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [room, id, event.type, ts, event.user, data, event.idempotencyKey ?? null, Number(position.rows[0]!.last)],
+      );
+      return {
+        event: { id, type: event.type, ts, user: event.user, data: JSON.parse(data) as unknown },
+        duplicate: false,
+      };
+    }, true);
+  }
+
+  async listEvents(room: string, { since, limit }: { since: number; limit: number }): Promise<StoredEvent[]> {
+    const rows = await this.read<EventRow>(
+      'SELECT id, type, ts, user_id, data FROM events WHERE room = $1 AND id > $2 ORDER BY id LIMIT $3',
+      [room, since, limit],
+    );
+    return rows.map(toEvent);
+  }
+
+  pruneEvents(room: string, keepLast: number): Promise<number> {
+    return this.enqueue(async (client) => {
+      const { rows } = await client.query<{ last: string | null }>(
+        'SELECT MAX(id) AS last FROM events WHERE room = $1',
+        [room],
+      );
+      const last = rows[0]?.last === null || rows[0]?.last === undefined ? null : Number(rows[0].last);
+      if (last === null || last <= keepLast) return 0;
+      const horizon = last - keepLast;
+      const deleted =
+        (await client.query('DELETE FROM events WHERE room = $1 AND id <= $2', [room, horizon])).rowCount ?? 0;
+      if (deleted > 0) {
+        await client.query('UPDATE rooms SET events_pruned_upto = GREATEST(events_pruned_upto, $1) WHERE name = $2', [
+          horizon,
+          room,
+        ]);
+      }
+      return deleted;
+    });
+  }
+
+  async eventHorizon(room: string): Promise<number> {
+    const rows = await this.read<{ upto: string }>('SELECT events_pruned_upto AS upto FROM rooms WHERE name = $1', [
+      room,
+    ]);
+    return rows[0] ? Number(rows[0].upto) : 0;
+  }
+
+  async listEventsAfter(position: number, limit: number): Promise<LoggedEvent[]> {
+    const rows = await this.read<EventRow & { room: string; position: string }>(
+      `SELECT room, position, id, type, ts, user_id, data FROM events
+       WHERE position > $1 ORDER BY position LIMIT $2`,
+      [position, limit],
+    );
+    return rows.map((r) => ({ position: Number(r.position), room: r.room, event: toEvent(r) }));
+  }
+
+  async lastEventPosition(): Promise<number> {
+    const rows = await this.read<{ last: string }>('SELECT last FROM event_position WHERE id = 1', []);
+    return Number(rows[0]?.last ?? 0);
+  }
+
+  async getCursor(name: string): Promise<number | null> {
+    const rows = await this.read<{ position: string }>('SELECT position FROM cursors WHERE name = $1', [name]);
+    return rows[0] ? Number(rows[0].position) : null;
+  }
+
+  setCursor(name: string, position: number): Promise<void> {
+    return this.enqueue(async (client) => {
+      await client.query(
+        'INSERT INTO cursors (name, position) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position',
+        [name, position],
+      );
+    });
+  }
+
+  createRevision(
+    room: string,
+    revision: { label: string; user: string | null; state: Uint8Array },
+  ): Promise<RevisionInfo> {
+    const state = Buffer.from(revision.state);
+    return this.enqueue(async (client) => {
+      const ts = Date.now();
+      const { rows } = await client.query<{ id: string }>(
+        `INSERT INTO rooms (name, created_at, updated_at, last_revision_id) VALUES ($1, $2, $2, 1)
+         ON CONFLICT (name) DO UPDATE SET last_revision_id = rooms.last_revision_id + 1
+         RETURNING last_revision_id AS id`,
+        [room, ts],
+      );
+      const id = Number(rows[0]!.id);
+      await client.query(
+        'INSERT INTO revisions (room, id, label, ts, user_id, state) VALUES ($1, $2, $3, $4, $5, $6)',
+        [room, id, revision.label, ts, revision.user, state],
+      );
+      return { id, label: revision.label, ts, user: revision.user, size: state.length };
+    });
+  }
+
+  async listRevisions(room: string, { limit }: { limit: number }): Promise<RevisionInfo[]> {
+    const rows = await this.read<RevisionRow>(
+      'SELECT id, label, ts, user_id, octet_length(state) AS size FROM revisions WHERE room = $1 ORDER BY id DESC LIMIT $2',
+      [room, limit],
+    );
+    return rows.map(toRevision);
+  }
+
+  async getRevision(room: string, id: number): Promise<(RevisionInfo & { state: Uint8Array }) | null> {
+    const rows = await this.read<RevisionRow & { state: Buffer }>(
+      'SELECT id, label, ts, user_id, octet_length(state) AS size, state FROM revisions WHERE room = $1 AND id = $2',
+      [room, id],
+    );
+    return rows[0] ? { ...toRevision(rows[0]), state: new Uint8Array(rows[0].state) } : null;
+  }
+
+  /** Reachable is not enough after a failed commit: ready again only once a write commits. */
+  async ping(): Promise<void> {
+    await this.read('SELECT 1', []);
+    if (this.commitFailure === null) return;
+    try {
+      await this.pool.query(
+        'INSERT INTO health_probe (id, at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at = EXCLUDED.at',
+        [Date.now()],
+      );
+      this.commitFailure = null;
+    } catch (err) {
+      throw new StoreUnavailableError(`store cannot commit: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Whatever is queued or committing finishes first.
+    while (this.committing || this.queue.length > 0 || this.flushScheduled) {
+      if (this.committing) await this.committing;
+      else await new Promise((r) => setImmediate(r));
+    }
+    await this.ready.catch(() => undefined);
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,114 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { PostgresStore } from '../src/storage/postgres-store.js';
+import { dropSchemas, freshSchema, needPostgres, postgresReachable, TEST_DATABASE_URL } from './support/postgres.js';
+import { storeConformance } from './support/store-conformance.js';
+import { docFromStored } from './support/stored-doc.js';
+import { textUpdate } from './support/text-update.js';
+import { api } from './support/auth.js';
+import { eventually } from './support/eventually.js';
+import { startTestServer } from './support/server.js';
+import { connectPeer } from './support/test-peer.js';
+import * as Y from 'yjs';
+
+const run = await needPostgres('the PostgresStore suites');
+const schemas: string[] = [];
+afterAll(() => dropSchemas(schemas));
+
+describe.runIf(run)('PostgresStore', () => {
+  it('PostgreSQL is reachable (CI runs this suite against its service)', async () => {
+    expect(await postgresReachable()).toBe(true);
+  });
+
+  let current: string | null = null;
+  storeConformance('PostgresStore', {
+    async create() {
+      current = freshSchema();
+      schemas.push(current);
+      const store = new PostgresStore({ connectionString: TEST_DATABASE_URL, schema: current });
+      await store.whenReady();
+      return store;
+    },
+    async reopen() {
+      const store = new PostgresStore({ connectionString: TEST_DATABASE_URL, schema: current! });
+      await store.whenReady();
+      return store;
+    },
+  });
+
+  it('migrations are idempotent and two instances starting together take turns', async () => {
+    const schema = freshSchema();
+    schemas.push(schema);
+    const stores = [1, 2, 3].map(() => new PostgresStore({ connectionString: TEST_DATABASE_URL, schema }));
+    await Promise.all(stores.map((s) => s.whenReady()));
+    await stores[0]!.appendUpdate('r', textUpdate('a', 1));
+    expect(await stores[1]!.loadRoom('r')).toMatchObject({ lastSeq: 1 });
+    await Promise.all(stores.map((s) => s.close()));
+  });
+
+  it('two instances appending to one room get gap-free seqs in commit order', async () => {
+    const schema = freshSchema();
+    schemas.push(schema);
+    const a = new PostgresStore({ connectionString: TEST_DATABASE_URL, schema });
+    const b = new PostgresStore({ connectionString: TEST_DATABASE_URL, schema });
+    await Promise.all([a.whenReady(), b.whenReady()]);
+    const seqs = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).appendUpdate('shared', textUpdate(`u${i}`, i + 1))),
+    );
+    expect([...seqs].sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    const loaded = await a.loadRoom('shared');
+    expect(loaded?.updates).toHaveLength(40);
+    expect(loaded?.lastSeq).toBe(40);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('a compaction never deletes an update committed after the state it was given', async () => {
+    const schema = freshSchema();
+    schemas.push(schema);
+    const a = new PostgresStore({ connectionString: TEST_DATABASE_URL, schema });
+    const b = new PostgresStore({ connectionString: TEST_DATABASE_URL, schema });
+    await Promise.all([a.whenReady(), b.whenReady()]);
+    for (let i = 0; i < 5; i++) await a.appendUpdate('c', textUpdate(`x${i}`, i + 1));
+    const snapshotState = Y.encodeStateAsUpdate(docFromStored(await a.loadRoom('c')));
+    // Another instance appends while this one compacts up to seq 5.
+    const [, late] = await Promise.all([a.compact('c', 5, snapshotState), b.appendUpdate('c', textUpdate('late', 6))]);
+    expect(late).toBe(6);
+    const loaded = await a.loadRoom('c');
+    expect(loaded?.snapshotSeq).toBe(5);
+    expect(loaded?.updates).toHaveLength(1);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('serves rooms with --store postgres: acked edits are there after a restart', async () => {
+    const schema = freshSchema();
+    schemas.push(schema);
+    const config = { store: 'postgres' as const, databaseUrl: TEST_DATABASE_URL, databaseSchema: schema };
+    let server = await startTestServer(config);
+    const writer = await connectPeer(`${server.syncUrl}/pg-room`);
+    writer.doc.getText('t').insert(0, 'kept in PostgreSQL');
+    await eventually(() => expect(writer.acked).toBe(writer.sent));
+    await writer.close();
+    await server.drain();
+    server = await startTestServer(config);
+    const reader = await connectPeer(`${server.syncUrl}/pg-room`);
+    await eventually(() => expect(reader.text).toBe('kept in PostgreSQL'));
+    expect((await api(server.httpUrl, 'GET', '/readyz')).status).toBe(200);
+    await reader.close();
+    await server.drain();
+  });
+
+  it('refuses to start on a database it cannot reach, with the reason', async () => {
+    await expect(
+      startTestServer({ store: 'postgres', databaseUrl: 'postgres://postgres@127.0.0.1:1/none' }),
+    ).rejects.toThrow(/ECONNREFUSED|connect/);
+  });
+
+  it('an unreachable database fails writes and readiness, without crashing the process', async () => {
+    const store = new PostgresStore({
+      connectionString: 'postgres://postgres@127.0.0.1:1/none',
+      connectionTimeoutMs: 500,
+    });
+    await expect(store.appendUpdate('r', textUpdate('a', 1))).rejects.toThrow();
+    await expect(store.ping()).rejects.toThrow();
+    await store.close();
+  });
+});
