@@ -12,6 +12,7 @@ export type { Peer } from './rooms/peer.js';
 export { Room } from './rooms/room.js';
 export { RoomRegistry } from './rooms/room-registry.js';
 export { MemoryStore } from './storage/memory-store.js';
+export { PostgresStore, type PostgresStoreOptions } from './storage/postgres-store.js';
 export { SqliteStore } from './storage/sqlite-store.js';
 export type { Collaborator, Store, StoredRoom } from './storage/store.js';
 export type { EventEnvelope } from './events/event-service.js';

@@ -1,0 +1,1 @@
+export { storeConformance, type StoreFactory } from './store-conformance.js';
