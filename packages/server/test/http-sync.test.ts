@@ -112,6 +112,23 @@ describe('HTTP sync transport (server)', () => {
     });
   });
 
+  it('a request with a newer credential re-checks the role: a viewer token turns the session read-only', async () => {
+    server = await startTestServer({ jwtSecret: SECRET });
+    const session = newSession();
+    const editor = await token('ada', { rooms: { r: 'editor' }, ttl: '1h' });
+    const viewer = await token('ada', { rooms: { r: 'viewer' }, ttl: '2h' });
+    await post('r', session, { messages: [] }, editor);
+    await eventually(() => expect(server!.registry.get('r')?.peerCount).toBe(1));
+    await post('r', session, { messages: [] }, viewer);
+    await eventually(async () => {
+      const polled = await post('r', session, { messages: [], poll: true }, viewer);
+      const statuses = (polled.body as { messages: { data: string }[] }).messages
+        .map((m) => decode(m.data))
+        .filter((m) => m.type === 'status');
+      expect(statuses.at(-1)).toMatchObject({ status: { readOnly: true } });
+    });
+  });
+
   it('close: true ends the session at once: presence gone, later requests told session_closed', async () => {
     server = await startTestServer();
     const session = newSession();

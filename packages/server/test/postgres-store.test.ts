@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresStore } from '../src/storage/postgres-store.js';
 import { dropSchemas, freshSchema, needPostgres, postgresReachable, TEST_DATABASE_URL } from './support/postgres.js';
@@ -93,6 +94,43 @@ describe.runIf(run)('PostgresStore', () => {
     await eventually(() => expect(reader.text).toBe('kept in PostgreSQL'));
     expect((await api(server.httpUrl, 'GET', '/readyz')).status).toBe(200);
     await reader.close();
+    await server.drain();
+  });
+
+  it('connections killed by the database mid-write: no ack without a commit, and the server recovers by itself', async () => {
+    const schema = freshSchema();
+    schemas.push(schema);
+    const applicationName = `tandem-kill-${schema}`;
+    const store = new PostgresStore({ connectionString: TEST_DATABASE_URL, schema, applicationName });
+    const server = await startTestServer({}, { store });
+    const writer = await connectPeer(`${server.syncUrl}/killed`);
+    const text = writer.doc.getText('t');
+    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await admin.connect();
+    let killed = 0;
+    for (let i = 0; i < 60; i++) {
+      text.insert(text.length, String(i % 10));
+      if (i % 15 === 7) {
+        const res = await admin.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
+          [applicationName],
+        );
+        killed += res.rowCount ?? 0;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await admin.end();
+    expect(killed).toBeGreaterThan(0);
+    await eventually(() => expect(writer.acked).toBe(writer.sent), 20_000);
+    // Everything acked is in the database, read back by a store of its own.
+    const reader = new PostgresStore({ connectionString: TEST_DATABASE_URL, schema });
+    expect(
+      docFromStored(await reader.loadRoom('killed'))
+        .getText('t')
+        .toString(),
+    ).toBe(text.toString());
+    await reader.close();
+    await writer.close();
     await server.drain();
   });
 

@@ -24,6 +24,8 @@ export interface PostgresStoreOptions {
   maxConnections?: number;
   /** How long to wait for a connection before a write fails (default 5000 ms). */
   connectionTimeoutMs?: number;
+  /** Shown in pg_stat_activity (default `tandem`). */
+  applicationName?: string;
   logger?: Logger;
 }
 
@@ -111,11 +113,18 @@ export class PostgresStore implements Store {
       max: options.maxConnections ?? 10,
       connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
       idleTimeoutMillis: 30_000,
+      application_name: options.applicationName ?? 'tandem',
       options: `-c search_path=${this.schema}`,
     });
     // An idle client losing its connection (a database restart) emits here; unhandled, it would crash
     // the process. The pool replaces the client; the next query reconnects.
     this.pool.on('error', (err) => this.options.logger?.warn({ err }, 'idle PostgreSQL connection failed'));
+    // A checked-out client whose connection dies between two queries of a transaction emits 'error' on
+    // itself, not on the pool: without a listener that is an uncaught exception. The query in flight (or
+    // the next one) still fails, and the batch's writers are told.
+    this.pool.on('connect', (client) => {
+      client.on('error', (err) => this.options.logger?.warn({ err }, 'PostgreSQL connection failed'));
+    });
     this.ready = this.migrate();
     // A store that cannot migrate fails its first use, not the process.
     this.ready.catch(() => undefined);

@@ -87,7 +87,13 @@ export class HttpPeer implements SessionPeer {
     this.outbox.push(entry);
     this.outboxBytes += data.length;
     this.hooks.onSend();
-    this.stream?.write(sseMessage(entry));
+    if (!this.stream) return;
+    // A stream that does not drain holds its own copy of what was sent: bounded like the outbox.
+    if (this.stream.writableLength > this.maxBufferedBytes) {
+      this.fail(new TandemError('send_buffer_full', 'client is not reading its stream fast enough'));
+      return;
+    }
+    this.stream.write(sseMessage(entry));
   }
 
   /** The client has every frame up to `id`: they need not be kept for a resume any more. */

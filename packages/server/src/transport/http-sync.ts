@@ -129,7 +129,7 @@ export class HttpSyncEndpoint {
       if (ended) throw ended.error;
       return null;
     }
-    const { peer } = entry;
+    const { peer, session } = entry;
     if (peer.room !== room) throw new TandemError('invalid_request', 'this session belongs to another room');
     if (peer.user !== principal.user) {
       throw new TandemError('forbidden', 'this session belongs to another user');
@@ -139,6 +139,8 @@ export class HttpSyncEndpoint {
     const current = peer.principal?.expiresAt;
     if (current !== undefined && (principal.expiresAt === undefined || principal.expiresAt > current)) {
       peer.authenticate(principal);
+      // The new credential may grant less (or more) in this room than the one the session began with.
+      void session.reevaluate();
     }
     peer.lastRequestAt = Date.now();
     peer.alive = true;
