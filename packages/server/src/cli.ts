@@ -21,6 +21,10 @@ Options (each also an env var, e.g. --data-dir → TANDEM_DATA_DIR; lists are co
   --store sqlite|memory|postgres  storage backend (default sqlite)
   --database-url <url>          PostgreSQL for --store postgres (postgres://user:pass@host/db)
   --database-schema <name>      schema for Tandem's tables there; migrated at start (default public)
+  --bus local|redis             how instances on one store tell each other about changes (default local)
+  --redis-url <url>             the Redis of the redis bus (default redis://127.0.0.1:6379)
+  --bus-check-ms <n>            compare each loaded room with the store this often; finds lost
+                                messages and polls while Redis is down (default 5000)
   --static-dir <dir>            serve a built web app (the demo) at / (default: none)
   --log-level <level>           fatal|error|warn|info|debug|trace|silent (default info)
   --max-message-bytes <n>       largest accepted frame; larger closes with 1009 (default 1048576)

@@ -21,6 +21,9 @@ import { MemoryStore } from './storage/memory-store.js';
 import { PostgresStore } from './storage/postgres-store.js';
 import { SqliteStore } from './storage/sqlite-store.js';
 import type { Store } from './storage/store.js';
+import { LocalBus, type Bus } from './bus/bus.js';
+import { RedisBus } from './bus/redis-bus.js';
+import { ClusterSync } from './rooms/cluster-sync.js';
 import { AddressCounter } from './transport/client-address.js';
 import { HttpSyncEndpoint } from './transport/http-sync.js';
 import { SyncEndpoint } from './transport/websocket.js';
@@ -36,6 +39,8 @@ export interface ServerDeps {
   authenticator?: Authenticator;
   /** Include process metrics (CPU, memory, event loop) in /metrics; on for the CLI. */
   processMetrics?: boolean;
+  /** Overrides the bus chosen by config (tests connect several servers through a MemoryBusHub). */
+  bus?: Bus;
   /** Hooks into connections, loading, updates and events, run in this order (docs/extensions.md). */
   extensions?: Extension[];
   /** Retry timing of webhook deliveries (tests shorten it). */
@@ -142,7 +147,21 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     revisions.markChanged(room);
     extensions.changed(room);
   };
-  registry.onStored = (room, seq) => extensions.stored(room, seq);
+  const bus =
+    deps.bus ??
+    (config.bus === 'redis'
+      ? new RedisBus({ url: config.redisUrl, logger: logger.child({ module: 'bus' }) })
+      : new LocalBus());
+  const cluster =
+    bus instanceof LocalBus
+      ? null
+      : new ClusterSync(registry, store, bus, events, logger.child({ module: 'cluster' }), {
+          checkIntervalMs: config.busCheckMs,
+        });
+  registry.onStored = (room, seq, update) => {
+    extensions.stored(room, seq);
+    cluster?.stored(room, seq, update);
+  };
   if (extensions.loadsDocuments) registry.loadInitial = (room) => extensions.loadDocument(room);
   extensions.reader = (room, fn) => registry.use(room, (r) => fn(r.doc));
   events.screenAppEvent = (room, event) => extensions.beforeEvent(room, event);
@@ -255,6 +274,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     clearTimeout(forceClose);
     // Deliveries cut short are sent again from the stored cursor after the next start.
     await webhooks?.stop();
+    cluster?.close();
+    await bus.close();
     await store.close();
     logger.info({ clean }, 'drained');
     return { clean };

@@ -63,6 +63,17 @@ export class EventService {
     private readonly options: EventServiceOptions,
   ) {}
 
+  /** Told each stored event after it was sent here (the bus takes it to other instances). */
+  onStored: ((event: EventEnvelope) => void) | null = null;
+
+  /**
+   * An event another instance stored: sent to this instance's Tandem peers. Not to this instance's
+   * listeners (webhooks and hooks run where the event was published).
+   */
+  deliverRemote(event: EventEnvelope): void {
+    this.fanOut(event, false);
+  }
+
   /** The extensions' beforeEvent (set by the server): every app event passes it before it is sent. */
   screenAppEvent: ((room: string, event: AppEvent) => Promise<AppEvent>) | null = null;
 
@@ -101,6 +112,7 @@ export class EventService {
     const envelope = toEnvelope(room, event);
     if (!duplicate) {
       this.fanOut(envelope, true);
+      this.onStored?.(envelope);
       this.pruneIfDue(room, event.id);
     }
     return { event: envelope, duplicate };

@@ -26,6 +26,11 @@ export const configSchema = z.object({
   store: z.enum(['sqlite', 'memory', 'postgres']).default('sqlite'),
   /** PostgreSQL connection string for `--store postgres` (postgres://user:pass@host:5432/db). */
   databaseUrl: optionalString,
+  /** How instances tell each other about changes: `local` (one instance) or `redis`. */
+  bus: z.enum(['local', 'redis']).default('local'),
+  redisUrl: z.string().min(1).default('redis://127.0.0.1:6379'),
+  /** Each loaded room is compared with the store this often (finds lost messages; polls while Redis is down). */
+  busCheckMs: z.coerce.number().int().min(50).default(5_000),
   /** Schema for Tandem's tables in that database (created and migrated at start). */
   databaseSchema: z
     .string()
@@ -175,6 +180,9 @@ export function parseConfig(input: ConfigInput): Config {
   }
   if (config.webhookUrl.length > 0 && !config.webhookSecret) {
     throw new ConfigError('--webhook-url needs --webhook-secret so receivers can verify deliveries');
+  }
+  if (config.bus === 'redis' && config.store !== 'postgres') {
+    throw new ConfigError('--bus redis needs a store the instances share: --store postgres');
   }
   if (config.store === 'postgres' && !config.databaseUrl) {
     throw new ConfigError('--store postgres needs --database-url (or TANDEM_DATABASE_URL)');

@@ -11,8 +11,8 @@ export interface RoomPersistenceOptions {
   /** First retry delay after a failed commit; doubles up to maxRetryDelayMs. */
   retryDelayMs?: number;
   maxRetryDelayMs?: number;
-  /** Told after each commit: the room's updates up to `seq` are durable. */
-  onStored?: (room: string, seq: number) => void;
+  /** Told after each commit: `update` is durable as the room's `seq`, and so is everything before it. */
+  onStored?: (room: string, seq: number, update: Uint8Array) => void;
 }
 
 interface OpenBatch {
@@ -57,6 +57,11 @@ export class RoomPersistence {
     this.tailLength = loaded.tailLength;
     this.retryDelayMs = options.retryDelayMs ?? 50;
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 5_000;
+  }
+
+  /** The highest seq this room's writes have reached (the loaded one, then each commit's). */
+  get committedSeq(): number {
+    return this.lastSeq;
   }
 
   /** Writes still queued or being retried. */
@@ -127,7 +132,7 @@ export class RoomPersistence {
         this.lastSeq = await this.store.appendUpdate(this.room, update);
         timer();
         this.tailLength++;
-        this.options.onStored?.(this.room, this.lastSeq);
+        this.options.onStored?.(this.room, this.lastSeq, update);
         if (this.tailLength >= this.options.compactAfterUpdates) this.requestCompaction();
         return;
       } catch (err) {

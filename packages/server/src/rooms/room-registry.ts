@@ -48,7 +48,11 @@ export class RoomRegistry {
   /** Called after any loaded room's document changed. */
   onDocChanged: ((room: string) => void) | null = null;
   /** Called after a commit of a room's updates. */
-  onStored: ((room: string, seq: number) => void) | null = null;
+  onStored: ((room: string, seq: number, update: Uint8Array) => void) | null = null;
+  /** Called with the presence changes of this instance's peers. */
+  onAwareness: ((room: string, update: Uint8Array) => void) | null = null;
+  /** Called when a room finished loading, with the last seq it was loaded at. */
+  onLoaded: ((room: Room, lastSeq: number) => void) | null = null;
   /**
    * Initial content of a room that was never stored (the extensions' onLoadDocument), stored before the
    * room is served. A throw fails the load: peers are refused and nothing is stored.
@@ -69,12 +73,13 @@ export class RoomRegistry {
     this.roomOptions = {
       ...options,
       onChanged: (room: string) => this.onDocChanged?.(room),
+      onAwareness: (room: string, update: Uint8Array) => this.onAwareness?.(room, update),
       onFailed: (room: Room) => this.dropFailed(room),
     };
     this.persistenceOptions = {
       compactAfterUpdates: options.compactAfterUpdates,
       compactions: new CompactionScheduler(),
-      onStored: (room, seq) => this.onStored?.(room, seq),
+      onStored: (room, seq, update) => this.onStored?.(room, seq, update),
     };
   }
 
@@ -212,6 +217,7 @@ export class RoomRegistry {
     const ready = this.load(name).then(
       (room) => {
         entry.room = room;
+        this.onLoaded?.(room, room.persistence.committedSeq);
         return room;
       },
       (cause: unknown) => {

@@ -22,6 +22,9 @@ import { checkUpdate } from './update-check.js';
 /** Rooms with this many peers or more use the whole flush window. */
 export const FULL_WINDOW_PEERS = 100;
 
+/** The origin of changes that came from another instance. */
+export const REMOTE = Symbol('remote');
+
 export interface RoomOptions {
   /** Whether read-only peers may publish awareness (presence). */
   viewerPresence: boolean;
@@ -38,6 +41,8 @@ export interface RoomOptions {
   maxRoomPresenceBytes: number;
   /** Told after each batch that changed the document (for `collab.room_updated`). */
   onChanged?: (room: string) => void;
+  /** Told the presence changes of this instance's peers, encoded (for other instances). */
+  onAwareness?: (room: string, update: Uint8Array) => void;
   /**
    * Told when a flush threw: the room's in-memory state can no longer be trusted. Its peers have been
    * closed (they resync on reconnect); the owner drops the room once its queued writes settle.
@@ -85,6 +90,10 @@ export class Room {
    */
   private pendingOrigin: Peer | null | undefined = undefined;
   private pendingAwareness = new Set<number>();
+  /** Of those, the ones this instance's peers changed (others came from other instances). */
+  private pendingLocalAwareness = new Set<number>();
+  /** Updates other instances committed, applied here: sent to our peers, never stored again. */
+  private pendingRemote: Uint8Array[] = [];
   private readonly presenceBudget: PresenceBudget;
   private failed = false;
   private pendingAcks = new Map<Peer, number>();
@@ -303,10 +312,20 @@ export class Room {
       this.broadcast(encodeSyncUpdate(merged), skip);
       this.options.onChanged?.(this.name);
     }
+    if (this.pendingRemote.length > 0) {
+      const merged = this.pendingRemote.length === 1 ? this.pendingRemote[0]! : Y.mergeUpdates(this.pendingRemote);
+      this.pendingRemote = [];
+      this.broadcast(encodeSyncUpdate(merged), null);
+    }
     if (this.pendingAwareness.size > 0) {
       const clients = [...this.pendingAwareness];
       this.pendingAwareness.clear();
       this.broadcast(encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, clients)));
+      if (this.pendingLocalAwareness.size > 0 && this.options.onAwareness) {
+        const local = [...this.pendingLocalAwareness];
+        this.options.onAwareness(this.name, awarenessProtocol.encodeAwarenessUpdate(this.awareness, local));
+      }
+      this.pendingLocalAwareness.clear();
     }
     const acks = this.pendingAcks;
     if (durable === null && acks.size === 0) return this.persistence.idle();
@@ -503,7 +522,28 @@ export class Room {
     });
   }
 
+  /**
+   * An update another instance committed (it arrived over the bus, or was read back from the store):
+   * applied to the document and sent to this instance's peers in the next flush, not stored again.
+   */
+  applyRemote(update: Uint8Array): void {
+    if (this.destroyed || this.failed) return;
+    Y.applyUpdate(this.doc, update, REMOTE);
+  }
+
+  /** Presence of another instance's peers. Their states expire like any (30 s without renewal). */
+  applyRemoteAwareness(update: Uint8Array): void {
+    if (this.destroyed || this.failed) return;
+    awarenessProtocol.applyAwarenessUpdate(this.awareness, update, REMOTE);
+  }
+
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
+    if (origin === REMOTE) {
+      this.pendingRemote.push(update);
+      this.approxBytes += update.length;
+      this.scheduleFlush();
+      return;
+    }
     this.keepPending(update);
     // applyReceived's batch works out whom its frame may skip, inside a flush already running. Any other
     // change is the server's own (REST write, restore): every peer needs it, and it needs a flush.
@@ -537,6 +577,7 @@ export class Room {
         this.awarenessOwners.set(id, origin as Peer);
       }
       this.pendingAwareness.add(id);
+      if (origin !== REMOTE) this.pendingLocalAwareness.add(id);
       this.presenceBudget.changed(id);
     }
     for (const id of removed) {
@@ -545,6 +586,7 @@ export class Room {
       if (previous) this.forgetAwarenessClient(previous, id);
       this.awarenessOwners.delete(id);
       this.pendingAwareness.add(id);
+      if (origin !== REMOTE) this.pendingLocalAwareness.add(id);
     }
     this.scheduleFlush();
   };

@@ -1,0 +1,137 @@
+import type { Bus, BusMessage } from '../bus/bus.js';
+import type { EventService } from '../events/event-service.js';
+import type { Logger } from '../ops/logger.js';
+import type { Store } from '../storage/store.js';
+import type { Room } from './room.js';
+import type { RoomRegistry } from './room-registry.js';
+
+export interface ClusterSyncOptions {
+  /** How often each loaded room's last seq is compared with the store (a lost last message shows no gap). */
+  checkIntervalMs: number;
+}
+
+/** How far a loaded room has the store's log: every seq up to `upto`, and some beyond it. */
+interface Position {
+  room: Room;
+  upto: number;
+  beyond: Set<number>;
+  catchingUp: Promise<void> | null;
+}
+
+// A gap usually closes by itself (the message is still on its way); read the store only if it has not.
+const GAP_GRACE_MS = 100;
+
+/**
+ * Keeps the rooms this instance has loaded in step with the other instances on the same store. Each
+ * commit here is published as `{room, seq, update}`; each one received applies if it is new. A gap in
+ * the seqs (a lost message), a bus reconnect and a periodic check against the store's last seq (the
+ * only way to find a lost *last* message) all trigger a catch-up read from the store, which is the
+ * one copy. While the bus is down the periodic check keeps rooms converging by polling.
+ */
+export class ClusterSync {
+  private readonly positions = new Map<string, Position>();
+  private readonly timer: NodeJS.Timeout;
+  private readonly stops: (() => void)[] = [];
+
+  constructor(
+    private readonly registry: RoomRegistry,
+    private readonly store: Store,
+    private readonly bus: Bus,
+    private readonly events: EventService,
+    private readonly log: Logger,
+    options: ClusterSyncOptions,
+  ) {
+    registry.onLoaded = (room, lastSeq) => {
+      this.positions.set(room.name, { room, upto: lastSeq, beyond: new Set(), catchingUp: null });
+    };
+    registry.onAwareness = (room, update) => bus.publish({ kind: 'awareness', room, update });
+    events.onStored = (event) => bus.publish({ kind: 'event', room: event.room, event });
+    this.stops.push(bus.subscribe((message) => this.receive(message)));
+    this.stops.push(bus.onReconnect(() => this.checkAll()));
+    this.timer = setInterval(() => this.checkAll(), options.checkIntervalMs);
+    this.timer.unref();
+  }
+
+  /** A commit of this instance: tell the others, and count it as had. */
+  stored(room: string, seq: number, update: Uint8Array): void {
+    this.had(room, seq);
+    this.bus.publish({ kind: 'update', room, seq, update });
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    for (const stop of this.stops) stop();
+  }
+
+  private position(name: string): Position | null {
+    const position = this.positions.get(name);
+    if (!position) return null;
+    // An unloaded (or reloaded) room starts over from its next load.
+    if (this.registry.get(name) !== position.room || position.room.isDestroyed) {
+      this.positions.delete(name);
+      return null;
+    }
+    return position;
+  }
+
+  private had(name: string, seq: number): void {
+    const position = this.position(name);
+    if (!position || seq <= position.upto) return;
+    position.beyond.add(seq);
+    while (position.beyond.delete(position.upto + 1)) position.upto++;
+  }
+
+  private receive(message: BusMessage): void {
+    const position = this.position(message.room);
+    if (message.kind === 'event') {
+      this.events.deliverRemote(message.event);
+      return;
+    }
+    if (!position) return;
+    if (message.kind === 'awareness') {
+      position.room.applyRemoteAwareness(message.update);
+      return;
+    }
+    if (message.seq <= position.upto || position.beyond.has(message.seq)) return;
+    position.room.applyRemote(message.update);
+    this.had(message.room, message.seq);
+    if (position.beyond.size > 0) {
+      setTimeout(() => {
+        if (position.beyond.size > 0) void this.catchUp(position);
+      }, GAP_GRACE_MS).unref();
+    }
+  }
+
+  private checkAll(): void {
+    for (const name of [...this.positions.keys()]) {
+      const position = this.position(name);
+      if (!position) continue;
+      this.store.getRoomInfo(name).then(
+        (info) => {
+          if (info && info.lastSeq > position.upto) void this.catchUp(position);
+        },
+        (err: unknown) => this.log.warn({ err, room: name }, 'cluster check failed'),
+      );
+    }
+  }
+
+  /** Reads what the store has and applies it (Yjs updates are idempotent: what we had costs nothing). */
+  private catchUp(position: Position): Promise<void> {
+    position.catchingUp ??= (async () => {
+      try {
+        const stored = await this.store.loadRoom(position.room.name);
+        if (!stored) return;
+        if (stored.snapshot) position.room.applyRemote(stored.snapshot);
+        for (const update of stored.updates) position.room.applyRemote(update);
+        if (stored.lastSeq > position.upto) position.upto = stored.lastSeq;
+        for (const seq of position.beyond) if (seq <= position.upto) position.beyond.delete(seq);
+        while (position.beyond.delete(position.upto + 1)) position.upto++;
+      } catch (err) {
+        this.log.warn({ err, room: position.room.name }, 'catch-up from the store failed; the next check retries');
+      } finally {
+        position.catchingUp = null;
+      }
+    })();
+    return position.catchingUp;
+  }
+}

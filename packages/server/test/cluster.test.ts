@@ -1,0 +1,132 @@
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { MemoryBusHub } from '../src/bus/memory-bus.js';
+import { RedisBus } from '../src/bus/redis-bus.js';
+import type { TandemServer } from '../src/server.js';
+import { MemoryStore } from '../src/storage/memory-store.js';
+import { PostgresStore } from '../src/storage/postgres-store.js';
+import { api } from './support/auth.js';
+import { eventually } from './support/eventually.js';
+import { dropSchemas, freshSchema, needPostgres, TEST_DATABASE_URL } from './support/postgres.js';
+import { needRedis, redisReachable, TEST_REDIS_URL } from './support/redis.js';
+import { startTestServer } from './support/server.js';
+import { connectPeer, type TestPeer } from './support/test-peer.js';
+
+const servers: TandemServer[] = [];
+const peers: TestPeer[] = [];
+afterEach(async () => {
+  for (const p of peers.splice(0)) await p.close().catch(() => undefined);
+  for (const s of servers.splice(0)) await s.drain();
+});
+const join = async (server: TandemServer, room: string): Promise<TestPeer> => {
+  const peer = await connectPeer(`${server.syncUrl}/${room}`);
+  peers.push(peer);
+  await eventually(() => expect(peer.synced).toBe(true));
+  return peer;
+};
+const type = (peer: TestPeer, text: string): void => {
+  const t = peer.doc.getText('t');
+  t.insert(t.length, text);
+};
+
+describe('two instances on one store (MemoryBus)', () => {
+  async function pair(busCheckMs = 5_000): Promise<{ hub: MemoryBusHub; a: TandemServer; b: TandemServer }> {
+    const store = new MemoryStore();
+    const hub = new MemoryBusHub();
+    const a = await startTestServer({ busCheckMs }, { store, bus: hub.connect() });
+    const b = await startTestServer({ busCheckMs }, { store, bus: hub.connect() });
+    servers.push(a, b);
+    return { hub, a, b };
+  }
+
+  it('edits, presence and events made on one instance reach the peers of the other', async () => {
+    const { a, b } = await pair();
+    const onA = await join(a, 'shared');
+    const onB = await join(b, 'shared');
+    type(onA, 'from A;');
+    type(onB, 'from B;');
+    await eventually(() => expect(onA.text).toBe(onB.text));
+    expect(onA.text).toHaveLength('from A;from B;'.length);
+    onA.awareness.setLocalStateField('user', { name: 'Ada on A' });
+    await eventually(() =>
+      expect([...onB.awareness.getStates().values()].map((s) => s.user?.name)).toContain('Ada on A'),
+    );
+    await api(a.httpUrl, 'POST', '/v1/rooms/shared/events', { body: { type: 'note', data: { n: 1 } } });
+    await eventually(() => expect(onB.received.some((m) => m.type === 'event' && m.event.type === 'note')).toBe(true));
+  });
+
+  it('a lost last message is healed by the periodic check against the store', async () => {
+    const { hub, a, b } = await pair(200);
+    const onA = await join(a, 'lossy');
+    const onB = await join(b, 'lossy');
+    type(onA, 'seen;');
+    await eventually(() => expect(onB.text).toBe('seen;'));
+    hub.dropNext = 1; // the next update publish is lost; nothing after it reveals a gap
+    type(onA, 'lost;');
+    await eventually(() => expect(onA.acked).toBe(onA.sent));
+    await eventually(() => expect(onB.text).toBe('seen;lost;'), 3_000);
+  });
+
+  it('a gap in the seqs is filled from the store at once', async () => {
+    const { hub, a, b } = await pair(60_000);
+    const onA = await join(a, 'gap');
+    const onB = await join(b, 'gap');
+    type(onA, '1;');
+    await eventually(() => expect(onB.text).toBe('1;'));
+    hub.dropNext = 1;
+    type(onA, '2;');
+    await eventually(() => expect(onA.acked).toBe(onA.sent));
+    type(onA, '3;');
+    // The check is a minute away: only the gap (seq 3 after 1) can have found the lost update.
+    await eventually(() => expect(onB.text).toBe('1;2;3;'), 3_000);
+  });
+});
+
+const withServices = (await needPostgres('the Redis bus suites')) && (await needRedis('the Redis bus suites'));
+const schemas: string[] = [];
+afterAll(() => dropSchemas(schemas));
+
+describe.runIf(withServices)('two instances on PostgreSQL and Redis', () => {
+  it('Redis is reachable (CI runs this suite against its service)', async () => {
+    expect(await redisReachable()).toBe(true);
+  });
+
+  async function pair(): Promise<{ a: TandemServer; b: TandemServer }> {
+    const schema = freshSchema();
+    schemas.push(schema);
+    const start = async () =>
+      startTestServer(
+        { busCheckMs: 500 },
+        {
+          store: new PostgresStore({ connectionString: TEST_DATABASE_URL, schema }),
+          bus: new RedisBus({ url: TEST_REDIS_URL, channel: `tandem-test-${schema}` }),
+        },
+      );
+    const a = await start();
+    const b = await start();
+    servers.push(a, b);
+    return { a, b };
+  }
+
+  it('converge through Redis; a killed subscription keeps acks flowing and heals', async () => {
+    const { a, b } = await pair();
+    const onA = await join(a, 'redis-room');
+    const onB = await join(b, 'redis-room');
+    type(onA, 'a1;');
+    await eventually(() => expect(onB.text).toBe('a1;'));
+    const admin = new Redis(TEST_REDIS_URL);
+    try {
+      // Every pub/sub connection is cut, as a Redis failover does.
+      await admin.client('KILL', 'TYPE', 'pubsub');
+      type(onA, 'a2;');
+      type(onB, 'b1;');
+      // Each instance still acks its own clients: the store, not Redis, is what an ack waits for.
+      await eventually(() => expect(onA.acked).toBe(onA.sent));
+      await eventually(() => expect(onB.acked).toBe(onB.sent));
+      await eventually(() => expect(onA.text).toBe(onB.text), 10_000);
+      expect(onA.text).toHaveLength('a1;a2;b1;'.length);
+    } finally {
+      admin.disconnect();
+    }
+  });
+});
