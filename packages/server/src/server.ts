@@ -155,7 +155,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   const cluster =
     bus instanceof LocalBus
       ? null
-      : new ClusterSync(registry, store, bus, events, logger.child({ module: 'cluster' }), {
+      : new ClusterSync(registry, store, bus, events, access, logger.child({ module: 'cluster' }), {
           checkIntervalMs: config.busCheckMs,
         });
   registry.onStored = (room, seq, update) => {
@@ -166,12 +166,18 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   extensions.reader = (room, fn) => registry.use(room, (r) => fn(r.doc));
   events.screenAppEvent = (room, event) => extensions.beforeEvent(room, event);
   events.subscribe((event) => extensions.event(event));
-  access.onChange((room, user, role) =>
+  // Recorded once, by the instance where the change was made.
+  access.onChange((room, user, role, remote) => {
+    if (remote) return;
     events.emitServerEvent(room, role ? 'collab.collaborator_added' : 'collab.collaborator_removed', null, {
       user,
       role,
-    }),
-  );
+    });
+  });
+  registry.onDeleted = (room) => {
+    events.forget(room);
+    revisions.forget(room);
+  };
   let webhooks: WebhookSender | null = null;
   if (config.webhookUrl.length > 0) {
     webhooks = new WebhookSender(

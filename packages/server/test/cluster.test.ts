@@ -5,7 +5,7 @@ import { RedisBus } from '../src/bus/redis-bus.js';
 import type { TandemServer } from '../src/server.js';
 import { MemoryStore } from '../src/storage/memory-store.js';
 import { PostgresStore } from '../src/storage/postgres-store.js';
-import { api } from './support/auth.js';
+import { api, SECRET, token } from './support/auth.js';
 import { eventually } from './support/eventually.js';
 import { dropSchemas, freshSchema, needPostgres, TEST_DATABASE_URL } from './support/postgres.js';
 import { needRedis, redisReachable, TEST_REDIS_URL } from './support/redis.js';
@@ -53,6 +53,38 @@ describe('two instances on one store (MemoryBus)', () => {
     );
     await api(a.httpUrl, 'POST', '/v1/rooms/shared/events', { body: { type: 'note', data: { n: 1 } } });
     await eventually(() => expect(onB.received.some((m) => m.type === 'event' && m.event.type === 'note')).toBe(true));
+  });
+
+  it('deleting a room or removing a collaborator on one instance closes the affected peers on the other', async () => {
+    const store = new MemoryStore();
+    const hub = new MemoryBusHub();
+    const config = { jwtSecret: SECRET };
+    const a = await startTestServer(config, { store, bus: hub.connect() });
+    const b = await startTestServer(config, { store, bus: hub.connect() });
+    servers.push(a, b);
+    const olga = await token('olga', { rooms: { 'c/*': 'owner' } });
+    const bob = await token('bob', { rooms: { elsewhere: 'viewer' } });
+    const ownerOnA = await connectPeer(`${a.syncUrl}/c/doc`, { headers: { authorization: `Bearer ${olga}` } });
+    peers.push(ownerOnA);
+    type(ownerOnA, 'content');
+    await eventually(() => expect(ownerOnA.acked).toBe(ownerOnA.sent));
+    expect(
+      await api(a.httpUrl, 'PUT', '/v1/rooms/c%2Fdoc/collaborators/bob', { token: olga, body: { role: 'editor' } }),
+    ).toMatchObject({
+      status: 200,
+    });
+    const bobOnB = await connectPeer(`${b.syncUrl}/c/doc`, { headers: { authorization: `Bearer ${bob}` } });
+    peers.push(bobOnB);
+    await eventually(() => expect(bobOnB.text).toBe('content'));
+    expect((await api(a.httpUrl, 'DELETE', '/v1/rooms/c%2Fdoc/collaborators/bob', { token: olga })).status).toBe(204);
+    expect((await bobOnB.closed).code).toBe(4403);
+
+    const ownerOnB = await connectPeer(`${b.syncUrl}/c/doc`, { headers: { authorization: `Bearer ${olga}` } });
+    peers.push(ownerOnB);
+    await eventually(() => expect(ownerOnB.text).toBe('content'));
+    expect((await api(a.httpUrl, 'DELETE', '/v1/rooms/c%2Fdoc', { token: olga })).status).toBe(204);
+    expect((await ownerOnB.closed).code).toBe(4410);
+    expect((await ownerOnA.closed).code).toBe(4410);
   });
 
   it('a lost last message is healed by the periodic check against the store', async () => {

@@ -4,8 +4,11 @@ import type { Principal } from './authenticator.js';
 import { roleFromGrants } from './room-pattern.js';
 import { canWrite, maxRole, roleAtLeast, type Role } from './roles.js';
 
-/** `role` is the new collaborator role, or null when the collaborator was removed. */
-export type AccessChangeListener = (room: string, user: string, role: Role | null) => void;
+/**
+ * `role` is the new collaborator role, or null when the collaborator was removed. `remote` changes
+ * were made on another instance (the role is then unknown here: null; listeners re-read it).
+ */
+export type AccessChangeListener = (room: string, user: string, role: Role | null, remote: boolean) => void;
 
 /**
  * Decides a principal's role in a room: the strongest of what its credential grants and what the
@@ -71,7 +74,12 @@ export class RoomAccess {
     return removed;
   }
 
-  private emit(room: string, user: string, role: Role | null): void {
-    for (const listener of this.listeners) listener(room, user, role);
+  /** Another instance changed a collaborator: this instance's live sessions follow. */
+  notifyRemote(room: string, user: string): void {
+    this.emit(room, user, null, true);
+  }
+
+  private emit(room: string, user: string, role: Role | null, remote = false): void {
+    for (const listener of this.listeners) listener(room, user, role, remote);
   }
 }

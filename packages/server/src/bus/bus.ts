@@ -7,7 +7,11 @@ import type { EventEnvelope } from '../events/event-service.js';
 export type BusMessage =
   | { kind: 'update'; room: string; seq: number; update: Uint8Array }
   | { kind: 'awareness'; room: string; update: Uint8Array }
-  | { kind: 'event'; room: string; event: EventEnvelope };
+  | { kind: 'event'; room: string; event: EventEnvelope }
+  /** The room was deleted: close its peers everywhere. */
+  | { kind: 'deleted'; room: string }
+  /** A collaborator of the room changed: sessions of that user re-check their role. */
+  | { kind: 'access'; room: string; user: string };
 
 /** Cross-instance fan-out. `LocalBus` (one instance: nothing to carry), `MemoryBus` (tests), `RedisBus`. */
 export interface Bus {

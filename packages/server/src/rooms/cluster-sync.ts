@@ -1,4 +1,5 @@
 import type { Bus, BusMessage } from '../bus/bus.js';
+import type { RoomAccess } from '../auth/room-access.js';
 import type { EventService } from '../events/event-service.js';
 import type { Logger } from '../ops/logger.js';
 import type { Store } from '../storage/store.js';
@@ -38,6 +39,7 @@ export class ClusterSync {
     private readonly store: Store,
     private readonly bus: Bus,
     private readonly events: EventService,
+    private readonly access: RoomAccess,
     private readonly log: Logger,
     options: ClusterSyncOptions,
   ) {
@@ -46,6 +48,12 @@ export class ClusterSync {
     };
     registry.onAwareness = (room, update) => bus.publish({ kind: 'awareness', room, update });
     events.onStored = (event) => bus.publish({ kind: 'event', room: event.room, event });
+    registry.onDeleteCommitted = (room) => bus.publish({ kind: 'deleted', room });
+    this.stops.push(
+      access.onChange((room, user, _role, remote) => {
+        if (!remote) bus.publish({ kind: 'access', room, user });
+      }),
+    );
     this.stops.push(bus.subscribe((message) => this.receive(message)));
     this.stops.push(bus.onReconnect(() => this.checkAll()));
     this.timer = setInterval(() => this.checkAll(), options.checkIntervalMs);
@@ -82,11 +90,19 @@ export class ClusterSync {
   }
 
   private receive(message: BusMessage): void {
-    const position = this.position(message.room);
     if (message.kind === 'event') {
       this.events.deliverRemote(message.event);
       return;
     }
+    if (message.kind === 'deleted') {
+      this.registry.dropDeleted(message.room);
+      return;
+    }
+    if (message.kind === 'access') {
+      this.access.notifyRemote(message.room, message.user);
+      return;
+    }
+    const position = this.position(message.room);
     if (!position) return;
     if (message.kind === 'awareness') {
       position.room.applyRemoteAwareness(message.update);

@@ -51,6 +51,10 @@ export class RoomRegistry {
   onStored: ((room: string, seq: number, update: Uint8Array) => void) | null = null;
   /** Called with the presence changes of this instance's peers. */
   onAwareness: ((room: string, update: Uint8Array) => void) | null = null;
+  /** Called after a room was dropped as deleted. */
+  onDeleted: ((room: string) => void) | null = null;
+  /** Called once a delete made here is committed to the store (other instances are told then). */
+  onDeleteCommitted: ((room: string) => void) | null = null;
   /** Called when a room finished loading, with the last seq it was loaded at. */
   onLoaded: ((room: Room, lastSeq: number) => void) | null = null;
   /**
@@ -153,6 +157,18 @@ export class RoomRegistry {
    * Drops a room from memory without saving (it is being deleted). Tell its peers to go first; those
    * still closing leave the destroyed room harmlessly.
    */
+  /** The room was deleted (here or on another instance): its peers are closed and it is dropped. */
+  dropDeleted(name: string): void {
+    for (const peer of this.get(name)?.peerList() ?? [])
+      peer.fail(new TandemError('room_deleted', 'this room was deleted'));
+    this.evict(name);
+    this.onDeleted?.(name);
+  }
+
+  deleteCommitted(name: string): void {
+    this.onDeleteCommitted?.(name);
+  }
+
   evict(name: string): void {
     const entry = this.entries.get(name);
     if (!entry) return;

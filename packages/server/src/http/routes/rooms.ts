@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { TandemError } from '../../errors.js';
 import { docVersion } from '../../rooms/doc-view.js';
 import * as Y from 'yjs';
 import { authenticate, authorize, requireRoom, type App, type HttpDeps } from '../app.js';
@@ -77,12 +76,10 @@ export function roomRoutes(app: App, deps: HttpDeps): void {
       const { room } = request.params;
       await authorize(request, deps, room, 'owner');
       await requireRoom(deps, room);
-      const loaded = deps.registry.get(room);
-      for (const peer of loaded?.peerList() ?? []) peer.fail(new TandemError('room_deleted', 'this room was deleted'));
-      deps.registry.evict(room);
-      deps.events.forget(room);
-      deps.revisions.forget(room);
+      deps.registry.dropDeleted(room);
       await deps.store.deleteRoom(room);
+      // Other instances close their peers of it too; told after the delete, so none reloads the room.
+      deps.registry.deleteCommitted(room);
       return reply.status(204).send();
     },
   );
