@@ -23,6 +23,7 @@ Options (each also an env var, e.g. --data-dir → TANDEM_DATA_DIR; lists are co
   --database-schema <name>      schema for Tandem's tables there; migrated at start (default public)
   --bus local|redis             how instances on one store tell each other about changes (default local)
   --redis-url <url>             the Redis of the redis bus (default redis://127.0.0.1:6379)
+  --redis-channel <name>        pub/sub channel, one per deployment sharing that Redis (default tandem)
   --bus-check-ms <n>            compare each loaded room with the store this often; finds lost
                                 messages and polls while Redis is down (default 5000)
   --static-dir <dir>            serve a built web app (the demo) at / (default: none)

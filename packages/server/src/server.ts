@@ -150,7 +150,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   const bus =
     deps.bus ??
     (config.bus === 'redis'
-      ? new RedisBus({ url: config.redisUrl, logger: logger.child({ module: 'bus' }) })
+      ? new RedisBus({ url: config.redisUrl, channel: config.redisChannel, logger: logger.child({ module: 'bus' }) })
       : new LocalBus());
   const cluster =
     bus instanceof LocalBus

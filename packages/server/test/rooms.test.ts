@@ -175,7 +175,8 @@ describe('rooms', () => {
     expect(stored.snapshot).not.toBeNull();
     expect(stored.updates).toHaveLength(0);
     expect(docFromStored(stored).getText('t').toString()).toBe('x');
-  });
+    // A soak of 2,000 connections: ~10 s on a loaded 2-core machine; the limit only catches a hang.
+  }, 90_000);
 
   it('unload race: a joiner right after an edit-and-leave on a slow store sees every edit', async () => {
     const store = new ControllableStore();

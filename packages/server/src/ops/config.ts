@@ -29,6 +29,8 @@ export const configSchema = z.object({
   /** How instances tell each other about changes: `local` (one instance) or `redis`. */
   bus: z.enum(['local', 'redis']).default('local'),
   redisUrl: z.string().min(1).default('redis://127.0.0.1:6379'),
+  /** The pub/sub channel: one per deployment (instances on another database must not share it). */
+  redisChannel: z.string().min(1).max(200).default('tandem'),
   /** Each loaded room is compared with the store this often (finds lost messages; polls while Redis is down). */
   busCheckMs: z.coerce.number().int().min(50).default(5_000),
   /** Schema for Tandem's tables in that database (created and migrated at start). */

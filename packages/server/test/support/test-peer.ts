@@ -38,6 +38,8 @@ export class TestPeer {
   acked = 0;
   /** Number of updates sent (the numbers acks refer to). */
   sent = 0;
+  /** The update each numbered message carried (index n-1 for message n). */
+  readonly sentUpdates: Uint8Array[] = [];
   synced = false;
   closeEvent: { code: number; reason: string } | null = null;
   readonly opened: Promise<void>;
@@ -106,8 +108,12 @@ export class TestPeer {
     this.received.push(message);
     switch (message.type) {
       case 'sync-step1':
-        this.ws.send(encodeSyncStep2(Y.encodeStateAsUpdate(this.doc, message.stateVector)));
-        this.sent++;
+        {
+          const update = Y.encodeStateAsUpdate(this.doc, message.stateVector);
+          this.ws.send(encodeSyncStep2(update));
+          this.sentUpdates.push(update);
+          this.sent++;
+        }
         return;
       case 'sync-step2':
         Y.applyUpdate(this.doc, message.update, this);
@@ -130,6 +136,7 @@ export class TestPeer {
   private readonly onLocalUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === this || this.ws.readyState !== WebSocket.OPEN) return;
     this.ws.send(encodeSyncUpdate(update));
+    this.sentUpdates.push(update);
     this.sent++;
   };
 
