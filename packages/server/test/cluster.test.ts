@@ -10,6 +10,7 @@ import { eventually } from './support/eventually.js';
 import { dropSchemas, freshSchema, needPostgres, TEST_DATABASE_URL } from './support/postgres.js';
 import { needRedis, redisReachable, TEST_REDIS_URL } from './support/redis.js';
 import { startTestServer } from './support/server.js';
+import { SseClient } from './support/sse.js';
 import { connectPeer, type TestPeer } from './support/test-peer.js';
 
 const servers: TandemServer[] = [];
@@ -51,8 +52,18 @@ describe('two instances on one store (MemoryBus)', () => {
     await eventually(() =>
       expect([...onB.awareness.getStates().values()].map((s) => s.user?.name)).toContain('Ada on A'),
     );
-    await api(a.httpUrl, 'POST', '/v1/rooms/shared/events', { body: { type: 'note', data: { n: 1 } } });
-    await eventually(() => expect(onB.received.some((m) => m.type === 'event' && m.event.type === 'note')).toBe(true));
+    const streamOnB = new SseClient(`${b.httpUrl}/v1/rooms/shared/events/stream`);
+    try {
+      await eventually(() => expect(streamOnB.status).toBe(200));
+      await api(a.httpUrl, 'POST', '/v1/rooms/shared/events', { body: { type: 'note', data: { n: 1 } } });
+      await eventually(() =>
+        expect(onB.received.some((m) => m.type === 'event' && m.event.type === 'note')).toBe(true),
+      );
+      // An event stream on the other instance gets it live too.
+      await eventually(() => expect(streamOnB.events.map((e) => e.event)).toContain('note'));
+    } finally {
+      streamOnB.close();
+    }
   });
 
   it('deleting a room or removing a collaborator on one instance closes the affected peers on the other', async () => {
@@ -158,6 +169,28 @@ describe.runIf(withServices)('two instances on PostgreSQL and Redis', () => {
       await eventually(() => expect(onA.text).toBe(onB.text), 10_000);
       expect(onA.text).toHaveLength('a1;a2;b1;'.length);
     } finally {
+      admin.disconnect();
+    }
+  });
+
+  it('Redis paused, then flushed: acks keep flowing for each instance, and all converge afterwards', async () => {
+    const { a, b } = await pair();
+    const onA = await join(a, 'paused');
+    const onB = await join(b, 'paused');
+    const admin = new Redis(TEST_REDIS_URL);
+    try {
+      await admin.call('CLIENT', 'PAUSE', '1500', 'ALL');
+      type(onA, 'during-pause-A;');
+      type(onB, 'during-pause-B;');
+      await eventually(() => expect(onA.acked).toBe(onA.sent));
+      await eventually(() => expect(onB.acked).toBe(onB.sent));
+      await new Promise((r) => setTimeout(r, 1_600));
+      await admin.flushall();
+      type(onA, 'after;');
+      await eventually(() => expect(onA.text).toBe(onB.text), 10_000);
+      expect(onA.text).toHaveLength('during-pause-A;during-pause-B;after;'.length);
+    } finally {
+      await admin.call('CLIENT', 'UNPAUSE').catch(() => undefined);
       admin.disconnect();
     }
   });

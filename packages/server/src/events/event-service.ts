@@ -52,6 +52,8 @@ export const toEnvelope = (room: string, e: StoredEvent): EventEnvelope => ({
  */
 export class EventService {
   private readonly listeners = new Set<EventListener>();
+  /** Listeners that also want events stored by other instances (SSE streams). */
+  private readonly remoteListeners = new Set<EventListener>();
   private readonly debounced = new Map<string, NodeJS.Timeout>();
   private ephemeralCounter = 0;
   private closed = false;
@@ -72,6 +74,7 @@ export class EventService {
    */
   deliverRemote(event: EventEnvelope): void {
     this.fanOut(event, false);
+    this.notify(this.remoteListeners, event);
   }
 
   /** The extensions' beforeEvent (set by the server): every app event passes it before it is sent. */
@@ -88,9 +91,17 @@ export class EventService {
     return screened;
   }
 
-  subscribe(listener: EventListener): () => void {
+  /**
+   * Every event stored here; with `includeRemote`, also those other instances stored (for readers such
+   * as SSE streams; webhooks and hooks run where the event was stored, so they leave it off).
+   */
+  subscribe(listener: EventListener, options: { includeRemote?: boolean } = {}): () => void {
     this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    if (options.includeRemote) this.remoteListeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+      this.remoteListeners.delete(listener);
+    };
   }
 
   /**
@@ -192,8 +203,11 @@ export class EventService {
 
   private fanOut(envelope: EventEnvelope, toListeners: boolean): void {
     this.registry.get(envelope.room)?.broadcastToTandemPeers(encodeEvent(envelope));
-    if (!toListeners) return;
-    for (const listener of this.listeners) {
+    if (toListeners) this.notify(this.listeners, envelope);
+  }
+
+  private notify(listeners: Set<EventListener>, envelope: EventEnvelope): void {
+    for (const listener of listeners) {
       try {
         listener(envelope);
       } catch (err) {

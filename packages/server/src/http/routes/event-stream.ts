@@ -63,11 +63,14 @@ export function eventStreamRoute(app: App, deps: HttpDeps): void {
       // Subscribe before reading the backlog so nothing falls between the two; `write` drops repeats.
       const buffered: EventEnvelope[] = [];
       let live = false;
-      const unsubscribe = deps.events.subscribe((e) => {
-        if (e.room !== room) return;
-        if (live) write(e);
-        else buffered.push(e);
-      });
+      const unsubscribe = deps.events.subscribe(
+        (e) => {
+          if (e.room !== room) return;
+          if (live) write(e);
+          else buffered.push(e);
+        },
+        { includeRemote: true },
+      );
       const stopWatchingAccess = deps.access.onChange((changedRoom, user) => {
         if (changedRoom !== room || user !== principal.user) return;
         deps.access.roleFor(principal, room).then(
