@@ -24,8 +24,8 @@ Options (each also an env var, e.g. --data-dir → TANDEM_DATA_DIR; lists are co
   --bus local|redis             how instances on one store tell each other about changes (default local)
   --redis-url <url>             the Redis of the redis bus (default redis://127.0.0.1:6379)
   --redis-channel <name>        pub/sub channel, one per deployment sharing that Redis (default tandem)
-  --bus-check-ms <n>            compare each loaded room with the store this often; finds lost
-                                messages and polls while Redis is down (default 5000)
+  --bus-check-ms <n>            compare each loaded room with the store this often, to find lost
+                                messages; every second while Redis is down (default 5000)
   --static-dir <dir>            serve a built web app (the demo) at / (default: none)
   --log-level <level>           fatal|error|warn|info|debug|trace|silent (default info)
   --max-message-bytes <n>       largest accepted frame; larger closes with 1009 (default 1048576)

@@ -110,6 +110,20 @@ describe('two instances on one store (MemoryBus)', () => {
     await eventually(() => expect(onB.text).toBe('seen;lost;'), 3_000);
   });
 
+  it('with the bus down, instances keep acking their own clients and converge by polling the store', async () => {
+    const { hub, a, b } = await pair(60_000);
+    const onA = await join(a, 'outage');
+    const onB = await join(b, 'outage');
+    hub.down = true;
+    type(onA, 'A;');
+    type(onB, 'B;');
+    await eventually(() => expect(onA.acked).toBe(onA.sent));
+    await eventually(() => expect(onB.acked).toBe(onB.sent));
+    // The regular check is a minute away: only polling while disconnected can bring them together.
+    await eventually(() => expect(onA.text).toBe(onB.text), 5_000);
+    expect(onA.text).toHaveLength(4);
+  });
+
   it('a gap in the seqs is filled from the store at once', async () => {
     const { hub, a, b } = await pair(60_000);
     const onA = await join(a, 'gap');

@@ -5,6 +5,8 @@ export class MemoryBusHub {
   private readonly members = new Set<MemoryBus>();
   /** Drop the next this many messages (a lost publish). */
   dropNext = 0;
+  /** Like a Redis outage: every member reports disconnected and nothing is delivered. */
+  down = false;
 
   connect(): MemoryBus {
     const bus = new MemoryBus(this);
@@ -18,6 +20,7 @@ export class MemoryBusHub {
       this.dropNext--;
       return;
     }
+    if (this.down) return;
     for (const member of this.members) if (member !== from) member.receive(message);
   }
 
@@ -29,10 +32,13 @@ export class MemoryBusHub {
 
 export class MemoryBus implements Bus {
   readonly instanceId = newInstanceId();
-  readonly connected = true;
   private readonly handlers = new Set<(message: BusMessage) => void>();
 
   constructor(private readonly hub: MemoryBusHub) {}
+
+  get connected(): boolean {
+    return !this.hub.down;
+  }
 
   publish(message: BusMessage): void {
     // Asynchronous like a real bus, so no instance handles another's message inside its own call.

@@ -21,6 +21,8 @@ interface Position {
 
 // A gap usually closes by itself (the message is still on its way); read the store only if it has not.
 const GAP_GRACE_MS = 100;
+// While the bus is down, rooms are compared with the store this often: polling instead of messages.
+const DISCONNECTED_POLL_MS = 1_000;
 
 /**
  * Keeps the rooms this instance has loaded in step with the other instances on the same store. Each
@@ -33,6 +35,7 @@ export class ClusterSync {
   private readonly positions = new Map<string, Position>();
   private readonly timer: NodeJS.Timeout;
   private readonly stops: (() => void)[] = [];
+  private lastCheckAt = Date.now();
 
   constructor(
     private readonly registry: RoomRegistry,
@@ -56,7 +59,12 @@ export class ClusterSync {
     );
     this.stops.push(bus.subscribe((message) => this.receive(message)));
     this.stops.push(bus.onReconnect(() => this.checkAll()));
-    this.timer = setInterval(() => this.checkAll(), options.checkIntervalMs);
+    this.timer = setInterval(
+      () => {
+        if (!bus.connected || Date.now() - this.lastCheckAt >= options.checkIntervalMs) this.checkAll();
+      },
+      Math.min(options.checkIntervalMs, DISCONNECTED_POLL_MS),
+    );
     this.timer.unref();
   }
 
@@ -119,6 +127,7 @@ export class ClusterSync {
   }
 
   private checkAll(): void {
+    this.lastCheckAt = Date.now();
     for (const name of [...this.positions.keys()]) {
       const position = this.position(name);
       if (!position) continue;
