@@ -1,17 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Principal } from '../auth/authenticator.js';
-import type { RoomAccess } from '../auth/room-access.js';
 import { TandemError } from '../errors.js';
-import type { EventService } from '../events/event-service.js';
-import type { ExtensionRunner } from '../extensions/extension-runner.js';
 import type { Logger } from '../ops/logger.js';
-import type { Metrics } from '../ops/metrics.js';
-import type { RoomRegistry } from '../rooms/room-registry.js';
-import type { Authenticator } from '../auth/authenticator.js';
-import { clientAddress, type AddressCounter } from './client-address.js';
+import { clientAddress } from './client-address.js';
 import { HttpPeer, type HttpPeerHooks } from './http-peer.js';
 import { reportingHooks } from './session-peer.js';
 import { SyncSession, type SessionLimits } from './sync-session.js';
+import type { SyncEndpointDeps } from './websocket.js';
 
 export interface HttpSyncOptions {
   limits: SessionLimits;
@@ -21,16 +16,8 @@ export interface HttpSyncOptions {
   trustProxy: boolean;
 }
 
-export interface HttpSyncDeps {
-  registry: RoomRegistry;
-  access: RoomAccess;
-  authenticator: Authenticator;
-  metrics: Metrics;
-  logger: Logger;
-  events: EventService;
-  addresses: AddressCounter;
-  extensions: ExtensionRunner;
-}
+/** The same collaborators as the WebSocket endpoint: both transports drive SyncSessions. */
+export type HttpSyncDeps = SyncEndpointDeps;
 
 /** Session ids are chosen by the client: long enough to be unguessable, short enough to log. */
 export const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
