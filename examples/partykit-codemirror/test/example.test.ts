@@ -7,20 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { AppDatabase } from '../src/app-database.js';
+import { eventually } from '../../../packages/server/test/support/eventually.js';
 import { FIELD, SAVED_EVENT, startCollabServer } from '../src/collab-server.js';
-
-async function eventually(check: () => void, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-}
 
 describe('example: the PartyKit + CodeMirror flow on Tandem', () => {
   let dir: string;
