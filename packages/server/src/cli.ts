@@ -10,6 +10,7 @@ import {
   type Config,
 } from './ops/config.js';
 import { createLogger } from './ops/logger.js';
+import { EXPORT_USAGE, exportCommand, importCommand } from './archive-commands.js';
 import { startServer } from './server.js';
 
 const USAGE = `Usage: tandem serve [options]
@@ -196,10 +197,14 @@ export async function main(argv: string[]): Promise<void> {
       return serve(rest);
     case 'token':
       return token(rest);
+    case 'export':
+      return exportCommand(rest);
+    case 'import':
+      return importCommand(rest);
     case undefined:
     case 'help':
     case '--help':
-      process.stdout.write(`Commands: serve, token\n\n${USAGE}\n${TOKEN_USAGE}`);
+      process.stdout.write(`Commands: serve, token, export, import\n\n${USAGE}\n${TOKEN_USAGE}\n${EXPORT_USAGE}`);
       return;
     default:
       throw new ConfigError(`unknown command "${command}"; try "tandem help"`);

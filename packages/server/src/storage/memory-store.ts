@@ -6,11 +6,13 @@ import type {
   LoggedEvent,
   NewEvent,
   RevisionInfo,
+  RoomDump,
   RoomInfo,
   Store,
   StoredEvent,
   StoredRoom,
 } from './store.js';
+import { dumpNeedsRoomInfo, RoomExistsError } from './store.js';
 
 interface MemoryRoom {
   createdAt: number;
@@ -78,6 +80,44 @@ export class MemoryStore implements Store {
     this.appended = this.appended.filter((e) => e.room !== room);
     this.horizons.delete(room);
     this.revisions.delete(room);
+  }
+
+  async listRoomNames({ after, limit }: { after?: string; limit: number }): Promise<string[]> {
+    this.assertOpen();
+    const names = new Set([...this.rooms.keys(), ...this.collaborators.keys(), ...this.revisions.keys()]);
+    return [...names]
+      .filter((n) => (after === undefined || n > after) && this.holdsAnything(n))
+      .sort()
+      .slice(0, limit);
+  }
+
+  async importRoom(dump: RoomDump): Promise<void> {
+    this.assertOpen();
+    const { name } = dump;
+    if (this.holdsAnything(name)) throw new RoomExistsError(name);
+    if (dumpNeedsRoomInfo(dump)) {
+      const createdAt = dump.createdAt ?? Date.now();
+      this.rooms.set(name, {
+        createdAt,
+        updatedAt: dump.updatedAt ?? createdAt,
+        snapshot: dump.state && dump.lastSeq > 0 ? dump.state.slice() : null,
+        snapshotSeq: dump.state && dump.lastSeq > 0 ? dump.lastSeq : 0,
+        updates: [],
+        lastSeq: dump.lastSeq,
+      });
+    }
+    if (dump.collaborators.length > 0) {
+      this.collaborators.set(name, new Map(dump.collaborators.map((c) => [c.user, c.role])));
+    }
+    // History, not news: imported events get no position, so webhooks do not deliver them again.
+    if (dump.events.length > 0) this.events.set(name, { list: structuredClone(dump.events), keys: new Map() });
+    if (dump.eventHorizon > 0) this.horizons.set(name, dump.eventHorizon);
+    if (dump.revisions.length > 0) {
+      this.revisions.set(
+        name,
+        dump.revisions.map((r) => ({ ...r, size: r.state.length, state: r.state.slice() })),
+      );
+    }
   }
 
   async getRoomInfo(room: string): Promise<RoomInfo | null> {
@@ -237,6 +277,14 @@ export class MemoryStore implements Store {
     }
     r.updatedAt = Date.now();
     return r;
+  }
+
+  private holdsAnything(room: string): boolean {
+    return (
+      this.rooms.has(room) ||
+      (this.collaborators.get(room)?.size ?? 0) > 0 ||
+      (this.revisions.get(room)?.length ?? 0) > 0
+    );
   }
 
   private assertOpen(): void {

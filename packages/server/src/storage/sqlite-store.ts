@@ -11,7 +11,10 @@ import {
   type ListRoomsOptions,
   type LoggedEvent,
   type NewEvent,
+  dumpNeedsRoomInfo,
+  RoomExistsError,
   type RevisionInfo,
+  type RoomDump,
   type RoomInfo,
   type Store,
   type StoredEvent,
@@ -329,6 +332,21 @@ export class SqliteStore implements Store {
          ON CONFLICT (room, user_id) DO UPDATE SET role = excluded.role`,
       ),
       removeCollaborator: this.db.prepare<[string, string]>('DELETE FROM collaborators WHERE room = ? AND user_id = ?'),
+      roomNames: this.db.prepare<[string, number], { name: string }>(
+        `SELECT name FROM (SELECT name FROM rooms UNION SELECT room FROM collaborators UNION SELECT room FROM revisions)
+         WHERE name > ? ORDER BY name LIMIT ?`,
+      ),
+      holdsAnything: this.db.prepare<[string, string, string], { held: number }>(
+        `SELECT EXISTS (SELECT 1 FROM rooms WHERE name = ?) OR EXISTS (SELECT 1 FROM collaborators WHERE room = ?)
+           OR EXISTS (SELECT 1 FROM revisions WHERE room = ?) AS held`,
+      ),
+      importRoom: this.db.prepare<[string, number, number, number, number]>(
+        'INSERT INTO rooms (name, created_at, updated_at, last_seq, events_pruned_upto) VALUES (?, ?, ?, ?, ?)',
+      ),
+      // No position: imported events are history, which webhooks must not deliver again.
+      importEvent: this.db.prepare<[string, number, string, number, string | null, string]>(
+        'INSERT INTO events (room, id, type, ts, user_id, data) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
     };
     // All or nothing: the jobs only run prepared statements, so one failing means the database is failing.
     // A due drain rides along at the end of a commit instead of paying for an fsync of its own.
@@ -592,6 +610,29 @@ export class SqliteStore implements Store {
       this.stmts.deleteRevisions.run(room);
       this.stmts.deleteRoom.run(room);
     });
+  }
+
+  async listRoomNames({ after, limit }: { after?: string; limit: number }): Promise<string[]> {
+    return this.stmts.roomNames.all(after ?? '', limit).map((r) => r.name);
+  }
+
+  async importRoom(dump: RoomDump): Promise<void> {
+    const { name } = dump;
+    const events = dump.events.map((e) => ({ ...e, data: JSON.stringify(e.data ?? null) }));
+    // A refusal is a result, not a throw: a throw would roll back every write sharing the commit.
+    const imported = await this.enqueue(() => {
+      if (this.stmts.holdsAnything.get(name, name, name)!.held) return false;
+      if (dumpNeedsRoomInfo(dump)) {
+        const createdAt = dump.createdAt ?? Date.now();
+        this.stmts.importRoom.run(name, createdAt, dump.updatedAt ?? createdAt, dump.lastSeq, dump.eventHorizon);
+      }
+      if (dump.state && dump.lastSeq > 0) this.stmts.upsertSnapshot.run(name, dump.lastSeq, dump.state, Date.now());
+      for (const c of dump.collaborators) this.stmts.setCollaborator.run(name, c.user, c.role);
+      for (const e of events) this.stmts.importEvent.run(name, e.id, e.type, e.ts, e.user, e.data);
+      for (const r of dump.revisions) this.stmts.insertRevision.run(name, r.id, r.label, r.ts, r.user, r.state);
+      return true;
+    });
+    if (!imported) throw new RoomExistsError(name);
   }
 
   async getRoomInfo(room: string): Promise<RoomInfo | null> {

@@ -77,20 +77,22 @@ export interface RevisionInfo {
   size: number;
 }
 
-/**
- * The durability seam. Implementations: MemoryStore (tests, `--store memory`), SqliteStore.
- * Every implementation passes the conformance suite in test/support/store-conformance.ts.
- *
- * Write order: the writes of one room (appends, compactions, deletes, collaborators, events,
- * revisions) take effect in the order they were called, whatever their implementation batches: a
- * collaborator set after `deleteRoom` was called survives the delete; one set before it does not.
- */
-export interface Store {
+/** What every part of the store has: a readiness check and an orderly close. */
+export interface StoreLifecycle {
+  /** Cheap round trip for readiness checks; throws when the store is unusable. */
+  ping(): Promise<void>;
+  /** Finishes pending commits and releases resources. */
+  close(): Promise<void>;
+}
+
+/** The durable Yjs log of each room: the only copy of an acknowledged update. */
+export interface DocumentLog extends StoreLifecycle {
   /** Null when nothing was ever stored for the room. */
   loadRoom(room: string): Promise<StoredRoom | null>;
   /**
    * Appends one Yjs update to the room's log. Resolves with the update's per-room seq only after the
-   * commit is durable; appends made in the same tick share one commit (group commit).
+   * commit is durable; appends made in the same tick share one commit (group commit). Seqs are
+   * gap-free and assigned in commit order, also with several processes on one store.
    */
   appendUpdate(room: string, update: Uint8Array): Promise<number>;
   /**
@@ -103,8 +105,10 @@ export interface Store {
    * are dropped; later ones stay. A compaction older than the current snapshot is ignored.
    */
   compact(room: string, uptoSeq: number, state: Uint8Array): Promise<void>;
-  /** Removes the room's updates, snapshot, collaborators, events and revisions. */
-  deleteRoom(room: string): Promise<void>;
+}
+
+/** Everything about a room but its document: collaborators, events, revisions, the listing. */
+export interface RoomData extends StoreLifecycle {
   getCollaborator(room: string, user: string): Promise<Role | null>;
   /** Sorted by user id. */
   listCollaborators(room: string): Promise<Collaborator[]>;
@@ -141,11 +145,63 @@ export interface Store {
   /** Newest first. */
   listRevisions(room: string, options: { limit: number }): Promise<RevisionInfo[]>;
   getRevision(room: string, id: number): Promise<(RevisionInfo & { state: Uint8Array }) | null>;
+}
 
-  /** Cheap round trip for readiness checks; throws when the store is unusable. */
-  ping(): Promise<void>;
-  /** Finishes pending commits and releases resources. */
-  close(): Promise<void>;
+/** One room as `tandem export` writes it and `importRoom` takes it: ids and times kept. */
+export interface RoomDump {
+  name: string;
+  /** Null for a room that has only collaborators or revisions (no store keeps room info for those). */
+  createdAt: number | null;
+  updatedAt: number | null;
+  /** The room's log position; the import stores `state` as a snapshot at this seq. */
+  lastSeq: number;
+  /** Merged Yjs state of every update (null for a room without document content). */
+  state: Uint8Array | null;
+  collaborators: Collaborator[];
+  /** Oldest first. */
+  events: StoredEvent[];
+  eventHorizon: number;
+  /** Oldest first. */
+  revisions: (RevisionInfo & { state: Uint8Array })[];
+}
+
+/**
+ * The durability seam: a document log and room data behind one commit order. Implementations:
+ * MemoryStore (tests, `--store memory`), SqliteStore, PostgresStore; every one passes the conformance
+ * suite exported as `@tandem/server/testing`.
+ *
+ * Write order: the writes of one room (appends, compactions, deletes, collaborators, events,
+ * revisions) take effect in the order they were called, whatever their implementation batches: a
+ * collaborator set after `deleteRoom` was called survives the delete; one set before it does not.
+ * This rule spans both halves, which is why one implementation serves both: a log and room data in
+ * two engines could not order a delete against a collaborator write.
+ */
+export interface Store extends DocumentLog, RoomData {
+  /** Removes the room's updates, snapshot, collaborators, events and revisions. */
+  deleteRoom(room: string): Promise<void>;
+  /**
+   * Names of every room with anything stored — document, events, collaborators or revisions — sorted,
+   * after `after`: what an export must cover, wider than `listRooms`, which shows rooms with content.
+   */
+  listRoomNames(options: { after?: string; limit: number }): Promise<string[]>;
+  /**
+   * Writes a whole room in one commit, keeping its ids, times and log position (an import from
+   * another store). Rejects with RoomExistsError when anything is stored for the room already.
+   */
+  importRoom(dump: RoomDump): Promise<void>;
+}
+
+/** `Store.importRoom` into a room that already has something stored: imports never merge. */
+/** Whether importing the dump must write room info: it has a document, events or pruned events. */
+export function dumpNeedsRoomInfo(dump: RoomDump): boolean {
+  return dump.lastSeq > 0 || dump.state !== null || dump.events.length > 0 || dump.eventHorizon > 0;
+}
+
+export class RoomExistsError extends Error {
+  constructor(readonly room: string) {
+    super(`room "${room}" already exists in the target store`);
+    this.name = 'RoomExistsError';
+  }
 }
 
 /**

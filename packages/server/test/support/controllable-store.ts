@@ -6,6 +6,7 @@ import type {
   LoggedEvent,
   NewEvent,
   RevisionInfo,
+  RoomDump,
   RoomInfo,
   Store,
   StoredEvent,
@@ -90,6 +91,14 @@ export class ControllableStore implements Store {
 
   removeCollaborator(room: string, user: string): Promise<boolean> {
     return this.inner.removeCollaborator(room, user);
+  }
+
+  listRoomNames(options: { after?: string; limit: number }): Promise<string[]> {
+    return this.inner.listRoomNames(options);
+  }
+
+  importRoom(dump: RoomDump): Promise<void> {
+    return this.inner.importRoom(dump);
   }
 
   getRoomInfo(room: string): Promise<RoomInfo | null> {
