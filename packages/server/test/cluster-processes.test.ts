@@ -153,4 +153,32 @@ describe.runIf(run)('three Tandem processes on PostgreSQL and Redis', () => {
     for (const w of writers) await eventually(() => expect(w.peer!.acked).toBe(w.peer!.sent));
     expect(await stored(schema, 'crash')).toBe(expected());
   });
+
+  it('presence of a killed instance’s clients is removed on the others within the 30 s presence timeout', async () => {
+    const [victim, survivor] = (await cluster(2)).servers as [ChildServer, ChildServer];
+    const onVictim = new RoamingClient(new Y.Doc());
+    const watcher = new RoamingClient(new Y.Doc());
+    clients.push(onVictim, watcher);
+    await onVictim.connect(`${victim.syncUrl}/presence`);
+    await watcher.connect(`${survivor.syncUrl}/presence`);
+    // Clients time silent states out too and tell the server (y-websocket does): this one must not, so
+    // what is measured is the server's own expiry.
+    clearInterval((watcher.peer!.awareness as unknown as { _checkInterval: NodeJS.Timeout })._checkInterval);
+    onVictim.peer!.awareness.setLocalStateField('user', { name: 'Ada on the victim' });
+    const ghost = onVictim.peer!.awareness.clientID;
+    // Asked of the server, not of the watcher's Awareness, which drops silent states after 30 s itself.
+    const presentOnSurvivor = async (): Promise<boolean> => {
+      const res = await fetch(`http://127.0.0.1:${survivor.port}/v1/rooms/presence/presence`);
+      const body = (await res.json()) as { presence: { clientId: number }[] };
+      return body.presence.some((p) => p.clientId === ghost);
+    };
+    await eventually(async () => expect(await presentOnSurvivor()).toBe(true));
+    const killedAt = Date.now();
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    // Nobody told the survivor this client left: only the timeout can remove it.
+    expect(await presentOnSurvivor()).toBe(true);
+    await eventually(async () => expect(await presentOnSurvivor()).toBe(false), 40_000);
+    expect(Date.now() - killedAt).toBeLessThan(40_000);
+  }, 60_000);
 });

@@ -1,3 +1,6 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MemoryBusHub } from '../src/bus/memory-bus.js';
@@ -208,4 +211,90 @@ describe.runIf(withServices)('two instances on PostgreSQL and Redis', () => {
       admin.disconnect();
     }
   });
+
+  it('Redis restarted: acks flow while it is down, instances converge by polling, and the bus comes back', async () => {
+    // A Redis of its own: restarting the shared one would cut the other suites' connections.
+    const port = await freePort();
+    const url = `redis://127.0.0.1:${port}`;
+    let redis = await startRedis(port);
+    const schema = freshSchema();
+    schemas.push(schema);
+    const buses = [new RedisBus({ url, channel: 'restart' }), new RedisBus({ url, channel: 'restart' })];
+    const [a, b] = await Promise.all(
+      buses.map((bus) =>
+        startTestServer(
+          { busCheckMs: 500 },
+          { store: new PostgresStore({ connectionString: TEST_DATABASE_URL, schema }), bus },
+        ),
+      ),
+    );
+    servers.push(a!, b!);
+    try {
+      const onA = await join(a!, 'restart');
+      const onB = await join(b!, 'restart');
+      type(onA, 'before;');
+      await eventually(() => expect(onB.text).toBe('before;'));
+
+      redis.kill('SIGKILL');
+      await once(redis, 'exit');
+      await eventually(() => expect(buses.some((bus) => bus.connected)).toBe(false));
+      type(onA, 'downA;');
+      type(onB, 'downB;');
+      await eventually(() => expect(onA.acked).toBe(onA.sent));
+      await eventually(() => expect(onB.acked).toBe(onB.sent));
+      // Without Redis the instances poll the store every second.
+      await eventually(() => expect(onA.text).toBe(onB.text), 10_000);
+      expect(onA.text).toHaveLength('before;downA;downB;'.length);
+
+      redis = await startRedis(port);
+      await eventually(() => expect(buses.every((bus) => bus.connected)).toBe(true), 15_000);
+      // Presence travels only over the bus (the store has none): seeing it proves the bus is back.
+      onA.awareness.setLocalStateField('user', { name: 'after the restart' });
+      await eventually(
+        () => expect([...onB.awareness.getStates().values()].map((s) => s.user?.name)).toContain('after the restart'),
+        10_000,
+      );
+      type(onB, 'after;');
+      await eventually(() => expect(onA.text).toBe(onB.text), 10_000);
+      expect(onA.text).toHaveLength('before;downA;downB;after;'.length);
+    } finally {
+      redis.kill('SIGKILL');
+    }
+  }, 60_000);
 });
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+async function startRedis(port: number): Promise<ChildProcess> {
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
+  child.on('error', () => undefined);
+  const probe = new Redis(`redis://127.0.0.1:${port}`, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  probe.on('error', () => undefined);
+  try {
+    await eventually(async () => {
+      if (probe.status !== 'ready') await probe.connect().catch(() => undefined);
+      expect(await probe.ping().catch(() => null)).toBe('PONG');
+    }, 10_000);
+  } finally {
+    probe.disconnect();
+  }
+  return child;
+}
