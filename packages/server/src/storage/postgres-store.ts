@@ -34,11 +34,19 @@ export interface PostgresStoreOptions {
 
 type Client = pg.PoolClient;
 
+/** A room row a write updates; `create` when the write would create it if missing (appends, events). */
+interface RoomLock {
+  room: string;
+  create: boolean;
+}
+
 /** A write waiting for the next group commit; `run` executes its statements inside the transaction. */
 interface QueuedWrite {
   run: (client: Client) => Promise<unknown>;
   /** Run inside a savepoint, so its own failure (a constraint) rejects it alone. */
   isolated: boolean;
+  /** The room row it writes, locked before any write of the batch runs (see lockRooms). */
+  lock: RoomLock | null;
   resolve: (result: never) => void;
   reject: (err: unknown) => void;
 }
@@ -186,10 +194,13 @@ export class PostgresStore implements Store {
   }
 
   /** Queues a write for the next group commit. */
-  private enqueue<T>(run: (client: Client) => Promise<T>, isolated = false): Promise<T> {
+  private enqueue<T>(
+    run: (client: Client) => Promise<T>,
+    { isolated = false, lock = null }: { isolated?: boolean; lock?: RoomLock | null } = {},
+  ): Promise<T> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, isolated, resolve: resolve as (result: never) => void, reject });
+      this.queue.push({ run, isolated, lock, resolve: resolve as (result: never) => void, reject });
       this.scheduleFlush();
     });
   }
@@ -222,6 +233,7 @@ export class PostgresStore implements Store {
     const results: { ok: boolean; value: unknown }[] = [];
     try {
       await client.query('BEGIN');
+      await this.lockRooms(client, batch);
       for (const w of batch) {
         if (!w.isolated) {
           results.push({ ok: true, value: await w.run(client) });
@@ -252,6 +264,35 @@ export class PostgresStore implements Store {
       if (r.ok) w.resolve(r.value as never);
       else w.reject(r.value);
     });
+  }
+
+  /**
+   * Takes the row locks of every room the batch writes, in one order (by name) that every instance
+   * uses. Taken as the writes come, two instances' batches touching the same rooms in different
+   * orders deadlock, and PostgreSQL breaks a deadlock only after deadlock_timeout (1 s) by failing one
+   * whole batch. Rows a write would create anyway are created here first, so they are locked too.
+   */
+  private async lockRooms(client: Client, batch: QueuedWrite[]): Promise<void> {
+    const create = new Set<string>();
+    const all = new Set<string>();
+    for (const w of batch) {
+      if (!w.lock) continue;
+      all.add(w.lock.room);
+      if (w.lock.create) create.add(w.lock.room);
+    }
+    if (create.size > 0) {
+      await client.query(
+        `INSERT INTO rooms (name, created_at, updated_at)
+         SELECT name, $2, $2 FROM unnest($1::text[]) AS r(name) ORDER BY name COLLATE "C"
+         ON CONFLICT (name) DO NOTHING`,
+        [[...create], Date.now()],
+      );
+    }
+    if (all.size > 0) {
+      await client.query('SELECT 1 FROM rooms WHERE name = ANY($1::text[]) ORDER BY name COLLATE "C" FOR UPDATE', [
+        [...all],
+      ]);
+    }
   }
 
   async loadRoom(room: string): Promise<StoredRoom | null> {
@@ -289,24 +330,27 @@ export class PostgresStore implements Store {
 
   appendUpdate(room: string, update: Uint8Array): Promise<number> {
     const data = Buffer.from(update);
-    return this.enqueue((client) => this.appendIn(client, room, data));
+    return this.enqueue((client) => this.appendIn(client, room, data), { lock: { room, create: true } });
   }
 
   appendInitial(room: string, update: Uint8Array): Promise<number | null> {
     const data = Buffer.from(update);
-    return this.enqueue(async (client) => {
-      const now = Date.now();
-      await client.query(
-        'INSERT INTO rooms (name, created_at, updated_at) VALUES ($1, $2, $2) ON CONFLICT (name) DO NOTHING',
-        [room, now],
-      );
-      const { rows } = await client.query<{ last_seq: string }>(
-        'SELECT last_seq FROM rooms WHERE name = $1 FOR UPDATE',
-        [room],
-      );
-      if (Number(rows[0]!.last_seq) > 0) return null;
-      return this.appendIn(client, room, data);
-    });
+    return this.enqueue(
+      async (client) => {
+        const now = Date.now();
+        await client.query(
+          'INSERT INTO rooms (name, created_at, updated_at) VALUES ($1, $2, $2) ON CONFLICT (name) DO NOTHING',
+          [room, now],
+        );
+        const { rows } = await client.query<{ last_seq: string }>(
+          'SELECT last_seq FROM rooms WHERE name = $1 FOR UPDATE',
+          [room],
+        );
+        if (Number(rows[0]!.last_seq) > 0) return null;
+        return this.appendIn(client, room, data);
+      },
+      { lock: { room, create: true } },
+    );
   }
 
   /** Inside a commit: the room's next seq under its row lock (held to the commit), and the row. */
@@ -358,12 +402,15 @@ export class PostgresStore implements Store {
   }
 
   deleteRoom(room: string): Promise<void> {
-    return this.enqueue(async (client) => {
-      for (const table of ['updates', 'snapshots', 'collaborators', 'events', 'revisions']) {
-        await client.query(`DELETE FROM ${table} WHERE room = $1`, [room]);
-      }
-      await client.query('DELETE FROM rooms WHERE name = $1', [room]);
-    });
+    return this.enqueue(
+      async (client) => {
+        for (const table of ['updates', 'snapshots', 'collaborators', 'events', 'revisions']) {
+          await client.query(`DELETE FROM ${table} WHERE room = $1`, [room]);
+        }
+        await client.query('DELETE FROM rooms WHERE name = $1', [room]);
+      },
+      { lock: { room, create: false } },
+    );
   }
 
   async listRoomNames({ after, limit }: { after?: string; limit: number }): Promise<string[]> {
@@ -379,64 +426,75 @@ export class PostgresStore implements Store {
     const { name } = dump;
     const lastEventId = dump.events.reduce((max, e) => Math.max(max, e.id), dump.eventHorizon);
     const lastRevisionId = dump.revisions.reduce((max, r) => Math.max(max, r.id), 0);
-    const imported = await this.enqueue(async (client) => {
-      const held = await client.query<{ held: boolean }>(
-        `SELECT EXISTS (SELECT 1 FROM collaborators WHERE room = $1) OR EXISTS (SELECT 1 FROM revisions WHERE room = $1)
+    const imported = await this.enqueue(
+      async (client) => {
+        const held = await client.query<{ held: boolean }>(
+          `SELECT EXISTS (SELECT 1 FROM collaborators WHERE room = $1) OR EXISTS (SELECT 1 FROM revisions WHERE room = $1)
            AS held`,
-        [name],
-      );
-      if (held.rows[0]!.held) return false;
-      // The row insert is also the lock: of two imports racing, the second finds the row. Revisions
-      // need it too, for their id counter (as createRevision makes it).
-      const { rows: existing } = await client.query('SELECT 1 FROM rooms WHERE name = $1', [name]);
-      if (existing.length > 0) return false;
-      if (dumpNeedsRoomInfo(dump) || dump.revisions.length > 0) {
-        const createdAt = dump.createdAt ?? dump.revisions[0]?.ts ?? Date.now();
-        const created = await client.query(
-          `INSERT INTO rooms (name, created_at, updated_at, last_seq, last_event_id, last_revision_id, events_pruned_upto)
-           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO NOTHING`,
-          [name, createdAt, dump.updatedAt ?? createdAt, dump.lastSeq, lastEventId, lastRevisionId, dump.eventHorizon],
+          [name],
         );
-        if (created.rowCount === 0) return false;
-      }
-      if (dump.state && dump.lastSeq > 0) {
-        await client.query('INSERT INTO snapshots (room, upto_seq, state, ts) VALUES ($1, $2, $3, $4)', [
-          name,
-          dump.lastSeq,
-          Buffer.from(dump.state),
-          Date.now(),
-        ]);
-      }
-      for (const c of dump.collaborators) {
-        await client.query('INSERT INTO collaborators (room, user_id, role) VALUES ($1, $2, $3)', [
-          name,
-          c.user,
-          c.role,
-        ]);
-      }
-      // Position 0, below every delivery cursor: imported events are history, which webhooks must not
-      // deliver again. One statement for all of them: a room may hold thousands.
-      await client.query(
-        `INSERT INTO events (room, id, type, ts, user_id, data, position)
+        if (held.rows[0]!.held) return false;
+        // The row insert is also the lock: of two imports racing, the second finds the row. Revisions
+        // need it too, for their id counter (as createRevision makes it).
+        const { rows: existing } = await client.query('SELECT 1 FROM rooms WHERE name = $1', [name]);
+        if (existing.length > 0) return false;
+        if (dumpNeedsRoomInfo(dump) || dump.revisions.length > 0) {
+          const createdAt = dump.createdAt ?? dump.revisions[0]?.ts ?? Date.now();
+          const created = await client.query(
+            `INSERT INTO rooms (name, created_at, updated_at, last_seq, last_event_id, last_revision_id, events_pruned_upto)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO NOTHING`,
+            [
+              name,
+              createdAt,
+              dump.updatedAt ?? createdAt,
+              dump.lastSeq,
+              lastEventId,
+              lastRevisionId,
+              dump.eventHorizon,
+            ],
+          );
+          if (created.rowCount === 0) return false;
+        }
+        if (dump.state && dump.lastSeq > 0) {
+          await client.query('INSERT INTO snapshots (room, upto_seq, state, ts) VALUES ($1, $2, $3, $4)', [
+            name,
+            dump.lastSeq,
+            Buffer.from(dump.state),
+            Date.now(),
+          ]);
+        }
+        for (const c of dump.collaborators) {
+          await client.query('INSERT INTO collaborators (room, user_id, role) VALUES ($1, $2, $3)', [
+            name,
+            c.user,
+            c.role,
+          ]);
+        }
+        // Position 0, below every delivery cursor: imported events are history, which webhooks must not
+        // deliver again. One statement for all of them: a room may hold thousands.
+        await client.query(
+          `INSERT INTO events (room, id, type, ts, user_id, data, position)
          SELECT $1, id, type, ts, user_id, data, 0
          FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[]) AS e(id, type, ts, user_id, data)`,
-        [
-          name,
-          dump.events.map((e) => e.id),
-          dump.events.map((e) => e.type),
-          dump.events.map((e) => e.ts),
-          dump.events.map((e) => e.user),
-          dump.events.map((e) => JSON.stringify(e.data ?? null)),
-        ],
-      );
-      for (const r of dump.revisions) {
-        await client.query(
-          'INSERT INTO revisions (room, id, label, ts, user_id, state) VALUES ($1, $2, $3, $4, $5, $6)',
-          [name, r.id, r.label, r.ts, r.user, Buffer.from(r.state)],
+          [
+            name,
+            dump.events.map((e) => e.id),
+            dump.events.map((e) => e.type),
+            dump.events.map((e) => e.ts),
+            dump.events.map((e) => e.user),
+            dump.events.map((e) => JSON.stringify(e.data ?? null)),
+          ],
         );
-      }
-      return true;
-    }, true);
+        for (const r of dump.revisions) {
+          await client.query(
+            'INSERT INTO revisions (room, id, label, ts, user_id, state) VALUES ($1, $2, $3, $4, $5, $6)',
+            [name, r.id, r.label, r.ts, r.user, Buffer.from(r.state)],
+          );
+        }
+        return true;
+      },
+      { isolated: true, lock: { room: name, create: false } },
+    );
     if (!imported) throw new RoomExistsError(name);
   }
 
@@ -503,38 +561,41 @@ export class PostgresStore implements Store {
 
   appendEvent(room: string, event: NewEvent): Promise<{ event: StoredEvent; duplicate: boolean }> {
     const data = JSON.stringify(event.data ?? null);
-    return this.enqueue(async (client) => {
-      if (event.idempotencyKey !== undefined) {
-        const existing = await client.query<EventRow>(
-          'SELECT id, type, ts, user_id, data FROM events WHERE room = $1 AND idempotency_key = $2',
-          [room, event.idempotencyKey],
-        );
-        if (existing.rows[0]) return { event: toEvent(existing.rows[0]), duplicate: true };
-      }
-      const ts = Date.now();
-      // Per-room ids and the store-wide position, both under row locks held to the commit: gap-free
-      // and in commit order, which delivery cursors (webhooks) rely on.
-      const idRow = await client.query<{ id: string }>(
-        `INSERT INTO rooms (name, created_at, updated_at, last_event_id) VALUES ($1, $2, $2, 1)
+    return this.enqueue(
+      async (client) => {
+        if (event.idempotencyKey !== undefined) {
+          const existing = await client.query<EventRow>(
+            'SELECT id, type, ts, user_id, data FROM events WHERE room = $1 AND idempotency_key = $2',
+            [room, event.idempotencyKey],
+          );
+          if (existing.rows[0]) return { event: toEvent(existing.rows[0]), duplicate: true };
+        }
+        const ts = Date.now();
+        // Per-room ids and the store-wide position, both under row locks held to the commit: gap-free
+        // and in commit order, which delivery cursors (webhooks) rely on.
+        const idRow = await client.query<{ id: string }>(
+          `INSERT INTO rooms (name, created_at, updated_at, last_event_id) VALUES ($1, $2, $2, 1)
          ON CONFLICT (name) DO UPDATE
            SET last_event_id = GREATEST(rooms.last_event_id, rooms.events_pruned_upto) + 1, updated_at = $2
          RETURNING last_event_id AS id`,
-        [room, ts],
-      );
-      const position = await client.query<{ last: string }>(
-        'UPDATE event_position SET last = last + 1 WHERE id = 1 RETURNING last',
-      );
-      const id = Number(idRow.rows[0]!.id);
-      await client.query(
-        `INSERT INTO events (room, id, type, ts, user_id, data, idempotency_key, position)
+          [room, ts],
+        );
+        const position = await client.query<{ last: string }>(
+          'UPDATE event_position SET last = last + 1 WHERE id = 1 RETURNING last',
+        );
+        const id = Number(idRow.rows[0]!.id);
+        await client.query(
+          `INSERT INTO events (room, id, type, ts, user_id, data, idempotency_key, position)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [room, id, event.type, ts, event.user, data, event.idempotencyKey ?? null, Number(position.rows[0]!.last)],
-      );
-      return {
-        event: { id, type: event.type, ts, user: event.user, data: JSON.parse(data) as unknown },
-        duplicate: false,
-      };
-    }, true);
+          [room, id, event.type, ts, event.user, data, event.idempotencyKey ?? null, Number(position.rows[0]!.last)],
+        );
+        return {
+          event: { id, type: event.type, ts, user: event.user, data: JSON.parse(data) as unknown },
+          duplicate: false,
+        };
+      },
+      { isolated: true, lock: { room, create: true } },
+    );
   }
 
   async listEvents(room: string, { since, limit }: { since: number; limit: number }): Promise<StoredEvent[]> {
@@ -546,24 +607,27 @@ export class PostgresStore implements Store {
   }
 
   pruneEvents(room: string, keepLast: number): Promise<number> {
-    return this.enqueue(async (client) => {
-      const { rows } = await client.query<{ last: string | null }>(
-        'SELECT MAX(id) AS last FROM events WHERE room = $1',
-        [room],
-      );
-      const last = rows[0]?.last === null || rows[0]?.last === undefined ? null : Number(rows[0].last);
-      if (last === null || last <= keepLast) return 0;
-      const horizon = last - keepLast;
-      const deleted =
-        (await client.query('DELETE FROM events WHERE room = $1 AND id <= $2', [room, horizon])).rowCount ?? 0;
-      if (deleted > 0) {
-        await client.query('UPDATE rooms SET events_pruned_upto = GREATEST(events_pruned_upto, $1) WHERE name = $2', [
-          horizon,
-          room,
-        ]);
-      }
-      return deleted;
-    });
+    return this.enqueue(
+      async (client) => {
+        const { rows } = await client.query<{ last: string | null }>(
+          'SELECT MAX(id) AS last FROM events WHERE room = $1',
+          [room],
+        );
+        const last = rows[0]?.last === null || rows[0]?.last === undefined ? null : Number(rows[0].last);
+        if (last === null || last <= keepLast) return 0;
+        const horizon = last - keepLast;
+        const deleted =
+          (await client.query('DELETE FROM events WHERE room = $1 AND id <= $2', [room, horizon])).rowCount ?? 0;
+        if (deleted > 0) {
+          await client.query('UPDATE rooms SET events_pruned_upto = GREATEST(events_pruned_upto, $1) WHERE name = $2', [
+            horizon,
+            room,
+          ]);
+        }
+        return deleted;
+      },
+      { lock: { room, create: false } },
+    );
   }
 
   async eventHorizon(room: string): Promise<number> {
@@ -606,21 +670,24 @@ export class PostgresStore implements Store {
     revision: { label: string; user: string | null; state: Uint8Array },
   ): Promise<RevisionInfo> {
     const state = Buffer.from(revision.state);
-    return this.enqueue(async (client) => {
-      const ts = Date.now();
-      const { rows } = await client.query<{ id: string }>(
-        `INSERT INTO rooms (name, created_at, updated_at, last_revision_id) VALUES ($1, $2, $2, 1)
+    return this.enqueue(
+      async (client) => {
+        const ts = Date.now();
+        const { rows } = await client.query<{ id: string }>(
+          `INSERT INTO rooms (name, created_at, updated_at, last_revision_id) VALUES ($1, $2, $2, 1)
          ON CONFLICT (name) DO UPDATE SET last_revision_id = rooms.last_revision_id + 1
          RETURNING last_revision_id AS id`,
-        [room, ts],
-      );
-      const id = Number(rows[0]!.id);
-      await client.query(
-        'INSERT INTO revisions (room, id, label, ts, user_id, state) VALUES ($1, $2, $3, $4, $5, $6)',
-        [room, id, revision.label, ts, revision.user, state],
-      );
-      return { id, label: revision.label, ts, user: revision.user, size: state.length };
-    });
+          [room, ts],
+        );
+        const id = Number(rows[0]!.id);
+        await client.query(
+          'INSERT INTO revisions (room, id, label, ts, user_id, state) VALUES ($1, $2, $3, $4, $5, $6)',
+          [room, id, revision.label, ts, revision.user, state],
+        );
+        return { id, label: revision.label, ts, user: revision.user, size: state.length };
+      },
+      { lock: { room, create: true } },
+    );
   }
 
   async listRevisions(room: string, { limit }: { limit: number }): Promise<RevisionInfo[]> {
