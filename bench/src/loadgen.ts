@@ -9,6 +9,7 @@ import {
   hocuspocusAuth,
   parse,
   roomUrl,
+  speaksHocuspocus,
   syncStep1,
   syncStep2,
   syncUpdate,
@@ -17,7 +18,8 @@ import {
 
 export interface LoadConfig {
   target: Target;
-  base: string;
+  /** One server URL per instance; client i connects to bases[i % bases.length]. */
+  bases: string[];
   rooms: number;
   clientsPerRoom: number;
   /** Messages per second per client (0 = idle connections). */
@@ -34,6 +36,8 @@ export interface LoadResult {
   expected: number;
   delivered: number;
   latencyMs: { p50: number; p95: number; p99: number; max: number };
+  /** Deliveries whose sender was on another instance (several bases only). */
+  crossInstanceLatencyMs: { p50: number; p95: number; p99: number; max: number } | null;
 }
 
 const MARK = 0x7e; // '~' around "<client>.<microseconds>"
@@ -77,6 +81,8 @@ function scanMarkers(bytes: Uint8Array, onMarker: (client: number, sentMicros: n
 async function run(config: LoadConfig): Promise<LoadResult> {
   const emit = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
   const latencies = new Latencies();
+  const crossLatencies = new Latencies();
+  const instances = config.bases.length;
   let measuring = false;
   let windowStart = Infinity;
   let sent = 0;
@@ -94,7 +100,8 @@ async function run(config: LoadConfig): Promise<LoadResult> {
     const awareness = new awarenessProtocol.Awareness(doc);
     const { target } = config;
     return new Promise<void>((resolve) => {
-      const ws = new WebSocket(roomUrl(target, config.base, room), { perMessageDeflate: false });
+      const instance = index % instances;
+      const ws = new WebSocket(roomUrl(target, config.bases[instance]!, room), { perMessageDeflate: false });
       ws.binaryType = 'nodebuffer';
       sockets.push(ws);
       let synced = false;
@@ -105,7 +112,7 @@ async function run(config: LoadConfig): Promise<LoadResult> {
         resolve();
       };
       ws.on('open', () => {
-        if (target === 'hocuspocus') ws.send(hocuspocusAuth(room));
+        if (speaksHocuspocus(target)) ws.send(hocuspocusAuth(room));
         ws.send(syncStep1(target, room, Y.encodeStateVector(doc)));
       });
       ws.on('error', () => resolve());
@@ -120,6 +127,7 @@ async function run(config: LoadConfig): Promise<LoadResult> {
           if (client === index || micros / 1000 < windowStart) return;
           delivered++;
           latencies.push(t - micros / 1000);
+          if (instances > 1 && client % instances !== instance) crossLatencies.push(t - micros / 1000);
         });
       });
       // Senders only ever append to their own items, so they never need the others' updates.
@@ -173,6 +181,7 @@ async function run(config: LoadConfig): Promise<LoadResult> {
     expected: sentInWindow * (config.clientsPerRoom - 1),
     delivered,
     latencyMs: latencies.percentiles(),
+    crossInstanceLatencyMs: instances > 1 ? crossLatencies.percentiles() : null,
   };
 }
 

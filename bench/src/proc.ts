@@ -49,3 +49,40 @@ export function processTree(root: number): { cpuSeconds: number; rssBytes: numbe
   }
   return { cpuSeconds: ticks / TICKS_PER_SECOND, rssBytes: rss };
 }
+
+/** CPU seconds of every process whose command name is one of `names` (the local database services). */
+export function processesNamed(names: readonly string[]): number {
+  let ticks = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (!names.includes(comm)) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks / TICKS_PER_SECOND;
+}
+
+/** Established TCP connections whose server side is this local port (from /proc/net/tcp and tcp6). */
+export function connectionsTo(port: number): number {
+  let count = 0;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let table: string;
+    try {
+      table = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of table.split('\n').slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      // State 01 is ESTABLISHED; the local address ends in the port, in hex.
+      if (state === '01' && local && parseInt(local.slice(local.lastIndexOf(':') + 1), 16) === port) count++;
+    }
+  }
+  return count;
+}

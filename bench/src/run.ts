@@ -10,9 +10,19 @@ import type { Target } from './wire.js';
 const args = process.argv.slice(2);
 const full = args.includes('--full');
 const targetsArg = args[args.indexOf('--targets') + 1];
+// --cluster: the two-instance scenarios instead, on PostgreSQL + Redis (its own block in the doc).
+const cluster = args.includes('--cluster');
 const targets = (
-  args.includes('--targets') && targetsArg ? targetsArg.split(',') : ['tandem', 'ywebsocket', 'hocuspocus']
+  args.includes('--targets') && targetsArg
+    ? targetsArg.split(',')
+    : cluster
+      ? ['tandem-cluster', 'hocuspocus-redis']
+      : ['tandem', 'ywebsocket', 'hocuspocus']
 ) as Target[];
+// --durable adds y-websocket with y-leveldb and Hocuspocus with its SQLite extension: what durability costs each.
+if (args.includes('--durable')) {
+  for (const t of ['ywebsocket-leveldb', 'hocuspocus-sqlite'] as const) if (!targets.includes(t)) targets.push(t);
+}
 // --floor adds a plain ws relay (no document, no persistence): what any server on `ws` costs at least.
 if (args.includes('--floor') && !targets.includes('wsrelay')) targets.push('wsrelay');
 // --baseline <dir> adds Tandem from another checkout (with its own node_modules), right after this one.
@@ -82,6 +92,37 @@ const scenarios: Scenario[] = [
   },
 ];
 
+// Clients of each room alternate between the two instances, so most deliveries cross from one to the other.
+const clusterScenarios: Scenario[] = [
+  {
+    name: '2 instances: 1 room × 20 clients, 5 edits/s',
+    rooms: 1,
+    clientsPerRoom: 20,
+    rate: 5,
+    mode: 'edit',
+    warmupMs: 2000,
+    durationMs: s(5000),
+  },
+  {
+    name: '2 instances: 100 rooms × 4 clients, 4 edits/s',
+    rooms: 100,
+    clientsPerRoom: 4,
+    rate: 4,
+    mode: 'edit',
+    warmupMs: 2000,
+    durationMs: s(6000),
+  },
+  {
+    name: '2 instances: 1 room × 20 clients, 10 presence/s',
+    rooms: 1,
+    clientsPerRoom: 20,
+    rate: 10,
+    mode: 'awareness',
+    warmupMs: 1500,
+    durationMs: s(5000),
+  },
+];
+
 const f1 = (n: number) => n.toFixed(1);
 const row = (m: Measurement): string => {
   const ratio = m.load.expected > 0 ? `${((m.load.delivered / m.load.expected) * 100).toFixed(1)}%` : '—';
@@ -89,14 +130,18 @@ const row = (m: Measurement): string => {
     const heap = Number.isNaN(m.heapBytesPerConnection) ? '' : ` (heap ${f1(m.heapBytesPerConnection / 1024)} KB)`;
     return `| ${m.target} | ${m.load.connected}/${m.load.clients} | — | — | — | — | — | ${f1(m.bytesPerConnection / 1024)} KB${heap} | ${f1(m.rssBytes / 2 ** 20)} |`;
   }
+  if (cluster) {
+    const cross = m.load.crossInstanceLatencyMs;
+    return `| ${m.target} | ${m.load.connected}/${m.load.clients} | ${ratio} | ${f1(m.load.latencyMs.p50)} | ${f1(m.load.latencyMs.p99)} | ${cross ? `${f1(cross.p50)} / ${f1(cross.p99)}` : '—'} | ${f1(m.cpuMicrosPerDelivery)} | ${f1(m.servicesMicrosPerDelivery)} | ${f1(m.rssBytes / 2 ** 20)} |`;
+  }
   return `| ${m.target} | ${m.load.connected}/${m.load.clients} | ${ratio} | ${f1(m.load.latencyMs.p50)} | ${f1(m.load.latencyMs.p95)} | ${f1(m.load.latencyMs.p99)} | ${f1(m.cpuMicrosPerDelivery)} | — | ${f1(m.rssBytes / 2 ** 20)} |`;
 };
 
 function ratios(results: Measurement[]): string {
-  const tandem = results.find((m) => m.target === 'tandem');
+  const tandem = results.find((m) => m.target === 'tandem' || m.target === 'tandem-cluster');
   if (!tandem) return '';
   const lines = results
-    .filter((m) => m.target !== 'tandem')
+    .filter((m) => m !== tandem)
     .map((peer) => {
       if (peer.scenario.includes('idle'))
         return `Tandem ÷ ${peer.target}: memory per connection ${(tandem.bytesPerConnection / peer.bytesPerConnection).toFixed(2)}× (heap ${(tandem.heapBytesPerConnection / peer.heapBytesPerConnection).toFixed(2)}×)`;
@@ -150,7 +195,9 @@ const keyOf = (m: Measurement): number => (m.scenario.includes('idle') ? m.bytes
 const warmupArg = args.includes('--warmup') ? Number(args[args.indexOf('--warmup') + 1]) : NaN;
 if (args.includes('--warmup') && !(warmupArg >= 0)) throw new Error('--warmup needs a number of milliseconds');
 if (warmupArg >= 0) for (const sc of scenarios) sc.warmupMs = warmupArg;
-for (const scenario of onlyMaxRoom ? [] : scenarios.filter((sc) => sc.name.includes(only))) {
+for (const scenario of onlyMaxRoom
+  ? []
+  : (cluster ? clusterScenarios : scenarios).filter((sc) => sc.name.includes(only))) {
   const runs = new Map<Target, Measurement[]>(targets.map((t) => [t, []]));
   for (let r = 0; r < repeat; r++) {
     for (const target of targets) {
@@ -179,8 +226,15 @@ for (const scenario of onlyMaxRoom ? [] : scenarios.filter((sc) => sc.name.inclu
     [
       `### ${scenario.name}`,
       '',
-      '| server | connected | delivered | p50 ms | p95 ms | p99 ms | CPU µs / delivery | memory / idle conn | RSS MB |',
-      '|---|---|---|---|---|---|---|---|---|',
+      ...(cluster
+        ? [
+            '| server | connected | delivered | p50 ms | p99 ms | cross-instance p50 / p99 ms | CPU µs / delivery (both instances) | PostgreSQL + Redis CPU µs / delivery | RSS MB (both) |',
+            '|---|---|---|---|---|---|---|---|---|',
+          ]
+        : [
+            '| server | connected | delivered | p50 ms | p95 ms | p99 ms | CPU µs / delivery | memory / idle conn | RSS MB |',
+            '|---|---|---|---|---|---|---|---|---|',
+          ]),
       ...results.map(row),
       '',
       ...(spread.length > 0 ? [`Median of ${repeat} runs; range over the runs: ${spread.join(', ')}.`, ''] : []),
@@ -221,12 +275,14 @@ const pkg = (name: string): string => {
   }
   return '?';
 };
-const shownFlags = ['--full', '--max-room', '--floor'].filter((flag) => args.includes(flag));
+const shownFlags = ['--full', '--max-room', '--floor', '--durable', '--cluster'].filter((flag) => args.includes(flag));
 if (repeat > 1) shownFlags.push(`--repeat ${repeat}`);
 if (warmupArg >= 0) shownFlags.push(`--warmup ${warmupArg}`);
 const report = [
   `Run: \`npm run bench${shownFlags.length > 0 ? ` -- ${shownFlags.join(' ')}` : ''}\` on ${new Date().toISOString().slice(0, 10)}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.`,
-  `Servers: Tandem (SQLite, synchronous=FULL, acks after commit), y-websocket ${pkg('y-websocket')} (\`setupWSConnection\`, no persistence), @hocuspocus/server ${pkg('@hocuspocus/server')} (no persistence)${baselineCheckout.dir ? `, baseline (Tandem from ${baselineCheckout.dir})` : ''}${targets.includes('wsrelay') ? ", wsrelay (`ws` 8 relaying each message to the room's other sockets: no document, no coalescing, no persistence — the floor)" : ''}. One load-generator process on the same machine; each server fresh per scenario.`,
+  cluster
+    ? `Servers, two instances each, clients of every room alternating between them: tandem-cluster (Tandem on PostgreSQL with \`--bus redis\`, acks after commit), hocuspocus-redis (@hocuspocus/server ${pkg('@hocuspocus/server')} with @hocuspocus/extension-redis ${pkg('@hocuspocus/extension-redis')}, no database: nothing durable). PostgreSQL and Redis are local services; their CPU has a column of its own (every \`postgres\` and \`redis-server\` process on the machine). CPU and RSS are the sum of both instances. One load-generator process on the same machine.`
+    : `Servers: Tandem (SQLite, synchronous=FULL, acks after commit), y-websocket ${pkg('y-websocket')} (\`setupWSConnection\`, no persistence), @hocuspocus/server ${pkg('@hocuspocus/server')} (no persistence)${baselineCheckout.dir ? `, baseline (Tandem from ${baselineCheckout.dir})` : ''}${targets.includes('ywebsocket-leveldb') ? `, ywebsocket-leveldb (the same with its built-in y-leveldb ${pkg('y-leveldb')} persistence: each update stored as it arrives, after it was forwarded, never acknowledged)` : ''}${targets.includes('hocuspocus-sqlite') ? `, hocuspocus-sqlite (with @hocuspocus/extension-sqlite ${pkg('@hocuspocus/extension-sqlite')}: the whole document stored 2–10 s after a change, debounced)` : ''}${targets.includes('wsrelay') ? ", wsrelay (`ws` 8 relaying each message to the room's other sockets: no document, no coalescing, no persistence — the floor)" : ''}. One load-generator process on the same machine; each server fresh per scenario.`,
   '',
   ...sections,
 ].join('\n');
@@ -237,7 +293,7 @@ if (!args.includes('--no-write') && !baselineCheckout.dir) {
   const file = fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url));
   const doc = readFileSync(file, 'utf8');
   // --max-room alone fills its own block, so it does not wipe the scenario table.
-  const block = onlyMaxRoom ? 'bench-max-room' : 'bench';
+  const block = onlyMaxRoom ? 'bench-max-room' : cluster ? 'bench-cluster' : 'bench';
   const start = `<!-- ${block}:start -->`;
   const end = `<!-- ${block}:end -->`;
   const next = `${doc.slice(0, doc.indexOf(start) + start.length)}\n${report}\n${doc.slice(doc.indexOf(end))}`;

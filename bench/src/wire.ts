@@ -5,12 +5,29 @@ import * as encoding from 'lib0/encoding';
  * The servers under test, by how clients address a room. `baseline` is Tandem from another checkout
  * (`--baseline <dir>`), for before/after comparisons of a change in one interleaved run.
  */
-export type Target = 'tandem' | 'baseline' | 'ywebsocket' | 'hocuspocus' | 'wsrelay';
+export type Target =
+  | 'tandem'
+  | 'baseline'
+  | 'ywebsocket'
+  | 'hocuspocus'
+  | 'wsrelay'
+  /** y-websocket with its y-leveldb persistence (`--durable`). */
+  | 'ywebsocket-leveldb'
+  /** Hocuspocus with @hocuspocus/extension-sqlite (`--durable`). */
+  | 'hocuspocus-sqlite'
+  /** Two Tandem instances on PostgreSQL + Redis (`--cluster`). */
+  | 'tandem-cluster'
+  /** Two Hocuspocus instances with @hocuspocus/extension-redis (`--cluster`). */
+  | 'hocuspocus-redis';
+
+/** Hocuspocus names the document inside every message, on one socket for all of them. */
+export const speaksHocuspocus = (target: Target): boolean =>
+  target === 'hocuspocus' || target === 'hocuspocus-redis' || target === 'hocuspocus-sqlite';
 
 export function roomUrl(target: Target, base: string, room: string): string {
-  if (target === 'tandem' || target === 'baseline') return `${base}/v1/sync/${room}`;
-  if (target === 'ywebsocket' || target === 'wsrelay') return `${base}/${room}`;
-  return base; // Hocuspocus names the document inside every message
+  if (target === 'tandem' || target === 'baseline' || target === 'tandem-cluster') return `${base}/v1/sync/${room}`;
+  if (target === 'ywebsocket' || target === 'ywebsocket-leveldb' || target === 'wsrelay') return `${base}/${room}`;
+  return base;
 }
 
 /**
@@ -19,7 +36,7 @@ export function roomUrl(target: Target, base: string, room: string): string {
  */
 export function frame(target: Target, room: string, write: (e: encoding.Encoder) => void): Uint8Array {
   const e = encoding.createEncoder();
-  if (target === 'hocuspocus') encoding.writeVarString(e, room);
+  if (speaksHocuspocus(target)) encoding.writeVarString(e, room);
   write(e);
   return encoding.toUint8Array(e);
 }
@@ -62,7 +79,7 @@ export type Incoming =
 
 export function parse(target: Target, data: Uint8Array): Incoming {
   const d = decoding.createDecoder(data);
-  if (target === 'hocuspocus') decoding.readVarString(d);
+  if (speaksHocuspocus(target)) decoding.readVarString(d);
   const type = decoding.readVarUint(d);
   if (type === 0 || type === 4) {
     const sub = decoding.readVarUint(d);
