@@ -22,17 +22,42 @@ export class Metrics {
     help: 'Rooms loaded in memory',
     registers: [this.registry],
   });
+  /**
+   * Received messages and bytes since the last scrape: counted per message as plain numbers (a labelled
+   * prom-client counter hashes its labels on every inc), folded into the counters when they are read.
+   */
+  private readonly messagesInPending = new Map<string, number>();
+  private bytesInPending = 0;
   readonly messagesIn = new Counter({
     name: 'tandem_messages_in_total',
     help: 'Messages received from clients, by type',
     labelNames: ['type'] as const,
     registers: [this.registry],
+    collect: () => {
+      for (const [type, count] of this.messagesInPending) this.messagesIn.inc({ type }, count);
+      this.messagesInPending.clear();
+    },
   });
   readonly bytesIn = new Counter({
     name: 'tandem_bytes_in_total',
     help: 'Bytes received from clients',
     registers: [this.registry],
+    collect: () => {
+      this.bytesIn.inc(this.bytesInPending);
+      this.bytesInPending = 0;
+    },
   });
+
+  /** A received frame of `bytes`, counted before it is decoded (the socket and HTTP paths' hot path). */
+  countBytesIn(bytes: number): void {
+    this.bytesInPending += bytes;
+  }
+
+  /** A received message that decoded as `type`. */
+  countMessageIn(type: string): void {
+    this.messagesInPending.set(type, (this.messagesInPending.get(type) ?? 0) + 1);
+  }
+
   /**
    * Frames sent since the last scrape. One per peer per frame is the hottest counter there is, so it
    * is a plain number, folded into tandem_frames_out_total when the registry is read.

@@ -9,6 +9,9 @@ import { Room, type RoomOptions } from './room.js';
 import { RoomPersistence, type RoomPersistenceOptions } from './room-persistence.js';
 import { checkUpdate } from './update-check.js';
 
+/** How often silent presence is looked for: y-protocols' own Awareness timer period (a tenth of 30 s). */
+const PRESENCE_SWEEP_MS = 3_000;
+
 export interface RoomRegistryOptions extends RoomOptions {
   unloadDelayMs: number;
   maxRooms: number;
@@ -63,6 +66,8 @@ export class RoomRegistry {
    */
   loadInitial: ((room: string) => Promise<Uint8Array | null>) | null = null;
   private readonly log: Logger;
+  /** One timer for every loaded room's presence expiry, running while any room is loaded. */
+  private presenceSweep: ReturnType<typeof setInterval> | null = null;
   /** One options object each for every room and its persistence (they are the same for all). */
   private readonly roomOptions: RoomOptions;
   private readonly persistenceOptions: RoomPersistenceOptions;
@@ -94,6 +99,15 @@ export class RoomRegistry {
 
   get(name: string): Room | undefined {
     return this.entries.get(name)?.room ?? undefined;
+  }
+
+  private startPresenceSweep(): void {
+    if (this.presenceSweep) return;
+    this.presenceSweep = setInterval(() => {
+      const now = Date.now();
+      for (const entry of this.entries.values()) entry.room?.expirePresence(now);
+    }, PRESENCE_SWEEP_MS);
+    this.presenceSweep.unref();
   }
 
   loadedRooms(): Room[] {
@@ -233,6 +247,7 @@ export class RoomRegistry {
     const ready = this.load(name).then(
       (room) => {
         entry.room = room;
+        this.startPresenceSweep();
         this.onLoaded?.(room, room.persistence.committedSeq);
         return room;
       },
@@ -253,6 +268,10 @@ export class RoomRegistry {
   private removeEntry(name: string, entry: Entry): void {
     if (this.entries.get(name) !== entry) return;
     this.entries.delete(name);
+    if (this.entries.size === 0 && this.presenceSweep) {
+      clearInterval(this.presenceSweep);
+      this.presenceSweep = null;
+    }
     const address = entry.loadedBy;
     if (address === null) return;
     const left = (this.loadsByAddress.get(address) ?? 1) - 1;

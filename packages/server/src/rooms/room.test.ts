@@ -1,5 +1,6 @@
 import { decodeMessage, type Message } from '@tandem/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import type { TandemError } from '../errors.js';
 import { silentLogger } from '../ops/logger.js';
@@ -215,5 +216,49 @@ describe('Room flush window', () => {
     expect(y.updates).toHaveLength(0);
     await solo.persistence.idle();
     expect(await store.loadRoom('r')).toBeNull();
+  });
+});
+
+describe('Room presence expiry', () => {
+  /** An awareness update carrying one client's state, as a y-protocols client sends it. */
+  function presence(clientId: number, state: Record<string, unknown>): Uint8Array {
+    const doc = new Y.Doc();
+    doc.clientID = clientId;
+    const awareness = new awarenessProtocol.Awareness(doc);
+    awareness.setLocalState(state);
+    const update = awarenessProtocol.encodeAwarenessUpdate(awareness, [clientId]);
+    awareness.destroy();
+    return update;
+  }
+
+  it('removes states not renewed for 30 s and tells the peers, keeping the fresh ones', async () => {
+    const { solo, x, y } = storedPair();
+    solo.receive(x, { type: 'awareness', update: presence(101, { name: 'x' }) });
+    solo.receive(y, { type: 'awareness', update: presence(202, { name: 'y' }) });
+    const renewedAt = Date.now() + 20_000;
+    solo.awareness.meta.get(202)!.lastUpdated = renewedAt;
+    solo.expirePresence(renewedAt);
+    expect([...solo.awareness.getStates().keys()].sort()).toEqual([101, 202]);
+    solo.expirePresence(Date.now() + awarenessProtocol.outdatedTimeout + 1);
+    expect([...solo.awareness.getStates().keys()]).toEqual([202]);
+    await solo.flush();
+    const removal = y.received.filter((m) => m.type === 'awareness').at(-1)!;
+    const seen = new awarenessProtocol.Awareness(new Y.Doc());
+    awarenessProtocol.applyAwarenessUpdate(seen, presence(101, { name: 'x' }), null);
+    awarenessProtocol.applyAwarenessUpdate(
+      seen,
+      removal.type === 'awareness' ? removal.update : new Uint8Array(),
+      null,
+    );
+    expect(seen.getStates().has(101)).toBe(false);
+    seen.destroy();
+    solo.destroy();
+  });
+
+  it('leaves no timer of its own per room: the registry sweeps every room at once', () => {
+    const { solo } = storedPair();
+    const timer = (solo.awareness as unknown as { _checkInterval: { _destroyed?: boolean } })._checkInterval;
+    expect(timer._destroyed).toBe(true);
+    solo.destroy();
   });
 });

@@ -131,6 +131,9 @@ export class Room {
     this.awareness = new awarenessProtocol.Awareness(doc);
     // The server is not a participant; without this every client would see a phantom user.
     this.awareness.setLocalState(null);
+    // Each Awareness runs its own 3 s timer; with no local state to renew, all it does is expire
+    // silent states, which the registry does for every room in one sweep (expirePresence).
+    clearInterval((this.awareness as unknown as { _checkInterval: ReturnType<typeof setInterval> })._checkInterval);
     // 'update' fires only for changes that were new to the doc, so a resent update costs no
     // broadcast and no storage.
     doc.on('update', this.onDocUpdate);
@@ -529,6 +532,21 @@ export class Room {
   applyRemote(update: Uint8Array): void {
     if (this.destroyed || this.failed) return;
     Y.applyUpdate(this.doc, update, REMOTE);
+  }
+
+  /**
+   * Removes presence states not renewed for y-protocols' 30 s (`outdatedTimeout`), as each Awareness's
+   * own timer would: clients renew theirs every 15 s, so only the silent go — such as the clients of
+   * another instance that died, whom nobody else will ever remove.
+   */
+  expirePresence(now = Date.now()): void {
+    const stale: number[] = [];
+    for (const [clientId, meta] of this.awareness.meta) {
+      if (now - meta.lastUpdated >= awarenessProtocol.outdatedTimeout && this.awareness.states.has(clientId)) {
+        stale.push(clientId);
+      }
+    }
+    if (stale.length > 0) awarenessProtocol.removeAwarenessStates(this.awareness, stale, 'timeout');
   }
 
   /** Presence of another instance's peers. Their states expire like any (30 s without renewal). */

@@ -184,9 +184,9 @@ export class SyncSession<P extends SessionPeer = SessionPeer> {
       if (!isBinary)
         throw new TandemError('text_frame', 'text frames are not supported; send binary y-websocket messages');
       const bytes = toBytes(data);
-      this.deps.metrics.bytesIn.inc(bytes.length);
+      this.deps.metrics.countBytesIn(bytes.length);
       const message = decodeMessage(bytes);
-      this.deps.metrics.messagesIn.inc({ type: message.type });
+      this.deps.metrics.countMessageIn(message.type);
       if (message.type === 'hello') this.peer.tandem = true;
       if (this.room === null) {
         this.early ??= [];
