@@ -2,6 +2,7 @@
 // over Redis pub/sub. No database extension: Hocuspocus acknowledges nothing durable.
 import { Redis } from '@hocuspocus/extension-redis';
 import { Server } from '@hocuspocus/server';
+import { URL } from 'node:url';
 
 const [port, redisUrl, prefix] = process.argv.slice(2);
 const { hostname, port: redisPort } = new URL(redisUrl);

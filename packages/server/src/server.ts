@@ -18,6 +18,7 @@ import { silentLogger, type Logger } from './ops/logger.js';
 import { Metrics } from './ops/metrics.js';
 import { RoomRegistry } from './rooms/room-registry.js';
 import { MemoryStore } from './storage/memory-store.js';
+import { soleLeadership } from './storage/leadership.js';
 import { PostgresStore } from './storage/postgres-store.js';
 import { SqliteStore } from './storage/sqlite-store.js';
 import type { Store } from './storage/store.js';
@@ -44,7 +45,9 @@ export interface ServerDeps {
   /** Hooks into connections, loading, updates and events, run in this order (docs/extensions.md). */
   extensions?: Extension[];
   /** Retry timing of webhook deliveries (tests shorten it). */
-  webhookOptions?: Partial<Pick<WebhookOptions, 'retryBaseMs' | 'maxDelayMs' | 'maxAttempts' | 'timeoutMs'>>;
+  webhookOptions?: Partial<
+    Pick<WebhookOptions, 'retryBaseMs' | 'maxDelayMs' | 'maxAttempts' | 'timeoutMs' | 'leaseRetryMs'>
+  >;
 }
 
 export interface TandemServer {
@@ -60,6 +63,8 @@ export interface TandemServer {
   readonly metrics: Metrics;
   readonly events: EventService;
   readonly revisions: RevisionService;
+  /** Webhook delivery (null without --webhook-url); `delivering` tells whether this instance holds its lease. */
+  readonly webhooks: WebhookSender | null;
   /** Graceful shutdown: stop accepting, make every write durable, close peers (1012), close the store. */
   drain(): Promise<{ clean: boolean }>;
 }
@@ -185,8 +190,10 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       store,
       logger.child({ module: 'webhooks' }),
       metrics,
+      // Instances sharing a database deliver once between them, whoever stored the event.
+      store instanceof PostgresStore ? store : soleLeadership,
     );
-    events.subscribe(webhooks.notify);
+    events.subscribe(webhooks.notify, { includeRemote: true });
     await webhooks.start();
   }
   const sseStreams = new Set<ServerResponse>();
@@ -299,6 +306,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     metrics,
     events,
     revisions,
+    webhooks,
     drain: () => (drained ??= drain()),
   };
 }

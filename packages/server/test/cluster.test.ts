@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MemoryBusHub } from '../src/bus/memory-bus.js';
 import { RedisBus } from '../src/bus/redis-bus.js';
@@ -209,6 +211,69 @@ describe.runIf(withServices)('two instances on PostgreSQL and Redis', () => {
     } finally {
       await admin.call('CLIENT', 'UNPAUSE').catch(() => undefined);
       admin.disconnect();
+    }
+  });
+
+  it('webhooks: two instances deliver every event once, and the other takes over when the deliverer stops', async () => {
+    const received: string[] = [];
+    const hook = createHttpServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        const { type, data } = JSON.parse(body) as { type: string; data: { n?: number } };
+        if (type === 'note') received.push(`note-${data.n}`);
+        res.writeHead(204).end();
+      });
+    });
+    hook.listen(0, '127.0.0.1');
+    await once(hook, 'listening');
+    const url = `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`;
+    const schema = freshSchema();
+    schemas.push(schema);
+    const start = () =>
+      startTestServer(
+        { busCheckMs: 500, webhookUrl: [url], webhookSecret: 'w'.repeat(32) },
+        {
+          store: new PostgresStore({ connectionString: TEST_DATABASE_URL, schema }),
+          bus: new RedisBus({ url: TEST_REDIS_URL, channel: `tandem-test-${schema}` }),
+          webhookOptions: { leaseRetryMs: 200, retryBaseMs: 50 },
+        },
+      );
+    const a = await start();
+    const b = await start();
+    servers.push(a, b);
+    const note = (server: TandemServer, n: number) =>
+      api(server.httpUrl, 'POST', '/v1/rooms/hooked/events', { body: { type: 'note', data: { n } } });
+    try {
+      expect([a, b].filter((s) => s.webhooks!.delivering)).toHaveLength(1);
+      for (let n = 1; n <= 6; n++) await note(n % 2 ? a : b, n);
+      await eventually(() => expect(received).toHaveLength(6));
+      // The lease's connection dies (as with a network cut): the holder stops, one of them takes over.
+      const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+      await admin.connect();
+      try {
+        const killed = await admin.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'tandem-lease'",
+        );
+        expect(killed.rowCount).toBeGreaterThanOrEqual(1);
+      } finally {
+        await admin.end();
+      }
+      // Past a few lease retries (200 ms): a holder that missed its loss would deliver beside the new one.
+      await new Promise((r) => setTimeout(r, 800));
+      expect([a, b].filter((s) => s.webhooks!.delivering)).toHaveLength(1);
+      for (let n = 7; n <= 8; n++) await note(n % 2 ? a : b, n);
+      await eventually(() => expect(received).toHaveLength(8), 10_000);
+      // The one delivering stops; the other takes the lease and goes on from the shared cursor.
+      const [deliverer, other] = a.webhooks!.delivering ? [a, b] : [b, a];
+      await deliverer.drain();
+      for (let n = 9; n <= 10; n++) await note(other, n);
+      await eventually(() => expect(received).toHaveLength(10), 10_000);
+      expect(other.webhooks!.delivering).toBe(true);
+      await new Promise((r) => setTimeout(r, 300));
+      expect([...received].sort()).toEqual(Array.from({ length: 10 }, (_, i) => `note-${i + 1}`).sort());
+    } finally {
+      hook.close();
     }
   });
 

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
+import { soleLeadership, type Lease, type Leadership } from '../storage/leadership.js';
 import type { LoggedEvent, Store } from '../storage/store.js';
 import { toEnvelope } from './event-service.js';
 
@@ -14,6 +15,8 @@ export interface WebhookOptions {
   timeoutMs?: number;
   /** Deliveries in flight per URL; the cursor only passes events that are all done. */
   concurrency?: number;
+  /** How often an instance that is not delivering asks for the lease again (default 5000 ms). */
+  leaseRetryMs?: number;
 }
 
 /** `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, verified as documented in docs/api.md. */
@@ -23,6 +26,8 @@ export function signWebhook(secret: string, body: string, timestamp: number): st
 }
 
 const cursorName = (url: string): string => `webhook:${url}`;
+/** The lease of the instance that delivers (cursors are shared, so one delivering is enough). */
+const LEASE_NAME = 'tandem:webhooks';
 /** How long a stop waits for deliveries in flight; they are at-least-once anyway. */
 const STOP_WAIT_MS = 2_000;
 
@@ -34,10 +39,25 @@ const STOP_WAIT_MS = 2_000;
  * the store, so a long outage of one receiver costs nothing but its cursor's lag.
  */
 export class WebhookSender {
-  private readonly workers: UrlWorker[];
+  private workers: UrlWorker[] = [];
+  private readonly settings: DeliverySettings;
+  private lease: Lease | null = null;
+  private retry: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private readonly leaseRetryMs: number;
 
-  constructor(options: WebhookOptions, store: Store, log: Logger, metrics: Metrics) {
-    const settings: DeliverySettings = {
+  /**
+   * With several instances on one store, only the holder of the webhook lease delivers; the others
+   * ask again every `leaseRetryMs` and take over from the shared cursors when it goes.
+   */
+  constructor(
+    private readonly options: WebhookOptions,
+    private readonly store: Store,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+    private readonly leadership: Leadership = soleLeadership,
+  ) {
+    this.settings = {
       secret: options.secret,
       retryBaseMs: options.retryBaseMs ?? 1_000,
       maxDelayMs: options.maxDelayMs ?? 5 * 60_000,
@@ -45,22 +65,78 @@ export class WebhookSender {
       timeoutMs: options.timeoutMs ?? 10_000,
       concurrency: options.concurrency ?? 4,
     };
-    this.workers = options.urls.map((url) => new UrlWorker(url, settings, store, log, metrics));
+    this.leaseRetryMs = options.leaseRetryMs ?? 5_000;
   }
 
-  /** Loads (or creates) each URL's cursor and starts delivering from it. */
+  /** Whether this instance is the one delivering. */
+  get delivering(): boolean {
+    return this.lease !== null;
+  }
+
+  /** Asks for the lease once; with it, loads (or creates) each URL's cursor and delivers from it. */
   async start(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.start()));
+    await this.campaign();
   }
 
-  /** A new event was stored: wake idle workers. */
+  private async campaign(): Promise<void> {
+    this.retry = null;
+    if (this.stopped) return;
+    let lease: Lease | null = null;
+    try {
+      lease = await this.leadership.tryAcquire(LEASE_NAME);
+      if (lease && this.stopped) {
+        await lease.release();
+        return;
+      }
+      if (lease) {
+        const workers = this.options.urls.map(
+          (url) => new UrlWorker(url, this.settings, this.store, this.log, this.metrics),
+        );
+        await Promise.all(workers.map((w) => w.start()));
+        this.workers = workers;
+        this.lease = lease;
+        void lease.lost.then(() => this.lostLease(lease!));
+        return;
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'could not start webhook delivery; trying again');
+      await lease?.release().catch(() => undefined);
+    }
+    this.retry = setTimeout(() => void this.campaign(), this.leaseRetryMs);
+    this.retry.unref();
+  }
+
+  private async lostLease(lease: Lease): Promise<void> {
+    if (this.lease !== lease || this.stopped) return;
+    this.log.warn('lost the webhook lease (its database connection ended); another instance may deliver now');
+    this.lease = null;
+    await this.stopWorkers();
+    if (!this.stopped && this.retry === null) {
+      this.retry = setTimeout(() => void this.campaign(), this.leaseRetryMs);
+      this.retry.unref();
+    }
+  }
+
+  private async stopWorkers(): Promise<void> {
+    const workers = this.workers;
+    this.workers = [];
+    await Promise.all(workers.map((w) => w.stop()));
+  }
+
+  /** A new event was stored (here or on another instance): wake idle workers. */
   readonly notify = (): void => {
     for (const w of this.workers) w.wake();
   };
 
-  /** Stops delivering; what was not delivered yet is delivered after the next start. */
+  /** Stops delivering and gives up the lease; what was not delivered yet is delivered after the next start. */
   async stop(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.stop()));
+    this.stopped = true;
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = null;
+    await this.stopWorkers();
+    const lease = this.lease;
+    this.lease = null;
+    await lease?.release();
   }
 }
 

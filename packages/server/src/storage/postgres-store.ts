@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Role } from '../auth/roles.js';
 import { patternToRegExp } from '../auth/room-pattern.js';
 import type { Logger } from '../ops/logger.js';
+import type { Lease, Leadership } from './leadership.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import {
   dumpNeedsRoomInfo,
@@ -96,6 +97,8 @@ const toRoomInfo = (r: RoomRow): RoomInfo => ({
   lastSeq: Number(r.last_seq),
 });
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+/** How often a lease's connection is checked (a dead one passes the lease on when PostgreSQL notices). */
+const LEASE_PING_MS = 10_000;
 // Arbitrary, fixed: only Tandem's migrations take this advisory lock.
 const MIGRATION_LOCK = 7_381_229;
 
@@ -108,7 +111,7 @@ const MIGRATION_LOCK = 7_381_229;
  * Compaction takes a per-room advisory lock, so two instances never compact one room at once, and
  * deletes only what the snapshot covers.
  */
-export class PostgresStore implements Store {
+export class PostgresStore implements Store, Leadership {
   private readonly pool: pg.Pool;
   private readonly ready: Promise<void>;
   private queue: QueuedWrite[] = [];
@@ -751,6 +754,51 @@ export class PostgresStore implements Store {
       [room, id],
     );
     return rows[0] ? { ...toRevision(rows[0]), state: new Uint8Array(rows[0].state) } : null;
+  }
+
+  /**
+   * A lease is a session-level advisory lock (per schema and name) on a connection of its own, outside
+   * the pool: PostgreSQL releases it when that connection dies, so a crashed instance's lease passes
+   * on. The connection is pinged every LEASE_PING_MS; a failed ping ends the lease here as well.
+   */
+  async tryAcquire(name: string): Promise<Lease | null> {
+    await this.ready;
+    const client = new pg.Client({
+      connectionString: this.options.connectionString,
+      connectionTimeoutMillis: this.options.connectionTimeoutMs ?? 5_000,
+      application_name: `${this.options.applicationName ?? 'tandem'}-lease`,
+      keepAlive: true,
+    });
+    let markLost: () => void = () => undefined;
+    const lost = new Promise<void>((resolve) => (markLost = resolve));
+    client.on('error', () => markLost());
+    client.on('end', () => markLost());
+    const key = `${this.schema}:${name}`;
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [key]);
+      if (!rows[0]!.ok) {
+        await client.end();
+        return null;
+      }
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+    const ping = setInterval(() => {
+      client.query('SELECT 1').catch(() => markLost());
+    }, LEASE_PING_MS);
+    ping.unref();
+    void lost.then(() => clearInterval(ping));
+    return {
+      lost,
+      release: async () => {
+        clearInterval(ping);
+        client.removeAllListeners('end');
+        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]).catch(() => undefined);
+        await client.end().catch(() => undefined);
+      },
+    };
   }
 
   /** Reachable is not enough after a failed commit: ready again only once a write commits. */
