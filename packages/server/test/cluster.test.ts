@@ -115,6 +115,28 @@ describe('two instances on one store (MemoryBus)', () => {
     await eventually(() => expect(onB.text).toBe('seen;lost;'), 3_000);
   });
 
+  it('lost messages already folded into a snapshot are read back with the whole room', async () => {
+    const store = new MemoryStore();
+    const hub = new MemoryBusHub();
+    const config = { busCheckMs: 200, compactAfterUpdates: 2 };
+    const a = await startTestServer(config, { store, bus: hub.connect() });
+    const b = await startTestServer(config, { store, bus: hub.connect() });
+    servers.push(a, b);
+    const onA = await join(a, 'folded');
+    const onB = await join(b, 'folded');
+    type(onA, 'seen;');
+    await eventually(() => expect(onB.text).toBe('seen;'));
+    hub.dropNext = 3;
+    for (const text of ['x;', 'y;', 'z;']) {
+      type(onA, text);
+      await eventually(() => expect(onA.acked).toBe(onA.sent));
+    }
+    // B's position is behind the snapshot now: the log alone no longer holds what it missed.
+    await eventually(async () => expect((await store.loadRoom('folded'))?.snapshotSeq).toBeGreaterThan(1));
+    expect(await store.loadTail('folded', 1)).toBeNull();
+    await eventually(() => expect(onB.text).toBe('seen;x;y;z;'), 3_000);
+  });
+
   it('with the bus down, instances keep acking their own clients and converge by polling the store', async () => {
     const { hub, a, b } = await pair(60_000);
     const onA = await join(a, 'outage');

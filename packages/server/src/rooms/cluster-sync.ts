@@ -2,7 +2,7 @@ import type { Bus, BusMessage } from '../bus/bus.js';
 import type { RoomAccess } from '../auth/room-access.js';
 import type { EventService } from '../events/event-service.js';
 import type { Logger } from '../ops/logger.js';
-import type { Store } from '../storage/store.js';
+import type { Store, StoredRoom } from '../storage/store.js';
 import type { Room } from './room.js';
 import type { RoomRegistry } from './room-registry.js';
 
@@ -29,7 +29,7 @@ const DISCONNECTED_POLL_MS = 1_000;
  * commit here is published as `{room, seq, update}`; each one received applies if it is new. A gap in
  * the seqs (a lost message), a bus reconnect and a periodic check against the store's last seq (the
  * only way to find a lost *last* message) all trigger a catch-up read from the store, which is the
- * one copy. While the bus is down the periodic check keeps rooms converging by polling.
+ * one copy: the updates after the room's position, or the whole room when a compaction folded some. While the bus is down the periodic check keeps rooms converging by polling.
  */
 export class ClusterSync {
   private readonly positions = new Map<string, Position>();
@@ -128,25 +128,30 @@ export class ClusterSync {
 
   private checkAll(): void {
     this.lastCheckAt = Date.now();
-    for (const name of [...this.positions.keys()]) {
-      const position = this.position(name);
-      if (!position) continue;
-      this.store.getRoomInfo(name).then(
-        (info) => {
-          if (info && info.lastSeq > position.upto) void this.catchUp(position);
-        },
-        (err: unknown) => this.log.warn({ err, room: name }, 'cluster check failed'),
-      );
-    }
+    const names = [...this.positions.keys()].filter((name) => this.position(name) !== null);
+    if (names.length === 0) return;
+    // One query for every loaded room, not one each: the check runs every few seconds.
+    this.store.lastSeqs(names).then(
+      (seqs) => {
+        for (const [name, lastSeq] of seqs) {
+          const position = this.position(name);
+          if (position && lastSeq > position.upto) void this.catchUp(position);
+        }
+      },
+      (err: unknown) => this.log.warn({ err }, 'cluster check failed'),
+    );
   }
 
-  /** Reads what the store has and applies it (Yjs updates are idempotent: what we had costs nothing). */
+  /**
+   * Reads what the store has after the room's position and applies it — the whole room only when a
+   * compaction folded part of that range away (Yjs updates are idempotent: what we had costs nothing).
+   */
   private catchUp(position: Position): Promise<void> {
     position.catchingUp ??= (async () => {
       try {
-        const stored = await this.store.loadRoom(position.room.name);
+        const name = position.room.name;
+        const stored = (await this.store.loadTail(name, position.upto)) ?? whole(await this.store.loadRoom(name));
         if (!stored) return;
-        if (stored.snapshot) position.room.applyRemote(stored.snapshot);
         for (const update of stored.updates) position.room.applyRemote(update);
         if (stored.lastSeq > position.upto) position.upto = stored.lastSeq;
         for (const seq of position.beyond) if (seq <= position.upto) position.beyond.delete(seq);
@@ -159,4 +164,10 @@ export class ClusterSync {
     })();
     return position.catchingUp;
   }
+}
+
+/** A loaded room as one list of updates: its snapshot first. */
+function whole(stored: StoredRoom | null): { updates: Uint8Array[]; lastSeq: number } | null {
+  if (!stored) return null;
+  return { updates: stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates, lastSeq: stored.lastSeq };
 }

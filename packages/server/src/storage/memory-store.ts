@@ -72,6 +72,23 @@ export class MemoryStore implements Store {
     r.updates = r.updates.filter((u) => u.seq > uptoSeq);
   }
 
+  async loadTail(room: string, afterSeq: number): Promise<{ updates: Uint8Array[]; lastSeq: number } | null> {
+    this.assertOpen();
+    const r = this.rooms.get(room);
+    if (!r || r.snapshotSeq > afterSeq) return null;
+    return { updates: r.updates.filter((u) => u.seq > afterSeq).map((u) => u.data.slice()), lastSeq: r.lastSeq };
+  }
+
+  async lastSeqs(rooms: readonly string[]): Promise<Map<string, number>> {
+    this.assertOpen();
+    const seqs = new Map<string, number>();
+    for (const name of rooms) {
+      const r = this.rooms.get(name);
+      if (r) seqs.set(name, r.lastSeq);
+    }
+    return seqs;
+  }
+
   async deleteRoom(room: string): Promise<void> {
     this.assertOpen();
     this.rooms.delete(room);

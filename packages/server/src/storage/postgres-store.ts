@@ -345,6 +345,41 @@ export class PostgresStore implements Store, Leadership {
     }
   }
 
+  async loadTail(room: string, afterSeq: number): Promise<{ updates: Uint8Array[]; lastSeq: number } | null> {
+    await this.ready;
+    const client = await this.pool.connect();
+    try {
+      // One snapshot of the database for the three reads, as in loadRoom.
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const meta = await client.query<{ last_seq: string }>('SELECT last_seq FROM rooms WHERE name = $1', [room]);
+      const snap = await client.query<{ upto_seq: string }>('SELECT upto_seq FROM snapshots WHERE room = $1', [room]);
+      if (!meta.rows[0] || Number(snap.rows[0]?.upto_seq ?? 0) > afterSeq) {
+        await client.query('COMMIT');
+        return null;
+      }
+      const tail = await client.query<{ data: Buffer }>(
+        'SELECT data FROM updates WHERE room = $1 AND seq > $2 ORDER BY seq',
+        [room, afterSeq],
+      );
+      await client.query('COMMIT');
+      return { updates: tail.rows.map((r) => new Uint8Array(r.data)), lastSeq: Number(meta.rows[0].last_seq) };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async lastSeqs(rooms: readonly string[]): Promise<Map<string, number>> {
+    if (rooms.length === 0) return new Map();
+    const rows = await this.read<{ name: string; last_seq: string }>(
+      'SELECT name, last_seq FROM rooms WHERE name = ANY($1::text[])',
+      [rooms],
+    );
+    return new Map(rows.map((r) => [r.name, Number(r.last_seq)]));
+  }
+
   appendUpdate(room: string, update: Uint8Array): Promise<number> {
     const data = Buffer.from(update);
     return this.enqueue((client) => this.appendIn(client, room, data), {

@@ -503,6 +503,25 @@ export class SqliteStore implements Store {
     })();
   }
 
+  async loadTail(room: string, afterSeq: number): Promise<{ updates: Uint8Array[]; lastSeq: number } | null> {
+    if (this.logged.has(room)) this.drainNow();
+    return this.db.transaction(() => {
+      const meta = this.stmts.room.get(room);
+      if (!meta || (this.stmts.snapshot.get(room)?.upto_seq ?? 0) > afterSeq) return null;
+      const updates = this.stmts.tail.all(room, afterSeq).map((r) => new Uint8Array(r.data));
+      return { updates, lastSeq: meta.last_seq };
+    })();
+  }
+
+  async lastSeqs(rooms: readonly string[]): Promise<Map<string, number>> {
+    const seqs = new Map<string, number>();
+    for (const name of rooms) {
+      const seq = this.lastSeqOf(name);
+      if (seq !== null) seqs.set(name, seq);
+    }
+    return seqs;
+  }
+
   appendInitial(room: string, update: Uint8Array): Promise<number | null> {
     return this.enqueue(() => ((this.lastSeqOf(room) ?? 0) > 0 ? null : this.appendNow(room, update)));
   }

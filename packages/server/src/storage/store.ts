@@ -105,6 +105,14 @@ export interface DocumentLog extends StoreLifecycle {
    * are dropped; later ones stay. A compaction older than the current snapshot is ignored.
    */
   compact(room: string, uptoSeq: number, state: Uint8Array): Promise<void>;
+  /**
+   * The updates after `afterSeq`, in seq order, for a reader that has everything up to it (another
+   * instance catching up). Null when the room does not exist or a compaction folded part of that range
+   * into the snapshot: read `loadRoom` then.
+   */
+  loadTail(room: string, afterSeq: number): Promise<{ updates: Uint8Array[]; lastSeq: number } | null>;
+  /** Each listed room's last seq, in one round trip (rooms never written are left out). */
+  lastSeqs(rooms: readonly string[]): Promise<Map<string, number>>;
 }
 
 /** Everything about a room but its document: collaborators, events, revisions, the listing. */

@@ -94,6 +94,30 @@ export function storeConformance(name: string, factory: StoreFactory): void {
         expect(load(loaded).getText('t').toString()).toBe('ab-state');
       });
 
+      it('reads the tail after a seq, or null once a compaction folded part of it', async () => {
+        const u = [1, 2, 3, 4].map((i) => textUpdate(`t${i}`, i));
+        for (const update of u) await store.appendUpdate('tail', update);
+        expect(await store.loadTail('tail', 2)).toEqual({ updates: [u[2], u[3]], lastSeq: 4 });
+        expect(await store.loadTail('tail', 4)).toEqual({ updates: [], lastSeq: 4 });
+        expect(await store.loadTail('never-written', 0)).toBeNull();
+        await store.compact('tail', 3, Y.mergeUpdates(u.slice(0, 3)));
+        expect(await store.loadTail('tail', 2)).toBeNull();
+        expect(await store.loadTail('tail', 3)).toEqual({ updates: [u[3]], lastSeq: 4 });
+      });
+
+      it('reports the last seq of many rooms in one call', async () => {
+        await store.appendUpdate('s1', textUpdate('a', 1));
+        await store.appendUpdate('s1', textUpdate('b', 2));
+        await store.appendUpdate('s2', textUpdate('c', 3));
+        expect(await store.lastSeqs(['s1', 's2', 'missing'])).toEqual(
+          new Map([
+            ['s1', 2],
+            ['s2', 1],
+          ]),
+        );
+        expect(await store.lastSeqs([])).toEqual(new Map());
+      });
+
       it('stores bytes, not references to the caller buffer', async () => {
         const u = textUpdate('abc');
         const copy = u.slice();

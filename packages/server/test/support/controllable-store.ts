@@ -93,6 +93,14 @@ export class ControllableStore implements Store {
     return this.inner.removeCollaborator(room, user);
   }
 
+  loadTail(room: string, afterSeq: number): Promise<{ updates: Uint8Array[]; lastSeq: number } | null> {
+    return this.inner.loadTail(room, afterSeq);
+  }
+
+  lastSeqs(rooms: readonly string[]): Promise<Map<string, number>> {
+    return this.inner.lastSeqs(rooms);
+  }
+
   listRoomNames(options: { after?: string; limit: number }): Promise<string[]> {
     return this.inner.listRoomNames(options);
   }
