@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, openSync } from 'node:fs';
+import { createReadStream, createWriteStream, openSync, rmSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
@@ -72,9 +72,11 @@ export async function exportCommand(argv: string[]): Promise<void> {
   const config = storeConfig(values);
   if (config.store === 'memory') throw new ConfigError('a memory store holds nothing to export');
   const store = await openStore(config);
+  let written: string | null = null;
   try {
     // Opened here, not by the stream: a missing directory or an existing file is reported before any work.
     const sink: Writable = file === '-' ? process.stdout : createWriteStream(file, { fd: openSync(file, 'wx') });
+    if (file !== '-') written = file;
     const gzip = file.endsWith('.gz') ? createGzip() : null;
     if (gzip) gzip.pipe(sink);
     const failed = new Promise<never>((_, reject) => sink.once('error', reject));
@@ -85,7 +87,10 @@ export async function exportCommand(argv: string[]): Promise<void> {
     const last = sink === process.stdout ? gzip : sink;
     if (last) await Promise.race([finished(last), failed]);
     process.stderr.write(`exported ${rooms} rooms${file === '-' ? '' : ` to ${file}`}\n`);
+    written = null;
   } finally {
+    // A failed export leaves no half archive behind to be mistaken for a whole one (or block a retry).
+    if (written) rmSync(written, { force: true });
     await store.close();
   }
 }
@@ -102,7 +107,13 @@ export async function importCommand(argv: string[]): Promise<void> {
   const config = storeConfig(values);
   if (config.store === 'memory') throw new ConfigError('importing into a memory store would keep nothing');
   const source: Readable = file === '-' ? process.stdin : createReadStream(file, { fd: openSync(file, 'r') });
-  const input = file.endsWith('.gz') ? source.pipe(createGunzip()) : source;
+  let input = source;
+  if (file.endsWith('.gz')) {
+    const gunzip = createGunzip();
+    // pipe() does not pass errors on: a failing read must end the import like a corrupt stream does.
+    source.once('error', (err) => gunzip.destroy(err));
+    input = source.pipe(gunzip);
+  }
   const store = await openStore(config);
   let imported = 0;
   try {

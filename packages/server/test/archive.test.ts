@@ -159,6 +159,10 @@ describe('tandem export / import', () => {
     const bad = await failure('import', damaged, '--data-dir', tempDir());
     expect(bad.stderr).toMatch(/line 2: room ".*": malformed Yjs update/);
 
+    const corrupt = join(tempDir(), 'corrupt.ndjson.gz');
+    writeFileSync(corrupt, Buffer.from('not gzip at all, just bytes'));
+    expect((await failure('import', corrupt, '--data-dir', tempDir())).stderr).toMatch(/cannot read the archive/);
+
     const notArchive = join(tempDir(), 'other.ndjson');
     writeFileSync(notArchive, '{"hello":1}\n');
     expect((await failure('import', notArchive, '--data-dir', tempDir())).stderr).toMatch(/line 1: .*header/);

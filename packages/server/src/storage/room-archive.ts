@@ -200,13 +200,22 @@ export async function importRooms(
   input: Readable,
   options: { skipExisting?: boolean; onRoom?: (name: string) => void } = {},
 ): Promise<ImportResult> {
-  const lines = createInterface({ input, crlfDelay: Infinity });
+  const lines = createInterface({ input, crlfDelay: Infinity })[Symbol.asyncIterator]();
   const result: ImportResult = { imported: 0, skipped: [] };
   let lineNo = 0;
   let seen = 0;
   let ended = false;
   let headerSeen = false;
-  for await (const text of lines) {
+  for (;;) {
+    // A failed read (a corrupt gzip stream, a vanished file) is the archive's fault, not the store's.
+    let next: IteratorResult<string>;
+    try {
+      next = await lines.next();
+    } catch (err) {
+      throw new ArchiveError(`cannot read the archive: ${(err as Error).message}`);
+    }
+    if (next.done) break;
+    const text = next.value;
     lineNo++;
     if (text.trim() === '') continue;
     if (ended) throw new ArchiveError(`line ${lineNo}: content after the end of the archive`);
