@@ -82,6 +82,7 @@ export class WebhookSender {
     this.retry = null;
     if (this.stopped) return;
     let lease: Lease | null = null;
+    let workers: UrlWorker[] = [];
     try {
       lease = await this.leadership.tryAcquire(LEASE_NAME);
       if (lease && this.stopped) {
@@ -89,9 +90,7 @@ export class WebhookSender {
         return;
       }
       if (lease) {
-        const workers = this.options.urls.map(
-          (url) => new UrlWorker(url, this.settings, this.store, this.log, this.metrics),
-        );
+        workers = this.options.urls.map((url) => new UrlWorker(url, this.settings, this.store, this.log, this.metrics));
         await Promise.all(workers.map((w) => w.start()));
         this.workers = workers;
         this.lease = lease;
@@ -100,6 +99,8 @@ export class WebhookSender {
       }
     } catch (err) {
       this.log.warn({ err }, 'could not start webhook delivery; trying again');
+      // Workers whose cursor did load may be delivering already: none may run without the lease.
+      await Promise.all(workers.map((w) => w.stop()));
       await lease?.release().catch(() => undefined);
     }
     this.retry = setTimeout(() => void this.campaign(), this.leaseRetryMs);
