@@ -32,6 +32,8 @@ export interface Measurement {
   cpuSeconds: number;
   /** Server CPU per delivered message, in microseconds. */
   cpuMicrosPerDelivery: number;
+  /** Of that, the part in user space (the server's own code, V8, libraries); the rest is the kernel's. */
+  userMicrosPerDelivery: number;
   rssBytes: number;
   /** Idle scenario: server memory (RSS) added per connection. */
   bytesPerConnection: number;
@@ -162,7 +164,7 @@ async function startServer(target: Target): Promise<RunningServer> {
     ports.push(port);
     const child = spawn(process.execPath, [...preload, ...args(port)], {
       stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, BENCH_HEAP_FILE: heapFile, YPERSISTENCE: join(dataDir, 'leveldb') },
+      env: serverEnv(target, process.env, { dataDir, heapFile }),
     });
     children.push(child);
     await waitForPort(port, child);
@@ -181,6 +183,21 @@ async function startServer(target: Target): Promise<RunningServer> {
   };
 }
 
+/** The environment of a server under test. */
+export function serverEnv(
+  target: Target,
+  env: NodeJS.ProcessEnv,
+  paths: { dataDir: string; heapFile: string },
+): NodeJS.ProcessEnv {
+  // y-websocket's server persists whenever YPERSISTENCE is set: only its durable target may see it.
+  const { YPERSISTENCE: _inherited, ...rest } = env;
+  return {
+    ...rest,
+    BENCH_HEAP_FILE: paths.heapFile,
+    ...(target === 'ywebsocket-leveldb' ? { YPERSISTENCE: join(paths.dataDir, 'leveldb') } : {}),
+  };
+}
+
 async function dropSchema(schema: string): Promise<void> {
   const client = new pg.Client({ connectionString: DATABASE_URL });
   await client.connect();
@@ -193,6 +210,7 @@ async function dropSchema(schema: string): Promise<void> {
 
 interface MemorySample {
   cpuSeconds: number;
+  userSeconds: number;
   rssBytes: number;
   /** NaN unless sampled after a full GC. */
   heapBytes: number;
@@ -203,6 +221,7 @@ const sampleTree = (children: ChildProcess[]): MemorySample => {
   const trees = children.map((c) => processTree(c.pid!));
   return {
     cpuSeconds: trees.reduce((sum, t) => sum + t.cpuSeconds, 0),
+    userSeconds: trees.reduce((sum, t) => sum + t.userSeconds, 0),
     rssBytes: trees.reduce((sum, t) => sum + t.rssBytes, 0),
     heapBytes: NaN,
   };
@@ -266,6 +285,8 @@ export async function measure(target: Target, scenario: Scenario): Promise<Measu
       load: result,
       cpuSeconds,
       cpuMicrosPerDelivery: result.delivered > 0 ? (cpuSeconds * 1e6) / result.delivered : 0,
+      userMicrosPerDelivery:
+        result.delivered > 0 ? ((atEnd.userSeconds - atStart.userSeconds) * 1e6) / result.delivered : 0,
       connectionsPerInstance,
       servicesMicrosPerDelivery:
         result.delivered > 0 ? ((servicesAtEnd - servicesAtStart) * 1e6) / result.delivered : 0,

@@ -6,7 +6,8 @@ const TICKS_PER_SECOND = 100;
 interface ProcStat {
   pid: number;
   ppid: number;
-  cpuTicks: number;
+  userTicks: number;
+  systemTicks: number;
   rssKb: number;
 }
 
@@ -20,7 +21,8 @@ function readStat(pid: number): ProcStat | null {
     return {
       pid,
       ppid: Number(fields[1]),
-      cpuTicks: Number(fields[11]) + Number(fields[12]),
+      userTicks: Number(fields[11]),
+      systemTicks: Number(fields[12]),
       rssKb: rss ? Number(rss[1]) : 0,
     };
   } catch {
@@ -28,8 +30,13 @@ function readStat(pid: number): ProcStat | null {
   }
 }
 
-/** CPU seconds and RSS of a process and all its descendants (worker processes count too). */
-export function processTree(root: number): { cpuSeconds: number; rssBytes: number } {
+/** CPU seconds (user + system, and each) and RSS of a process and all its descendants (worker processes count too). */
+export function processTree(root: number): {
+  cpuSeconds: number;
+  userSeconds: number;
+  systemSeconds: number;
+  rssBytes: number;
+} {
   const all = readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
     .map((d) => readStat(Number(d)))
@@ -37,17 +44,24 @@ export function processTree(root: number): { cpuSeconds: number; rssBytes: numbe
   const children = new Map<number, ProcStat[]>();
   for (const s of all) children.set(s.ppid, [...(children.get(s.ppid) ?? []), s]);
   const rootStat = all.find((s) => s.pid === root);
-  if (!rootStat) return { cpuSeconds: 0, rssBytes: 0 };
-  let ticks = 0;
+  if (!rootStat) return { cpuSeconds: 0, userSeconds: 0, systemSeconds: 0, rssBytes: 0 };
+  let user = 0;
+  let system = 0;
   let rss = 0;
   const stack = [rootStat];
   while (stack.length > 0) {
     const s = stack.pop()!;
-    ticks += s.cpuTicks;
+    user += s.userTicks;
+    system += s.systemTicks;
     rss += s.rssKb * 1024;
     stack.push(...(children.get(s.pid) ?? []));
   }
-  return { cpuSeconds: ticks / TICKS_PER_SECOND, rssBytes: rss };
+  return {
+    cpuSeconds: (user + system) / TICKS_PER_SECOND,
+    userSeconds: user / TICKS_PER_SECOND,
+    systemSeconds: system / TICKS_PER_SECOND,
+    rssBytes: rss,
+  };
 }
 
 /** CPU seconds of every process whose command name is one of `names` (the local database services). */

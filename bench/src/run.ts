@@ -134,7 +134,7 @@ const row = (m: Measurement): string => {
     const cross = m.load.crossInstanceLatencyMs;
     return `| ${m.target} | ${m.load.connected}/${m.load.clients} | ${ratio} | ${f1(m.load.latencyMs.p50)} | ${f1(m.load.latencyMs.p99)} | ${cross ? `${f1(cross.p50)} / ${f1(cross.p99)}` : '—'} | ${f1(m.cpuMicrosPerDelivery)} | ${f1(m.servicesMicrosPerDelivery)} | ${f1(m.rssBytes / 2 ** 20)} |`;
   }
-  return `| ${m.target} | ${m.load.connected}/${m.load.clients} | ${ratio} | ${f1(m.load.latencyMs.p50)} | ${f1(m.load.latencyMs.p95)} | ${f1(m.load.latencyMs.p99)} | ${f1(m.cpuMicrosPerDelivery)} | — | ${f1(m.rssBytes / 2 ** 20)} |`;
+  return `| ${m.target} | ${m.load.connected}/${m.load.clients} | ${ratio} | ${f1(m.load.latencyMs.p50)} | ${f1(m.load.latencyMs.p95)} | ${f1(m.load.latencyMs.p99)} | ${f1(m.cpuMicrosPerDelivery)} (${f1(m.userMicrosPerDelivery)}) | — | ${f1(m.rssBytes / 2 ** 20)} |`;
 };
 
 function ratios(results: Measurement[]): string {
@@ -232,7 +232,7 @@ for (const scenario of onlyMaxRoom
             '|---|---|---|---|---|---|---|---|---|',
           ]
         : [
-            '| server | connected | delivered | p50 ms | p95 ms | p99 ms | CPU µs / delivery | memory / idle conn | RSS MB |',
+            '| server | connected | delivered | p50 ms | p95 ms | p99 ms | CPU µs / delivery (user) | memory / idle conn | RSS MB |',
             '|---|---|---|---|---|---|---|---|---|',
           ]),
       ...results.map(row),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { measure } from '../src/harness.js';
+import { measure, serverEnv } from '../src/harness.js';
 import { needPostgres } from '../../packages/server/test/support/postgres.js';
 import { needRedis } from '../../packages/server/test/support/redis.js';
 
@@ -9,6 +9,14 @@ const withServices =
 // Keeps the harness from rotting: a tiny load against each server. Numbers are not checked here
 // (speed lives in `npm run bench`), only that every part of the pipeline produces them.
 describe('bench harness smoke', () => {
+  it('gives y-websocket its persistence only in the durable target', () => {
+    const paths = { dataDir: '/tmp/x', heapFile: '/tmp/x/heap.json' };
+    const inherited = { PATH: '/bin', YPERSISTENCE: '/somewhere' };
+    expect(serverEnv('ywebsocket', inherited, paths).YPERSISTENCE).toBeUndefined();
+    expect(serverEnv('ywebsocket-leveldb', inherited, paths).YPERSISTENCE).toBe('/tmp/x/leveldb');
+    expect(serverEnv('tandem', inherited, paths)).toMatchObject({ PATH: '/bin', BENCH_HEAP_FILE: '/tmp/x/heap.json' });
+  });
+
   it.each(['tandem', 'ywebsocket', 'hocuspocus', 'wsrelay', 'ywebsocket-leveldb', 'hocuspocus-sqlite'] as const)(
     'measures %s end to end',
     async (target) => {
