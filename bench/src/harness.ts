@@ -149,7 +149,8 @@ async function startServer(target: Target): Promise<RunningServer> {
       case 'ywebsocket':
         return [here('./servers/ywebsocket.cjs'), String(port)];
       case 'ywebsocket-leveldb':
-        return [here('./servers/ywebsocket-leveldb.cjs'), String(port)];
+        // The same server: y-websocket persists to y-leveldb when YPERSISTENCE is set (serverEnv).
+        return [here('./servers/ywebsocket.cjs'), String(port)];
       case 'hocuspocus-sqlite':
         return [here('./servers/hocuspocus-sqlite.mjs'), String(port), dataDir];
       case 'hocuspocus':

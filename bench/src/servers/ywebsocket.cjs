@@ -1,4 +1,6 @@
-// y-websocket 1.5.x's own server (bin/utils.js setupWSConnection), no persistence.
+// y-websocket 1.5.x's own server (bin/utils.js setupWSConnection). No persistence, unless YPERSISTENCE
+// names a directory (the ywebsocket-leveldb target): then its built-in y-leveldb stores each update as
+// it arrives, after forwarding it, and acknowledges nothing.
 const http = require('node:http');
 const { WebSocketServer } = require('ws');
 const { setupWSConnection } = require('y-websocket/bin/utils');

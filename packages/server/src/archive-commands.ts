@@ -5,9 +5,8 @@ import { parseArgs } from 'node:util';
 import { createGunzip, createGzip } from 'node:zlib';
 import { ConfigError, configEnvName, configFlagName, configFromSources, type Config } from './ops/config.js';
 import { createLogger } from './ops/logger.js';
-import { createStore } from './server.js';
+import { createStore, whenStoreReady } from './server.js';
 import { exportRooms, importRooms } from './storage/room-archive.js';
-import { PostgresStore } from './storage/postgres-store.js';
 
 export const EXPORT_USAGE = `Usage: tandem export <file> [store options]     (file "-" = stdout; ".gz" = gzip)
        tandem import <file> [store options] [--skip-existing]
@@ -39,18 +38,7 @@ function storeConfig(values: Record<string, unknown>): Config {
   return configFromSources(flags, env);
 }
 
-async function openStore(config: Config) {
-  const store = createStore(config, createLogger('warn'));
-  if (store instanceof PostgresStore) {
-    try {
-      await store.whenReady();
-    } catch (err) {
-      await store.close().catch(() => undefined);
-      throw err;
-    }
-  }
-  return store;
-}
+const openStore = (config: Config) => whenStoreReady(createStore(config, createLogger('warn')));
 
 function fileArgument(positionals: string[], command: string): string {
   if (positionals.length !== 1)

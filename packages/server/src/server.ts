@@ -88,10 +88,11 @@ export function createStore(config: Config, logger: Logger): Store {
   }
 }
 
-export async function startServer(config: Config, deps: ServerDeps = {}): Promise<TandemServer> {
-  const logger = deps.logger ?? silentLogger();
-  const store = deps.store ?? createStore(config, logger);
-  // A database that cannot be reached or migrated fails the start, with its reason, before listening.
+/**
+ * Resolves once the store can be used: a database that cannot be reached or migrated rejects with its
+ * reason (and is closed), before anything is served from it.
+ */
+export async function whenStoreReady(store: Store): Promise<Store> {
   if (store instanceof PostgresStore) {
     try {
       await store.whenReady();
@@ -100,6 +101,12 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       throw err;
     }
   }
+  return store;
+}
+
+export async function startServer(config: Config, deps: ServerDeps = {}): Promise<TandemServer> {
+  const logger = deps.logger ?? silentLogger();
+  const store = await whenStoreReady(deps.store ?? createStore(config, logger));
   const extensionList = [...(deps.extensions ?? [])];
   if (config.loadUrl) {
     extensionList.push(
