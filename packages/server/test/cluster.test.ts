@@ -274,6 +274,23 @@ describe.runIf(withServices)('two instances on PostgreSQL and Redis', () => {
       api(server.httpUrl, 'POST', '/v1/rooms/hooked/events', { body: { type: 'note', data: { n } } });
     try {
       expect([a, b].filter((s) => s.webhooks!.delivering)).toHaveLength(1);
+      // The waiting instance asks again every 200 ms on the connection it already has, not a new one each time.
+      const leaseBackends = async (): Promise<number[]> => {
+        const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+        await admin.connect();
+        try {
+          const { rows } = await admin.query<{ pid: number }>(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'tandem-lease' ORDER BY pid",
+          );
+          return rows.map((r) => r.pid);
+        } finally {
+          await admin.end();
+        }
+      };
+      const before = await leaseBackends();
+      await new Promise((r) => setTimeout(r, 700));
+      expect(before).toHaveLength(2);
+      expect(await leaseBackends()).toEqual(before);
       for (let n = 1; n <= 6; n++) await note(n % 2 ? a : b, n);
       await eventually(() => expect(received).toHaveLength(6));
       // The lease's connection dies (as with a network cut): the holder stops, one of them takes over.

@@ -120,6 +120,8 @@ export class PostgresStore implements Store, Leadership {
   private closed = false;
   private commitFailure: unknown = null;
   private readonly schema: string;
+  /** A connection kept from a lease attempt that found the lease taken (see tryAcquire). */
+  private leaseCandidate: pg.Client | null = null;
 
   constructor(private readonly options: PostgresStoreOptions) {
     this.schema = options.schema ?? 'public';
@@ -798,28 +800,52 @@ export class PostgresStore implements Store, Leadership {
    */
   async tryAcquire(name: string): Promise<Lease | null> {
     await this.ready;
-    const client = new pg.Client({
-      connectionString: this.options.connectionString,
-      connectionTimeoutMillis: this.options.connectionTimeoutMs ?? 5_000,
-      application_name: `${this.options.applicationName ?? 'tandem'}-lease`,
-      keepAlive: true,
-    });
-    let markLost: () => void = () => undefined;
-    const lost = new Promise<void>((resolve) => (markLost = resolve));
-    client.on('error', () => markLost());
-    client.on('end', () => markLost());
-    const key = `${this.schema}:${name}`;
-    try {
-      await client.connect();
-      const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [key]);
-      if (!rows[0]!.ok) {
-        await client.end();
-        return null;
+    if (this.closed) return null;
+    // The connection of the last attempt, if the lease was taken then: asking again on it spares the
+    // database a new backend per attempt (every few seconds, per waiting instance).
+    let client = this.leaseCandidate;
+    this.leaseCandidate = null;
+    if (!client) {
+      const fresh = new pg.Client({
+        connectionString: this.options.connectionString,
+        connectionTimeoutMillis: this.options.connectionTimeoutMs ?? 5_000,
+        application_name: `${this.options.applicationName ?? 'tandem'}-lease`,
+        keepAlive: true,
+      });
+      // A waiting connection that dies is dropped; the next attempt opens another.
+      fresh.on('error', () => {
+        if (this.leaseCandidate === fresh) this.leaseCandidate = null;
+      });
+      try {
+        await fresh.connect();
+      } catch (err) {
+        await fresh.end().catch(() => undefined);
+        throw err;
       }
+      client = fresh;
+    }
+    const key = `${this.schema}:${name}`;
+    let ok: boolean;
+    try {
+      ok = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [key])).rows[0]!.ok;
     } catch (err) {
       await client.end().catch(() => undefined);
       throw err;
     }
+    if (!ok) {
+      if (this.closed) await client.end().catch(() => undefined);
+      else this.leaseCandidate = client;
+      return null;
+    }
+    return this.leaseOn(client, key);
+  }
+
+  /** The lease held by `client`'s session: lost when the connection ends or a ping fails. */
+  private leaseOn(client: pg.Client, key: string): Lease {
+    let markLost: () => void = () => undefined;
+    const lost = new Promise<void>((resolve) => (markLost = resolve));
+    client.on('error', () => markLost());
+    client.on('end', () => markLost());
     const ping = setInterval(() => {
       client.query('SELECT 1').catch(() => markLost());
     }, LEASE_PING_MS);
@@ -860,6 +886,9 @@ export class PostgresStore implements Store, Leadership {
       else await new Promise((r) => setImmediate(r));
     }
     await this.ready.catch(() => undefined);
+    const candidate = this.leaseCandidate;
+    this.leaseCandidate = null;
+    await candidate?.end().catch(() => undefined);
     await this.pool.end();
   }
 }
