@@ -63,6 +63,9 @@ export class NetworkProxy {
     const upstream = http.request(
       { host: '127.0.0.1', port: this.targetPort, method: req.method, path: req.url, headers: req.headers },
       (upRes) => {
+        // A reset of either side mid-response (a server closing a session, a client going away) ends the
+        // other side too; unhandled, it would be an uncaught ECONNRESET in the test process.
+        upRes.on('error', () => res.destroy());
         const isStream = (upRes.headers['content-type'] ?? '').startsWith('text/event-stream');
         if (isStream) {
           this.streams.add(res);
@@ -86,6 +89,8 @@ export class NetworkProxy {
       },
     );
     upstream.on('error', () => res.destroy());
+    req.on('error', () => upstream.destroy());
+    res.on('error', () => upstream.destroy());
     req.pipe(upstream);
   }
 
