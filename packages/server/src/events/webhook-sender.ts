@@ -103,6 +103,11 @@ export class WebhookSender {
       await Promise.all(workers.map((w) => w.stop()));
       await lease?.release().catch(() => undefined);
     }
+    this.campaignLater();
+  }
+
+  private campaignLater(): void {
+    if (this.stopped || this.retry !== null) return;
     this.retry = setTimeout(() => void this.campaign(), this.leaseRetryMs);
     this.retry.unref();
   }
@@ -112,10 +117,7 @@ export class WebhookSender {
     this.log.warn('lost the webhook lease (its database connection ended); another instance may deliver now');
     this.lease = null;
     await this.stopWorkers();
-    if (!this.stopped && this.retry === null) {
-      this.retry = setTimeout(() => void this.campaign(), this.leaseRetryMs);
-      this.retry.unref();
-    }
+    this.campaignLater();
   }
 
   private async stopWorkers(): Promise<void> {

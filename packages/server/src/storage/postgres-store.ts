@@ -516,15 +516,13 @@ export class PostgresStore implements Store, Leadership {
     const imported = await this.enqueue(
       async (client) => {
         const held = await client.query<{ held: boolean }>(
-          `SELECT EXISTS (SELECT 1 FROM collaborators WHERE room = $1) OR EXISTS (SELECT 1 FROM revisions WHERE room = $1)
-           AS held`,
+          `SELECT EXISTS (SELECT 1 FROM rooms WHERE name = $1) OR EXISTS (SELECT 1 FROM collaborators WHERE room = $1)
+             OR EXISTS (SELECT 1 FROM revisions WHERE room = $1) AS held`,
           [name],
         );
         if (held.rows[0]!.held) return false;
         // The row insert is also the lock: of two imports racing, the second finds the row. Revisions
         // need it too, for their id counter (as createRevision makes it).
-        const { rows: existing } = await client.query('SELECT 1 FROM rooms WHERE name = $1', [name]);
-        if (existing.length > 0) return false;
         if (dumpNeedsRoomInfo(dump) || dump.revisions.length > 0) {
           const createdAt = dump.createdAt ?? dump.revisions[0]?.ts ?? Date.now();
           const created = await client.query(
