@@ -60,7 +60,7 @@ describe('CompactionScheduler', () => {
       const doc = new Y.Doc();
       const persistence = new RoomPersistence(
         name,
-        doc,
+        () => Y.encodeStateAsUpdate(doc),
         store,
         silentLogger(),
         { compactAfterUpdates: 2, compactions: scheduler },

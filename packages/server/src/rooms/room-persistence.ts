@@ -46,7 +46,8 @@ export class RoomPersistence {
 
   constructor(
     private readonly room: string,
-    private readonly doc: Y.Doc,
+    /** The room's whole state, to store as its snapshot: it must hold every committed update. */
+    private readonly snapshot: () => Uint8Array,
     private readonly store: Store,
     private readonly log: Logger,
     private readonly options: RoomPersistenceOptions,
@@ -164,12 +165,12 @@ export class RoomPersistence {
   private enqueueCompaction(): Promise<void> {
     const step = this.chain.then(async () => {
       if (this.tailLength === 0 || this.abandoned) return;
-      // The live doc holds every committed update (and maybe newer ones, which is harmless:
-      // Yjs updates are idempotent), so its state is a valid snapshot up to lastSeq.
+      // The room's state holds every committed update (and maybe newer ones, which is harmless:
+      // Yjs updates are idempotent), so it is a valid snapshot up to lastSeq.
       const uptoSeq = this.lastSeq;
       const tail = this.tailLength;
       try {
-        const state = Y.encodeStateAsUpdate(this.doc);
+        const state = this.snapshot();
         this.onCompacted?.(state.length);
         await this.store.compact(this.room, uptoSeq, state);
         this.tailLength -= tail;

@@ -1,15 +1,18 @@
-import * as Y from 'yjs';
 import { TandemError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Store } from '../storage/store.js';
 import type { Peer } from './peer.js';
 import { CompactionScheduler } from './compaction-scheduler.js';
+import { DocumentState } from './document-state.js';
 import { Room, type RoomOptions } from './room.js';
 import { RoomPersistence, type RoomPersistenceOptions } from './room-persistence.js';
 import { checkUpdate } from './update-check.js';
 
-/** How often silent presence is looked for: y-protocols' own Awareness timer period (a tenth of 30 s). */
+/**
+ * How often silent presence is looked for (y-protocols' own Awareness timer period, a tenth of 30 s),
+ * and idle documents released.
+ */
 const PRESENCE_SWEEP_MS = 3_000;
 
 export interface RoomRegistryOptions extends RoomOptions {
@@ -105,7 +108,10 @@ export class RoomRegistry {
     if (this.presenceSweep) return;
     this.presenceSweep = setInterval(() => {
       const now = Date.now();
-      for (const entry of this.entries.values()) entry.room?.expirePresence(now);
+      for (const entry of this.entries.values()) {
+        entry.room?.expirePresence(now);
+        entry.room?.releaseIdleDoc();
+      }
     }, PRESENCE_SWEEP_MS);
     this.presenceSweep.unref();
   }
@@ -290,16 +296,15 @@ export class RoomRegistry {
         stored = await this.store.loadRoom(name);
       }
     }
-    const doc = new Y.Doc({ gc: true });
-    if (stored) {
-      Y.transact(doc, () => {
-        if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
-        for (const update of stored.updates) if (this.loadable(name, update)) Y.applyUpdate(doc, update);
-      });
-    }
+    // Merged, not integrated: the room works on binary state until something needs a document.
+    const parts = stored ? stored.updates.filter((update) => this.loadable(name, update)) : [];
+    if (stored?.snapshot) parts.unshift(stored.snapshot);
+    const state = new DocumentState(parts);
+    // eslint-disable-next-line prefer-const -- persistence needs the room, and the room its persistence
+    let room: Room;
     const persistence = new RoomPersistence(
       name,
-      doc,
+      () => room.snapshotState(),
       this.store,
       this.log,
       this.persistenceOptions,
@@ -308,15 +313,16 @@ export class RoomRegistry {
     );
     this.log.debug({ room: name, tail: stored?.updates.length ?? 0 }, 'room loaded');
     const bytes = (stored?.snapshot?.length ?? 0) + (stored?.updates.reduce((n, u) => n + u.length, 0) ?? 0);
-    return new Room(
+    room = new Room(
       name,
-      doc,
+      state,
       persistence,
       this.log,
       this.roomOptions,
       { bytes, existed: stored !== null },
       this.metrics,
     );
+    return room;
   }
 
   /**

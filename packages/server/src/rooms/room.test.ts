@@ -8,7 +8,8 @@ import { Metrics } from '../ops/metrics.js';
 import { MemoryStore } from '../storage/memory-store.js';
 import { CompactionScheduler } from './compaction-scheduler.js';
 import type { Peer } from './peer.js';
-import { FULL_WINDOW_PEERS, Room } from './room.js';
+import { DocumentState } from './document-state.js';
+import { DOC_IDLE_MS, FULL_WINDOW_PEERS, Room } from './room.js';
 import { RoomPersistence } from './room-persistence.js';
 
 class FakePeer implements Peer {
@@ -37,20 +38,21 @@ const WINDOW_MS = 30;
 const CONFIGURED_WINDOW_MS = (WINDOW_MS * FULL_WINDOW_PEERS) / 3;
 
 function makeRoom({ store = new MemoryStore(), flushWindowMs = CONFIGURED_WINDOW_MS } = {}): Room {
-  const doc = new Y.Doc();
   const metrics = new Metrics();
+  // eslint-disable-next-line prefer-const -- persistence needs the room, and the room its persistence
+  let room: Room;
   const persistence = new RoomPersistence(
     'r',
-    doc,
+    () => room.snapshotState(),
     store,
     silentLogger(),
     { compactAfterUpdates: 1000, compactions: new CompactionScheduler() },
     { lastSeq: 0, tailLength: 0 },
     metrics,
   );
-  return new Room(
+  room = new Room(
     'r',
-    doc,
+    new DocumentState(),
     persistence,
     silentLogger(),
     {
@@ -63,6 +65,7 @@ function makeRoom({ store = new MemoryStore(), flushWindowMs = CONFIGURED_WINDOW
     { bytes: 0, existed: true },
     metrics,
   );
+  return room;
 }
 
 /** Two peers in a room that flushes at once, with the store it writes to. */
@@ -216,6 +219,78 @@ describe('Room flush window', () => {
     expect(y.updates).toHaveLength(0);
     await solo.persistence.idle();
     expect(await store.loadRoom('r')).toBeNull();
+  });
+});
+
+describe('Room state: binary until a document is needed', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'performance'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  const update = (peer: Peer, room: Room, bytes: Uint8Array) =>
+    room.receive(peer, { type: 'sync-update', update: bytes });
+  /** What a joiner with nothing gets: the room's state vector first, then its whole state on asking. */
+  function join(room: Room, id: number): { peer: FakePeer; vector: Map<number, number>; text: string } {
+    const peer = new FakePeer(id, `joiner${id}`);
+    room.addPeer(peer);
+    const step1 = peer.received.find((m) => m.type === 'sync-step1');
+    room.receive(peer, { type: 'sync-step1', stateVector: new Uint8Array([0]) });
+    const step2 = peer.received.find((m) => m.type === 'sync-step2');
+    return {
+      peer,
+      vector: Y.decodeStateVector(step1?.type === 'sync-step1' ? step1.stateVector : new Uint8Array([0])),
+      text: textOf(step2?.type === 'sync-step2' ? [step2.update] : []),
+    };
+  }
+
+  it('relays, stores and serves joiners without materialising a document; a resend costs nothing', async () => {
+    const { store, solo, x, y } = storedPair();
+    const one = edit('one');
+    update(x, solo, one);
+    await vi.advanceTimersByTimeAsync(0);
+    update(y, solo, one);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(x.updates).toHaveLength(0);
+    expect(y.updates).toEqual([one]);
+    await solo.persistence.idle();
+    expect((await store.loadRoom('r'))!.updates).toHaveLength(1);
+    const joiner = join(solo, 3);
+    expect(joiner.text).toBe('one');
+    expect([...joiner.vector.values()]).toEqual([3]);
+    expect(solo.hasLiveDoc).toBe(false);
+  });
+
+  it('materialises the document on use, keeps it in step, and goes back to binary once it is idle', async () => {
+    const { solo, x, y } = storedPair();
+    update(x, solo, edit('a'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(solo.doc.getText('t').toString()).toBe('a');
+    expect(solo.hasLiveDoc).toBe(true);
+    update(y, solo, edit('b'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(solo.doc.getText('t').toString()).toHaveLength(2);
+    solo.releaseIdleDoc();
+    expect(solo.hasLiveDoc).toBe(true); // used just now
+    await vi.advanceTimersByTimeAsync(DOC_IDLE_MS);
+    solo.releaseIdleDoc();
+    expect(solo.hasLiveDoc).toBe(false);
+    update(x, solo, edit('c'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(join(solo, 3).text.split('').sort().join('')).toBe('abc');
+    expect(solo.hasLiveDoc).toBe(false);
+  });
+
+  it('writes a snapshot from the binary state that loads as the same document', async () => {
+    const { solo, x } = storedPair();
+    for (const text of ['p', 'q', 'r']) {
+      update(x, solo, edit(text));
+      await vi.advanceTimersByTimeAsync(0);
+    }
+    const snapshot = solo.snapshotState();
+    expect(solo.hasLiveDoc).toBe(false);
+    expect(textOf([snapshot]).split('').sort().join('')).toBe('pqr');
   });
 });
 

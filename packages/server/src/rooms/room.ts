@@ -14,6 +14,7 @@ import { TandemError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import { encodeAwarenessEntries, readAwarenessEntries } from './awareness-entries.js';
+import { type DecodedUpdate, DocumentState } from './document-state.js';
 import type { Peer } from './peer.js';
 import { PresenceBudget } from './presence-budget.js';
 import type { RoomPersistence } from './room-persistence.js';
@@ -21,6 +22,9 @@ import { checkUpdate } from './update-check.js';
 
 /** Rooms with this many peers or more use the whole flush window. */
 export const FULL_WINDOW_PEERS = 100;
+
+/** How long a materialised document stays after its last use before the room goes back to binary. */
+export const DOC_IDLE_MS = 30_000;
 
 /** The origin of changes that came from another instance. */
 export const REMOTE = Symbol('remote');
@@ -63,16 +67,24 @@ interface PeerState {
 }
 
 /**
- * One loaded document: Y.Doc + Awareness + connected peers. Incoming updates are checked (access, size)
- * when they arrive and applied in batches: everything that arrives before the next flush (the end of the
- * event-loop turn, or up to `flushWindowMs` later in a busy room — see scheduleFlush) is applied to the
- * Y.Doc in one transaction, and what was new to the doc is encoded into a single frame that every peer
+ * One loaded document: its state + Awareness + connected peers. Incoming updates are checked (access,
+ * size, content limits) when they arrive and taken in batches: everything that arrives before the next
+ * flush (the end of the event-loop turn, or up to `flushWindowMs` later in a busy room — see
+ * scheduleFlush) is taken together, and what was new is encoded into a single frame that every peer
  * receives and handed to persistence as one write. Acks go out only once that write is durable;
  * broadcast never waits for it.
+ *
+ * The state is binary (a DocumentState: merged updates and a state vector) on the hot path, and a
+ * Y.Doc only while something needs a document — REST views and edits, revisions, extension readers.
+ * `doc` materialises it; releaseIdleDoc turns it back into binary once unused for DOC_IDLE_MS. See
+ * docs/decisions/0001-update-path-without-ydoc.md.
  */
 export class Room {
-  readonly doc: Y.Doc;
   readonly awareness: awarenessProtocol.Awareness;
+  /** The document while something uses one; null on the binary path. Exactly one of live/state is set. */
+  private live: Y.Doc | null = null;
+  private state: DocumentState | null;
+  private docUsedAt = 0;
   private readonly peers = new Map<Peer, PeerState>();
   /**
    * Which peer currently owns each awareness client id. Only the same user may change or remove it
@@ -80,7 +92,7 @@ export class Room {
    */
   private readonly awarenessOwners = new Map<number, Peer>();
   /** Client updates received since the last flush, applied together when it runs. */
-  private received: { peer: Peer; update: Uint8Array }[] = [];
+  private received: { peer: Peer; update: Uint8Array; decoded: DecodedUpdate }[] = [];
   private receivedBytes = 0;
   /** What the doc reported as new (plus raw updates still waiting for missing content). */
   private pendingUpdates: Uint8Array[] = [];
@@ -114,30 +126,68 @@ export class Room {
 
   constructor(
     readonly name: string,
-    doc: Y.Doc,
+    state: DocumentState,
     readonly persistence: RoomPersistence,
     private readonly log: Logger,
     private readonly options: RoomOptions,
     loaded: { bytes: number; existed: boolean },
     private readonly metrics: Metrics,
   ) {
-    this.doc = doc;
+    this.state = state;
     this.presenceBudget = new PresenceBudget(options.maxRoomPresenceBytes);
     this.approxBytes = loaded.bytes;
     this.unclaimed = !loaded.existed;
     persistence.onCompacted = (bytes) => {
       this.approxBytes = bytes;
     };
-    this.awareness = new awarenessProtocol.Awareness(doc);
+    // Awareness wants a document only for its own client id; ours never publishes a state.
+    this.awareness = new awarenessProtocol.Awareness(new Y.Doc({ gc: false }));
     // The server is not a participant; without this every client would see a phantom user.
     this.awareness.setLocalState(null);
     // Each Awareness runs its own 3 s timer; with no local state to renew, all it does is expire
     // silent states, which the registry does for every room in one sweep (expirePresence).
     clearInterval((this.awareness as unknown as { _checkInterval: ReturnType<typeof setInterval> })._checkInterval);
+    this.awareness.on('update', this.onAwarenessUpdate);
+  }
+
+  /**
+   * The room's document, materialised from the binary state on first use and kept while it is used.
+   * Changes made to it (REST writes, restores) reach peers and the store like any update.
+   */
+  get doc(): Y.Doc {
+    this.docUsedAt = performance.now();
+    if (this.live) return this.live;
+    const doc = this.state!.toDoc();
     // 'update' fires only for changes that were new to the doc, so a resent update costs no
     // broadcast and no storage.
     doc.on('update', this.onDocUpdate);
-    this.awareness.on('update', this.onAwarenessUpdate);
+    this.live = doc;
+    this.state = null;
+    return doc;
+  }
+
+  /** Whether the room holds a materialised document right now (for metrics and tests). */
+  get hasLiveDoc(): boolean {
+    return this.live !== null;
+  }
+
+  /**
+   * Goes back to the binary state once the document was unused for DOC_IDLE_MS and nothing waits to
+   * be applied (the registry's sweep calls it for every room).
+   */
+  releaseIdleDoc(now = performance.now()): void {
+    const doc = this.live;
+    if (!doc || this.holds > 0 || this.flushScheduled || this.received.length > 0) return;
+    if (now - this.docUsedAt < DOC_IDLE_MS || this.failed) return;
+    this.state = DocumentState.fromDoc(doc);
+    doc.off('update', this.onDocUpdate);
+    doc.destroy();
+    this.live = null;
+  }
+
+  /** The room's state to store as its snapshot (persistence asks when it compacts). */
+  snapshotState(): Uint8Array {
+    return this.live ? Y.encodeStateAsUpdate(this.live) : this.state!.compacted();
   }
 
   /** REST calls and other server-side users that keep the room loaded without being peers. */
@@ -214,7 +264,7 @@ export class Room {
     });
     this.sendStatus(peer);
     // Same opening as y-websocket's server: our state vector, so the client sends what we lack.
-    peer.send(encodeSyncStep1(Y.encodeStateVector(this.doc)));
+    peer.send(encodeSyncStep1(this.live ? Y.encodeStateVector(this.live) : this.state!.stateVector()));
     if (this.awareness.getStates().size > 0) peer.send(this.fullAwarenessFrame());
   }
 
@@ -267,7 +317,7 @@ export class Room {
   documentWith(update: Uint8Array): Y.Doc {
     const copy = new Y.Doc();
     Y.transact(copy, () => {
-      Y.applyUpdate(copy, Y.encodeStateAsUpdate(this.doc));
+      Y.applyUpdate(copy, this.live ? Y.encodeStateAsUpdate(this.live) : this.state!.merged());
       for (const r of this.received) Y.applyUpdate(copy, r.update);
       Y.applyUpdate(copy, update);
     });
@@ -302,7 +352,10 @@ export class Room {
   }
 
   private flushBatch(): Promise<void> {
-    if (this.received.length > 0) this.applyReceived();
+    if (this.received.length > 0) {
+      if (this.live) this.applyReceived();
+      else this.acceptReceived();
+    }
     let durable: Promise<void> | null = null;
     if (this.pendingUpdates.length > 0) {
       const merged = this.pendingUpdates.length === 1 ? this.pendingUpdates[0]! : Y.mergeUpdates(this.pendingUpdates);
@@ -380,10 +433,11 @@ export class Room {
     this.destroyed = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
-    this.doc.off('update', this.onDocUpdate);
+    this.live?.off('update', this.onDocUpdate);
+    this.live?.destroy();
     this.awareness.off('update', this.onAwarenessUpdate);
     this.awareness.destroy();
-    this.doc.destroy();
+    this.awareness.doc.destroy();
   }
 
   private fullAwarenessFrame(): Uint8Array {
@@ -394,7 +448,7 @@ export class Room {
 
   private diffFor(stateVector: Uint8Array): Uint8Array {
     try {
-      return Y.encodeStateAsUpdate(this.doc, stateVector);
+      return this.live ? Y.encodeStateAsUpdate(this.live, stateVector) : this.state!.diff(stateVector);
     } catch (cause) {
       throw new TandemError('invalid_update', 'malformed state vector', { cause });
     }
@@ -423,8 +477,8 @@ export class Room {
     // Checked now, against what is loaded plus what waits to be applied: once applied, a Yjs update
     // cannot be taken back.
     this.assertCapacity(update.length);
-    checkUpdate(update);
-    this.received.push({ peer, update });
+    const decoded = checkUpdate(update);
+    this.received.push({ peer, update, decoded });
     this.receivedBytes += update.length;
     if (peer.tandem) {
       if (this.pendingAcks.size === 0) this.ackBatchStartedAt = performance.now();
@@ -434,7 +488,29 @@ export class Room {
   }
 
   /**
-   * Applies every received update in one Yjs transaction: the per-transaction work (cleanup, merging
+   * The hot path, without a document: each received update is compared with the binary state's state
+   * vector, and only what it adds is kept, sent and stored — the update as received, or stripped of
+   * what a resend repeats. Nothing can fail here per peer: checkUpdate already decoded every update.
+   */
+  private acceptReceived(): void {
+    const received = this.received;
+    this.received = [];
+    this.receivedBytes = 0;
+    const state = this.state!;
+    const before = this.pendingUpdates.length;
+    let origin: Peer | null | undefined;
+    for (const { peer, update, decoded } of received) {
+      const fresh = state.accept(update, decoded);
+      if (fresh === null) continue;
+      // A received update is a view into its frame's buffer: copied, so the state does not pin it.
+      this.keepPending(fresh === update ? update.slice() : fresh);
+      origin = sameOrigin(origin, peer);
+    }
+    if (this.pendingUpdates.length > before) this.pendingOrigin = sameOrigin(this.pendingOrigin, origin ?? null);
+  }
+
+  /**
+   * With a document live: applies every received update in one Yjs transaction: the per-transaction work (cleanup, merging
    * structs, encoding the 'update' event) is paid once per batch instead of once per update. A peer
    * whose update is malformed is dropped and its later updates in the batch are skipped; the others
    * still apply.
@@ -448,23 +524,24 @@ export class Room {
     const received = this.received;
     this.received = [];
     this.receivedBytes = 0;
-    const store = this.doc.store;
+    const doc = this.live!;
+    const store = doc.store;
     const failed = new Set<Peer>();
     const before = this.pendingUpdates.length;
     const single = received.length === 1;
     let origin: Peer | null | undefined;
     let transaction: Y.Transaction | undefined;
-    if (single) this.doc.off('update', this.onDocUpdate);
+    if (single) doc.off('update', this.onDocUpdate);
     try {
       // The room itself is the transaction's origin, which tells onDocUpdate the batch is accounted here.
       Y.transact(
-        this.doc,
+        doc,
         (tr) => {
           transaction = tr;
           for (const { peer, update } of received) {
             if (failed.has(peer)) continue;
             try {
-              Y.applyUpdate(this.doc, update);
+              Y.applyUpdate(doc, update);
             } catch (cause) {
               failed.add(peer);
               this.pendingAcks.delete(peer);
@@ -483,7 +560,7 @@ export class Room {
         this,
       );
     } finally {
-      if (single) this.doc.on('update', this.onDocUpdate);
+      if (single) doc.on('update', this.onDocUpdate);
     }
     if (single && origin !== undefined) {
       // Applied: keep it if it was new, or if part of it waits for missing content (as above).
@@ -493,7 +570,7 @@ export class Room {
     } else if (single && addedContent(transaction!)) {
       // Refused, but Yjs had integrated part of it before it threw (its structs come before its
       // malformed delete set). The doc has that part now, so everyone and the log get it too.
-      this.keepPending(Y.encodeStateAsUpdate(this.doc, Y.encodeStateVector(transaction!.beforeState)));
+      this.keepPending(Y.encodeStateAsUpdate(doc, Y.encodeStateVector(transaction!.beforeState)));
     }
     if (this.pendingUpdates.length > before) this.pendingOrigin = sameOrigin(this.pendingOrigin, origin ?? null);
   }
@@ -531,7 +608,16 @@ export class Room {
    */
   applyRemote(update: Uint8Array): void {
     if (this.destroyed || this.failed) return;
-    Y.applyUpdate(this.doc, update, REMOTE);
+    if (this.live) {
+      Y.applyUpdate(this.live, update, REMOTE);
+      return;
+    }
+    // Checked like a client's: the store may predate today's limits.
+    const fresh = this.state!.accept(update, checkUpdate(update));
+    if (fresh === null) return;
+    this.pendingRemote.push(fresh);
+    this.approxBytes += fresh.length;
+    this.scheduleFlush();
   }
 
   /**

@@ -1,0 +1,205 @@
+import * as Y from 'yjs';
+
+type DeleteSet = ReturnType<typeof Y.decodeUpdate>['ds'];
+
+/** A Yjs update as checkUpdate decoded it: its structs (Skips included) and its delete set. */
+export interface DecodedUpdate {
+  structs: (Y.Item | Y.GC | Y.Skip)[];
+  ds: DeleteSet;
+}
+
+/** Parts kept before the newest ones are folded into one (see add). */
+const MAX_PARTS = 32;
+
+/**
+ * What a room knows of its document, in binary and without a Y.Doc: the loaded state and every update
+ * accepted since, as a short list of Yjs updates, plus the state vector they add up to. Accepting an
+ * update costs a comparison of its struct ranges with the state vector (it was decoded once already, by
+ * checkUpdate) instead of integrating it into a document; joiners get a diff of the merged parts.
+ *
+ * The state vector only advances over contiguous ranges, as a document's would: an update past a gap
+ * (missing dependency) is kept, stored and forwarded, but until the gap is filled a resend of it is not
+ * recognised — harmless, Yjs updates are idempotent. An item whose origin is another client's missing
+ * item counts as known here while a document would hold it pending; both have its bytes, so a joiner's
+ * diff still carries it.
+ */
+export class DocumentState {
+  private parts: Uint8Array[];
+  private partsBytes: number;
+  private clocks: Map<number, number>;
+  private encodedVector: Uint8Array | null = null;
+  /** A gap was accepted: the next full fold recomputes the clocks from the merged state. */
+  private sawGap = false;
+  /** Delete sets known to be in the parts, merged lazily (null: not derived yet). */
+  private knownDeletes: DeleteSet[] | null = null;
+  /** Size of the state the last time deleted content was collected (see compacted). */
+  private collectedBytes: number;
+
+  constructor(updates: Uint8Array[] = []) {
+    const merged = updates.length === 0 ? null : updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates);
+    this.parts = merged ? [merged] : [];
+    this.partsBytes = merged?.length ?? 0;
+    this.clocks = merged ? Y.decodeStateVector(Y.encodeStateVectorFromUpdate(merged)) : new Map();
+    this.collectedBytes = this.partsBytes;
+  }
+
+  /** The state a document holds, GC'd: the parts become just that state. */
+  static fromDoc(doc: Y.Doc): DocumentState {
+    return new DocumentState([Y.encodeStateAsUpdate(doc)]);
+  }
+
+  get byteSize(): number {
+    return this.partsBytes;
+  }
+
+  /** How many updates the state is kept as (folded as they accumulate). */
+  get partCount(): number {
+    return this.parts.length;
+  }
+
+  stateVector(): Uint8Array {
+    return (this.encodedVector ??= Y.encodeStateVector(this.clocks));
+  }
+
+  /** Everything known, as one update. */
+  merged(): Uint8Array {
+    if (this.parts.length === 0) return Y.mergeUpdates([]);
+    if (this.parts.length > 1) this.foldAll();
+    return this.parts[0]!;
+  }
+
+  /** What a peer with `stateVector` lacks. Throws on a malformed state vector. */
+  diff(stateVector: Uint8Array): Uint8Array {
+    return Y.diffUpdate(this.merged(), stateVector);
+  }
+
+  /** A document built from the state, for the few readers that need one (REST, revisions, hooks). */
+  toDoc(): Y.Doc {
+    const doc = new Y.Doc({ gc: true });
+    Y.applyUpdate(doc, this.merged());
+    return doc;
+  }
+
+  /**
+   * Accepts an update: returns what of it is new (the update itself, or it stripped of structs we
+   * already have), or null when it adds nothing — a resend is neither forwarded nor stored again.
+   */
+  accept(update: Uint8Array, decoded: DecodedUpdate): Uint8Array | null {
+    const { structs, ds } = decoded;
+    let addsStructs = false;
+    let repeatsStructs = false;
+    const advances: [number, number][] = [];
+    for (let i = 0; i < structs.length;) {
+      const client = structs[i]!.id.client;
+      const known = this.clocks.get(client) ?? 0;
+      let reach = known;
+      let contiguous = true;
+      for (; i < structs.length && structs[i]!.id.client === client; i++) {
+        const struct = structs[i]!;
+        if (struct instanceof Y.Skip) {
+          contiguous = false;
+          continue;
+        }
+        const { clock } = struct.id;
+        const end = clock + struct.length;
+        if (clock < known) repeatsStructs = true;
+        if (end > known) addsStructs = true;
+        if (!contiguous) continue;
+        if (clock > reach) contiguous = false;
+        else if (end > reach) reach = end;
+      }
+      if (!contiguous) this.sawGap = true;
+      if (reach > known) advances.push([client, reach]);
+    }
+    const deletes = ds.clients.size > 0;
+    if (!addsStructs && (!deletes || this.deletesKnown(ds))) return null;
+    const fresh = repeatsStructs ? Y.diffUpdate(update, this.stateVector()) : update;
+    for (const [client, clock] of advances) this.clocks.set(client, clock);
+    if (advances.length > 0) this.encodedVector = null;
+    if (deletes) this.knownDeletes?.push(ds);
+    this.add(fresh);
+    return fresh;
+  }
+
+  /**
+   * The state to write as a snapshot. Merging parts keeps deleted content, so once the state has
+   * doubled since deleted content was last collected, it is collected (through a document) and the
+   * parts become that smaller state.
+   */
+  compacted(): Uint8Array {
+    const merged = this.merged();
+    if (merged.length <= 2 * this.collectedBytes + 4096) return merged;
+    const doc = this.toDoc();
+    try {
+      const state = Y.encodeStateAsUpdate(doc);
+      this.replaceWith(state);
+      return state;
+    } finally {
+      doc.destroy();
+    }
+  }
+
+  private replaceWith(state: Uint8Array): void {
+    this.parts = [state];
+    this.partsBytes = state.length;
+    this.collectedBytes = state.length;
+    this.knownDeletes = null;
+  }
+
+  private add(part: Uint8Array): void {
+    this.parts.push(part);
+    this.partsBytes += part.length;
+    if (this.parts.length <= MAX_PARTS) return;
+    // The newest parts are small and the first is the big loaded state: fold the newest together, and
+    // keep folding while a part is no bigger than twice the one after it, so each byte is merged a
+    // logarithmic number of times rather than once per update.
+    const newest = this.parts.splice(1);
+    this.parts.push(Y.mergeUpdates(newest));
+    while (this.parts.length >= 2) {
+      const last = this.parts.length - 1;
+      if (this.parts[last - 1]!.length > 2 * this.parts[last]!.length) break;
+      this.parts.splice(last - 1, 2, Y.mergeUpdates([this.parts[last - 1]!, this.parts[last]!]));
+    }
+    this.partsBytes = this.parts.reduce((n, p) => n + p.length, 0);
+  }
+
+  private foldAll(): void {
+    const merged = Y.mergeUpdates(this.parts);
+    this.parts = [merged];
+    this.partsBytes = merged.length;
+    if (this.sawGap) {
+      // A filled gap leaves ranges the incremental clocks never reached; the merged state knows them.
+      this.sawGap = false;
+      this.clocks = Y.decodeStateVector(Y.encodeStateVectorFromUpdate(merged));
+      this.encodedVector = null;
+    }
+  }
+
+  /** Whether every deletion in `ds` is one the state already has (a resent update's delete set). */
+  private deletesKnown(ds: DeleteSet): boolean {
+    // mergeDeleteSets also sorts and merges the ranges, which `covered` relies on.
+    this.knownDeletes ??= [Y.mergeDeleteSets([Y.decodeUpdate(this.merged()).ds])];
+    if (this.knownDeletes.length > 1) this.knownDeletes = [Y.mergeDeleteSets(this.knownDeletes)];
+    const known = this.knownDeletes[0]!.clients;
+    for (const [client, items] of ds.clients) {
+      const ranges = known.get(client);
+      if (!ranges) return false;
+      for (const { clock, len } of items) if (!covered(ranges, clock, len)) return false;
+    }
+    return true;
+  }
+}
+
+/** Whether [clock, clock+len) lies within one of `ranges` (sorted and merged, as mergeDeleteSets leaves them). */
+function covered(ranges: { clock: number; len: number }[], clock: number, len: number): boolean {
+  let low = 0;
+  let high = ranges.length - 1;
+  while (low <= high) {
+    const mid = (low + high) >> 1;
+    const range = ranges[mid]!;
+    if (clock < range.clock) high = mid - 1;
+    else if (clock >= range.clock + range.len) low = mid + 1;
+    else return clock + len <= range.clock + range.len;
+  }
+  return false;
+}
