@@ -49,6 +49,11 @@ describe('operations endpoints', () => {
       expect(again.get('tandem_connections')).toBe(1);
     });
     expect(m.get('tandem_rooms_loaded')).toBe(1);
+    // Socket edits alone never materialise a document; a REST read does.
+    expect(m.get('tandem_rooms_with_document')).toBe(0);
+    expect((await fetch(`${server.httpUrl}/v1/rooms/m/content`)).status).toBe(200);
+    const after = parsePrometheus(await (await fetch(`${server.httpUrl}/metrics`)).text());
+    expect(after.get('tandem_rooms_with_document')).toBe(1);
     expect(m.get('tandem_messages_in_total{type="sync-update"}')).toBeGreaterThanOrEqual(1);
     expect(m.get('tandem_bytes_in_total')).toBeGreaterThan(0);
     expect(m.get('tandem_frames_out_total')).toBeGreaterThan(0);

@@ -22,6 +22,11 @@ export class Metrics {
     help: 'Rooms loaded in memory',
     registers: [this.registry],
   });
+  readonly roomsWithDocument = new Gauge({
+    name: 'tandem_rooms_with_document',
+    help: 'Loaded rooms holding a materialised Y.Doc (for REST, revisions or hooks) rather than binary state',
+    registers: [this.registry],
+  });
   /**
    * Received messages and bytes since the last scrape: counted per message as plain numbers (a labelled
    * prom-client counter hashes its labels on every inc), folded into the counters when they are read.

@@ -22,6 +22,7 @@ export function healthRoutes(app: App, deps: HttpDeps): void {
 
   app.get('/metrics', hidden, async (_request, reply) => {
     deps.metrics.roomsLoaded.set(deps.registry.size);
+    deps.metrics.roomsWithDocument.set(deps.registry.loadedRooms().filter((room) => room.hasLiveDoc).length);
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 }
