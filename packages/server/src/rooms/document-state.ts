@@ -8,8 +8,14 @@ export interface DecodedUpdate {
   ds: DeleteSet;
 }
 
-/** Parts kept before the newest ones are folded into one (see add). */
-const MAX_PARTS = 32;
+/**
+ * Accepted updates kept as they came before they are folded into one part (see add). Folding costs
+ * about what integrating did, and a busy room compacts (folding everything) every few hundred updates
+ * anyway, so on the hot path folds are rare: at most this many updates, or this many bytes, wait for
+ * one. A room that went quiet is folded by the registry's sweep (Room.foldIfQuiet).
+ */
+const MAX_UNFOLDED = 512;
+const MAX_UNFOLDED_BYTES = 64 * 1024;
 
 /**
  * What a room knows of its document, in binary and without a Y.Doc: the loaded state and every update
@@ -24,8 +30,12 @@ const MAX_PARTS = 32;
  * diff still carries it.
  */
 export class DocumentState {
+  /** Folded parts, each more than twice the size of the next, then the updates not folded yet. */
   private parts: Uint8Array[];
+  /** Where the unfolded updates start in `parts`. */
+  private unfoldedFrom: number;
   private partsBytes: number;
+  private unfoldedBytes = 0;
   private clocks: Map<number, number>;
   private encodedVector: Uint8Array | null = null;
   /** A gap was accepted: the next full fold recomputes the clocks from the merged state. */
@@ -38,6 +48,7 @@ export class DocumentState {
   constructor(updates: Uint8Array[] = []) {
     const merged = updates.length === 0 ? null : updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates);
     this.parts = merged ? [merged] : [];
+    this.unfoldedFrom = this.parts.length;
     this.partsBytes = merged?.length ?? 0;
     this.clocks = merged ? Y.decodeStateVector(Y.encodeStateVectorFromUpdate(merged)) : new Map();
     this.collectedBytes = this.partsBytes;
@@ -55,6 +66,11 @@ export class DocumentState {
   /** How many updates the state is kept as (folded as they accumulate). */
   get partCount(): number {
     return this.parts.length;
+  }
+
+  /** Accepted updates not folded yet. */
+  get unfoldedCount(): number {
+    return this.parts.length - this.unfoldedFrom;
   }
 
   stateVector(): Uint8Array {
@@ -141,6 +157,8 @@ export class DocumentState {
 
   private replaceWith(state: Uint8Array): void {
     this.parts = [state];
+    this.unfoldedFrom = 1;
+    this.unfoldedBytes = 0;
     this.partsBytes = state.length;
     this.collectedBytes = state.length;
     this.knownDeletes = null;
@@ -149,23 +167,27 @@ export class DocumentState {
   private add(part: Uint8Array): void {
     this.parts.push(part);
     this.partsBytes += part.length;
-    if (this.parts.length <= MAX_PARTS) return;
-    // The newest parts are small and the first is the big loaded state: fold the newest together, and
-    // keep folding while a part is no bigger than twice the one after it, so each byte is merged a
-    // logarithmic number of times rather than once per update.
-    const newest = this.parts.splice(1);
-    this.parts.push(Y.mergeUpdates(newest));
+    this.unfoldedBytes += part.length;
+    if (this.parts.length - this.unfoldedFrom <= MAX_UNFOLDED && this.unfoldedBytes <= MAX_UNFOLDED_BYTES) return;
+    this.unfoldedBytes = 0;
+    // Fold the unfolded updates into one part, then keep folding while a part is no bigger than twice
+    // the one after it: the parts stay a geometric series (a few, however long the room lives), and each
+    // byte is merged a logarithmic number of times rather than once per fold.
+    this.parts.push(Y.mergeUpdates(this.parts.splice(this.unfoldedFrom)));
     while (this.parts.length >= 2) {
       const last = this.parts.length - 1;
       if (this.parts[last - 1]!.length > 2 * this.parts[last]!.length) break;
       this.parts.splice(last - 1, 2, Y.mergeUpdates([this.parts[last - 1]!, this.parts[last]!]));
     }
+    this.unfoldedFrom = this.parts.length;
     this.partsBytes = this.parts.reduce((n, p) => n + p.length, 0);
   }
 
   private foldAll(): void {
     const merged = Y.mergeUpdates(this.parts);
     this.parts = [merged];
+    this.unfoldedFrom = 1;
+    this.unfoldedBytes = 0;
     this.partsBytes = merged.length;
     if (this.sawGap) {
       // A filled gap leaves ranges the incremental clocks never reached; the merged state knows them.

@@ -11,7 +11,7 @@ import { checkUpdate } from './update-check.js';
 
 /**
  * How often silent presence is looked for (y-protocols' own Awareness timer period, a tenth of 30 s),
- * and idle documents released.
+ * and idle documents released and quiet rooms' state folded.
  */
 const PRESENCE_SWEEP_MS = 3_000;
 
@@ -111,6 +111,7 @@ export class RoomRegistry {
       for (const entry of this.entries.values()) {
         entry.room?.expirePresence(now);
         entry.room?.releaseIdleDoc();
+        entry.room?.foldIfQuiet();
       }
     }, PRESENCE_SWEEP_MS);
     this.presenceSweep.unref();

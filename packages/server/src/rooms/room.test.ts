@@ -282,6 +282,21 @@ describe('Room state: binary until a document is needed', () => {
     expect(solo.hasLiveDoc).toBe(false);
   });
 
+  it("folds a quiet room's small updates together, but not a busy one's", async () => {
+    const { solo, x } = storedPair();
+    for (const text of ['p', 'q', 'r']) {
+      update(x, solo, edit(text));
+      await vi.advanceTimersByTimeAsync(0);
+    }
+    expect(solo.unfoldedUpdates).toBe(3);
+    solo.foldIfQuiet();
+    expect(solo.unfoldedUpdates).toBe(3); // flushed just now
+    await vi.advanceTimersByTimeAsync(2_500);
+    solo.foldIfQuiet();
+    expect(solo.unfoldedUpdates).toBe(0);
+    expect(join(solo, 3).text.split('').sort().join('')).toBe('pqr');
+  });
+
   it('writes a snapshot from the binary state that loads as the same document', async () => {
     const { solo, x } = storedPair();
     for (const text of ['p', 'q', 'r']) {

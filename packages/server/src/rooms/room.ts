@@ -26,6 +26,9 @@ export const FULL_WINDOW_PEERS = 100;
 /** How long a materialised document stays after its last use before the room goes back to binary. */
 export const DOC_IDLE_MS = 30_000;
 
+/** How long a room has not flushed before its binary state's small updates are folded together. */
+const QUIET_FOLD_MS = 2_000;
+
 /** The origin of changes that came from another instance. */
 export const REMOTE = Symbol('remote');
 
@@ -171,6 +174,11 @@ export class Room {
     return this.live !== null;
   }
 
+  /** Accepted updates the binary state holds unfolded (0 with a live document). */
+  get unfoldedUpdates(): number {
+    return this.state?.unfoldedCount ?? 0;
+  }
+
   /**
    * Goes back to the binary state once the document was unused for DOC_IDLE_MS and nothing waits to
    * be applied (the registry's sweep calls it for every room).
@@ -183,6 +191,16 @@ export class Room {
     doc.off('update', this.onDocUpdate);
     doc.destroy();
     this.live = null;
+  }
+
+  /**
+   * Folds the binary state's unfolded updates once the room has been quiet for a sweep: a busy room
+   * folds rarely (cheaper), a quiet one should not hold hundreds of small updates as separate objects.
+   */
+  foldIfQuiet(now = performance.now()): void {
+    if (!this.state || this.state.unfoldedCount < 2 || this.flushScheduled) return;
+    if (now - this.lastFlushAt < QUIET_FOLD_MS) return;
+    this.state.merged();
   }
 
   /** The room's state to store as its snapshot (persistence asks when it compacts). */
