@@ -30,28 +30,26 @@ const MAX_UNFOLDED_BYTES = 64 * 1024;
  * diff still carries it.
  */
 export class DocumentState {
-  /** Folded parts, each more than twice the size of the next, then the updates not folded yet. */
-  private parts: Uint8Array[];
-  /** Where the unfolded updates start in `parts`. */
-  private unfoldedFrom: number;
-  private partsBytes: number;
-  private unfoldedBytes = 0;
+  /** Folded parts, each more than twice the size of the next. */
+  private folded: Uint8Array[];
+  private foldedBytes: number;
+  /** Accepted updates not folded yet, back to back in one buffer. */
+  private readonly unfolded = new UnfoldedUpdates();
   private clocks: Map<number, number>;
   private encodedVector: Uint8Array | null = null;
   /** A gap was accepted: the next full fold recomputes the clocks from the merged state. */
   private sawGap = false;
-  /** Delete sets known to be in the parts, merged lazily (null: not derived yet). */
+  /** Delete sets known to be in the state, merged lazily (null: not derived yet). */
   private knownDeletes: DeleteSet[] | null = null;
   /** Size of the state the last time deleted content was collected (see compacted). */
   private collectedBytes: number;
 
   constructor(updates: Uint8Array[] = []) {
     const merged = updates.length === 0 ? null : updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates);
-    this.parts = merged ? [merged] : [];
-    this.unfoldedFrom = this.parts.length;
-    this.partsBytes = merged?.length ?? 0;
+    this.folded = merged ? [merged] : [];
+    this.foldedBytes = merged?.length ?? 0;
     this.clocks = merged ? Y.decodeStateVector(Y.encodeStateVectorFromUpdate(merged)) : new Map();
-    this.collectedBytes = this.partsBytes;
+    this.collectedBytes = this.foldedBytes;
   }
 
   /** The state a document holds, GC'd: the parts become just that state. */
@@ -60,17 +58,17 @@ export class DocumentState {
   }
 
   get byteSize(): number {
-    return this.partsBytes;
+    return this.foldedBytes + this.unfolded.bytes;
   }
 
   /** How many updates the state is kept as (folded as they accumulate). */
   get partCount(): number {
-    return this.parts.length;
+    return this.folded.length + this.unfolded.count;
   }
 
   /** Accepted updates not folded yet. */
   get unfoldedCount(): number {
-    return this.parts.length - this.unfoldedFrom;
+    return this.unfolded.count;
   }
 
   stateVector(): Uint8Array {
@@ -79,9 +77,8 @@ export class DocumentState {
 
   /** Everything known, as one update. */
   merged(): Uint8Array {
-    if (this.parts.length === 0) return Y.mergeUpdates([]);
-    if (this.parts.length > 1) this.foldAll();
-    return this.parts[0]!;
+    if (this.folded.length !== 1 || this.unfolded.count > 0) this.foldAll();
+    return this.folded[0]!;
   }
 
   /** What a peer with `stateVector` lacks. Throws on a malformed state vector. */
@@ -156,39 +153,34 @@ export class DocumentState {
   }
 
   private replaceWith(state: Uint8Array): void {
-    this.parts = [state];
-    this.unfoldedFrom = 1;
-    this.unfoldedBytes = 0;
-    this.partsBytes = state.length;
+    this.folded = [state];
+    this.foldedBytes = state.length;
+    this.unfolded.clear();
     this.collectedBytes = state.length;
     this.knownDeletes = null;
   }
 
   private add(part: Uint8Array): void {
-    this.parts.push(part);
-    this.partsBytes += part.length;
-    this.unfoldedBytes += part.length;
-    if (this.parts.length - this.unfoldedFrom <= MAX_UNFOLDED && this.unfoldedBytes <= MAX_UNFOLDED_BYTES) return;
-    this.unfoldedBytes = 0;
+    this.unfolded.push(part);
+    if (this.unfolded.count <= MAX_UNFOLDED && this.unfolded.bytes <= MAX_UNFOLDED_BYTES) return;
     // Fold the unfolded updates into one part, then keep folding while a part is no bigger than twice
     // the one after it: the parts stay a geometric series (a few, however long the room lives), and each
     // byte is merged a logarithmic number of times rather than once per fold.
-    this.parts.push(Y.mergeUpdates(this.parts.splice(this.unfoldedFrom)));
-    while (this.parts.length >= 2) {
-      const last = this.parts.length - 1;
-      if (this.parts[last - 1]!.length > 2 * this.parts[last]!.length) break;
-      this.parts.splice(last - 1, 2, Y.mergeUpdates([this.parts[last - 1]!, this.parts[last]!]));
+    this.folded.push(mergeOwned(this.unfolded.views()));
+    this.unfolded.clear();
+    while (this.folded.length >= 2) {
+      const last = this.folded.length - 1;
+      if (this.folded[last - 1]!.length > 2 * this.folded[last]!.length) break;
+      this.folded.splice(last - 1, 2, Y.mergeUpdates([this.folded[last - 1]!, this.folded[last]!]));
     }
-    this.unfoldedFrom = this.parts.length;
-    this.partsBytes = this.parts.reduce((n, p) => n + p.length, 0);
+    this.foldedBytes = this.folded.reduce((n, p) => n + p.length, 0);
   }
 
   private foldAll(): void {
-    const merged = Y.mergeUpdates(this.parts);
-    this.parts = [merged];
-    this.unfoldedFrom = 1;
-    this.unfoldedBytes = 0;
-    this.partsBytes = merged.length;
+    const merged = mergeOwned([...this.folded, ...this.unfolded.views()]);
+    this.folded = [merged];
+    this.foldedBytes = merged.length;
+    this.unfolded.clear();
     if (this.sawGap) {
       // A filled gap leaves ranges the incremental clocks never reached; the merged state knows them.
       this.sawGap = false;
@@ -224,4 +216,58 @@ function covered(ranges: { clock: number; len: number }[], clock: number, len: n
     else return clock + len <= range.clock + range.len;
   }
   return false;
+}
+
+/**
+ * Merges updates into one that shares no memory with them: mergeUpdates hands back a lone update as
+ * it is, and a view into UnfoldedUpdates' buffer would be overwritten after it is cleared.
+ */
+function mergeOwned(updates: Uint8Array[]): Uint8Array {
+  return updates.length === 1 ? updates[0]!.slice() : Y.mergeUpdates(updates);
+}
+
+/**
+ * Updates back to back in one growing buffer, with their end offsets: hundreds of small updates waiting
+ * to be folded are one object for the garbage collector instead of hundreds (which it would copy at
+ * every young-generation collection and then promote).
+ */
+class UnfoldedUpdates {
+  private buffer = new Uint8Array(0);
+  private ends: number[] = [];
+
+  get count(): number {
+    return this.ends.length;
+  }
+
+  get bytes(): number {
+    return this.ends.length === 0 ? 0 : this.ends[this.ends.length - 1]!;
+  }
+
+  push(update: Uint8Array): void {
+    const start = this.bytes;
+    const end = start + update.length;
+    if (end > this.buffer.length) {
+      const grown = new Uint8Array(Math.max(end, 2 * this.buffer.length, 256));
+      grown.set(this.buffer.subarray(0, start));
+      this.buffer = grown;
+    }
+    this.buffer.set(update, start);
+    this.ends.push(end);
+  }
+
+  /** The updates, as views into the buffer: valid until the next clear (see mergeOwned). */
+  views(): Uint8Array[] {
+    let start = 0;
+    return this.ends.map((end) => {
+      const view = this.buffer.subarray(start, end);
+      start = end;
+      return view;
+    });
+  }
+
+  clear(): void {
+    this.ends = [];
+    // A small buffer is kept for the next updates; a big one is not held by a room that went quiet.
+    if (this.buffer.length > 4096) this.buffer = new Uint8Array(0);
+  }
 }
