@@ -41,7 +41,7 @@ Options (each also an env var, e.g. --data-dir → TANDEM_DATA_DIR; lists are co
   --drain-timeout-ms <n>        max wait for writes on SIGTERM (default 15000)
   --sqlite-synchronous full|normal  full survives power loss, normal only crashes (default full)
   --commit-window-ms <n>        least time between SQLite commits when busy; writes in between share
-                                one commit (default 5; 0 = never wait)
+                                one commit (default 20; 0 = never wait)
 
   Auth (none set = open server: everyone may read and write, bound to 127.0.0.1 by default)
   --jwt-secret <s>              HS256 secret (32+ chars)

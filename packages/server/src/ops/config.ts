@@ -71,7 +71,7 @@ export const configSchema = z.object({
    * SQLite: least time between two commits. A busy server's writes (and acks) wait up to this long and
    * share one commit and fsync; a quiet one commits at once (0 = never wait).
    */
-  commitWindowMs: z.coerce.number().int().min(0).max(1_000).default(5),
+  commitWindowMs: z.coerce.number().int().min(0).max(1_000).default(20),
   /** SQLite `synchronous`: FULL survives power loss, NORMAL survives process crashes only. */
   sqliteSynchronous: z.enum(['full', 'normal']).default('full'),
 
