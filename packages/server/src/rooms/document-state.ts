@@ -41,15 +41,17 @@ export class DocumentState {
   private sawGap = false;
   /** Delete sets known to be in the state, merged lazily (null: not derived yet). */
   private knownDeletes: DeleteSet[] | null = null;
-  /** Size of the state the last time deleted content was collected (see compacted). */
-  private collectedBytes: number;
+  /**
+   * Items deleted by updates accepted since deleted content was last collected (see compacted): about
+   * the bytes of content a collection would drop, without decoding the state to find out.
+   */
+  private deletedSinceCollect = 0;
 
   constructor(updates: Uint8Array[] = []) {
     const merged = updates.length === 0 ? null : updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates);
     this.folded = merged ? [merged] : [];
     this.foldedBytes = merged?.length ?? 0;
     this.clocks = merged ? Y.decodeStateVector(Y.encodeStateVectorFromUpdate(merged)) : new Map();
-    this.collectedBytes = this.foldedBytes;
   }
 
   /** The state a document holds, GC'd: the parts become just that state. */
@@ -129,19 +131,23 @@ export class DocumentState {
     const fresh = repeatsStructs ? Y.diffUpdate(update, this.stateVector()) : update;
     for (const [client, clock] of advances) this.clocks.set(client, clock);
     if (advances.length > 0) this.encodedVector = null;
-    if (deletes) this.knownDeletes?.push(ds);
+    if (deletes) {
+      this.knownDeletes?.push(ds);
+      for (const items of ds.clients.values()) for (const { len } of items) this.deletedSinceCollect += len;
+    }
     this.add(fresh);
     return fresh;
   }
 
   /**
-   * The state to write as a snapshot. Merging parts keeps deleted content, so once the state has
-   * doubled since deleted content was last collected, it is collected (through a document) and the
-   * parts become that smaller state.
+   * The state to write as a snapshot. Merging parts keeps deleted content, so once what was deleted
+   * since the last collection is a quarter of the state, it is collected (through a document, which
+   * costs a full integration) and the parts become that smaller state. A document that only grows is
+   * never integrated.
    */
   compacted(): Uint8Array {
     const merged = this.merged();
-    if (merged.length <= 2 * this.collectedBytes + 4096) return merged;
+    if (this.deletedSinceCollect < Math.max(4096, merged.length / 4)) return merged;
     const doc = this.toDoc();
     try {
       const state = Y.encodeStateAsUpdate(doc);
@@ -156,7 +162,7 @@ export class DocumentState {
     this.folded = [state];
     this.foldedBytes = state.length;
     this.unfolded.clear();
-    this.collectedBytes = state.length;
+    this.deletedSinceCollect = 0;
     this.knownDeletes = null;
   }
 
