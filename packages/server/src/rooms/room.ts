@@ -97,7 +97,7 @@ export class Room {
   /** Client updates received since the last flush, applied together when it runs. */
   private received: { peer: Peer; update: Uint8Array; decoded: DecodedUpdate }[] = [];
   private receivedBytes = 0;
-  /** What the doc reported as new (plus raw updates still waiting for missing content). */
+  /** What was new to the room's state (plus raw updates still waiting for missing content). */
   private pendingUpdates: Uint8Array[] = [];
   /**
    * The peer every pending update came from, while there is exactly one: it already has them, so the
@@ -195,7 +195,8 @@ export class Room {
 
   /**
    * Folds the binary state's unfolded updates once the room has been quiet for a sweep: a busy room
-   * folds rarely (cheaper), a quiet one should not hold hundreds of small updates as separate objects.
+   * folds rarely (cheaper), a quiet one should not keep a buffer of small updates (up to 64 KB) that a
+   * single merged part would hold in less.
    */
   foldIfQuiet(now = performance.now()): void {
     if (!this.state || this.state.unfoldedCount < 2 || this.flushScheduled) return;
