@@ -32,7 +32,6 @@ const MAX_UNFOLDED_BYTES = 64 * 1024;
 export class DocumentState {
   /** Folded parts, each more than twice the size of the next. */
   private folded: Uint8Array[];
-  private foldedBytes: number;
   /** Accepted updates not folded yet, back to back in one buffer. */
   private readonly unfolded = new UnfoldedUpdates();
   private clocks: Map<number, number>;
@@ -50,17 +49,12 @@ export class DocumentState {
   constructor(updates: Uint8Array[] = []) {
     const merged = updates.length === 0 ? null : updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates);
     this.folded = merged ? [merged] : [];
-    this.foldedBytes = merged?.length ?? 0;
     this.clocks = merged ? Y.decodeStateVector(Y.encodeStateVectorFromUpdate(merged)) : new Map();
   }
 
   /** The state a document holds, GC'd: the parts become just that state. */
   static fromDoc(doc: Y.Doc): DocumentState {
     return new DocumentState([Y.encodeStateAsUpdate(doc)]);
-  }
-
-  get byteSize(): number {
-    return this.foldedBytes + this.unfolded.bytes;
   }
 
   /** How many updates the state is kept as (folded as they accumulate). */
@@ -160,7 +154,6 @@ export class DocumentState {
 
   private replaceWith(state: Uint8Array): void {
     this.folded = [state];
-    this.foldedBytes = state.length;
     this.unfolded.clear();
     this.deletedSinceCollect = 0;
     this.knownDeletes = null;
@@ -179,13 +172,11 @@ export class DocumentState {
       if (this.folded[last - 1]!.length > 2 * this.folded[last]!.length) break;
       this.folded.splice(last - 1, 2, Y.mergeUpdates([this.folded[last - 1]!, this.folded[last]!]));
     }
-    this.foldedBytes = this.folded.reduce((n, p) => n + p.length, 0);
   }
 
   private foldAll(): void {
     const merged = mergeOwned([...this.folded, ...this.unfolded.views()]);
     this.folded = [merged];
-    this.foldedBytes = merged.length;
     this.unfolded.clear();
     if (this.sawGap) {
       // A filled gap leaves ranges the incremental clocks never reached; the merged state knows them.

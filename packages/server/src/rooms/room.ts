@@ -521,7 +521,8 @@ export class Room {
     for (const { peer, update, decoded } of received) {
       const fresh = state.accept(update, decoded);
       if (fresh === null) continue;
-      // A received update is a view into its frame's buffer: copied, so the state does not pin it.
+      // A received update is a view into its frame's buffer: copied, so a write queued behind a slow
+      // commit does not pin that buffer. (The state copies it into its own buffer.)
       this.keepPending(fresh === update ? update.slice() : fresh);
       origin = sameOrigin(origin, peer);
     }
@@ -529,10 +530,10 @@ export class Room {
   }
 
   /**
-   * With a document live: applies every received update in one Yjs transaction: the per-transaction work (cleanup, merging
-   * structs, encoding the 'update' event) is paid once per batch instead of once per update. A peer
-   * whose update is malformed is dropped and its later updates in the batch are skipped; the others
-   * still apply.
+   * With a document live: applies every received update in one Yjs transaction: the per-transaction
+   * work (cleanup, merging structs, encoding the 'update' event) is paid once per batch instead of once
+   * per update. A peer whose update is malformed is dropped and its later updates in the batch are
+   * skipped; the others still apply.
    *
    * A batch of one update (the usual case outside big rooms) is forwarded and stored as received when
    * it added anything: the 'update' listener is detached for that transaction, so Yjs does not encode
