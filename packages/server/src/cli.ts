@@ -35,8 +35,10 @@ Options (each also an env var, e.g. --data-dir → TANDEM_DATA_DIR; lists are co
   --http-session-timeout-ms <n> an HTTP fallback session with no stream and no request for this
                                 long ends and its presence is removed (default 30000)
   --unload-delay-ms <n>         keep an empty room loaded this long (default 5000)
-  --flush-window-ms <n>         a busy room of 100+ peers batches updates this long; smaller rooms
-                                proportionally less (default 16; 0 = never)
+  --flush-window-ms <n>         under load, a busy room of 100+ peers batches updates this long;
+                                smaller rooms proportionally less (default 16; 0 = never)
+  --batch-above-deliveries <n>  the load (deliveries a second) from which busy rooms batch; below it
+                                every room sends at once (default 30000; 0 = always batch)
   --compact-after-updates <n>   fold the log into a snapshot after this many updates (default 500)
   --drain-timeout-ms <n>        max wait for writes on SIGTERM (default 15000)
   --sqlite-synchronous full|normal  full survives power loss, normal only crashes (default full)

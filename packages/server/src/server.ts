@@ -133,6 +133,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       unloadDelayMs: config.unloadDelayMs,
       compactAfterUpdates: config.compactAfterUpdates,
       flushWindowMs: config.flushWindowMs,
+      batchAboveDeliveries: config.batchAboveDeliveries,
       maxRooms: config.maxRooms,
       maxRoomsPerAddress: config.maxRoomsPerIp,
       maxConnectionsPerRoom: config.maxConnectionsPerRoom,

@@ -32,6 +32,21 @@ describe('operations endpoints', () => {
     await server?.drain();
   });
 
+  it('/metrics reports how far rooms batch, sampled from the load while rooms are loaded', async () => {
+    const scale = async () =>
+      parsePrometheus(await (await fetch(`${server.httpUrl}/metrics`)).text()).get('tandem_flush_window_scale');
+    server = await startTestServer({});
+    const idle = await connectPeer(`${server.syncUrl}/quiet`);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await scale()).toBe(0); // an idle process has headroom: nobody waits
+    idle.terminate();
+    await server.drain();
+    server = await startTestServer({ batchAboveDeliveries: 0 });
+    const peer = await connectPeer(`${server.syncUrl}/busy`);
+    await eventually(async () => expect(await scale()).toBe(1));
+    peer.terminate();
+  });
+
   it('/metrics parses as Prometheus text and counts what happened', async () => {
     server = await startTestServer({}, { processMetrics: true });
     const a = await connectPeer(`${server.syncUrl}/m`);

@@ -63,6 +63,12 @@ export const configSchema = z.object({
    * 16 ms is one frame of a 60 Hz display.
    */
   flushWindowMs: z.coerce.number().int().min(0).max(1_000).default(16),
+  /**
+   * Deliveries a second (changes × the peers of their rooms, over the whole process) below which no
+   * room batches: with headroom, every room flushes at the end of the turn. Windows grow to full at
+   * half as many again, or when the event loop is saturated (0 = always batch).
+   */
+  batchAboveDeliveries: z.coerce.number().int().min(0).default(30_000),
   /** Updates in a room's log tail before they are folded into a snapshot. */
   compactAfterUpdates: z.coerce.number().int().min(1).default(500),
   /** On SIGTERM: how long to wait for pending writes before giving up and exiting non-zero. */

@@ -27,6 +27,11 @@ export class Metrics {
     help: 'Loaded rooms holding a materialised Y.Doc (for REST, revisions or hooks) rather than binary state',
     registers: [this.registry],
   });
+  readonly flushWindowScale = new Gauge({
+    name: 'tandem_flush_window_scale',
+    help: 'How far busy rooms batch (0: every room flushes at the end of the turn; 1: full windows), from the process load',
+    registers: [this.registry],
+  });
   /**
    * Received messages and bytes since the last scrape: counted per message as plain numbers (a labelled
    * prom-client counter hashes its labels on every inc), folded into the counters when they are read.

@@ -5,6 +5,7 @@ import type { Store } from '../storage/store.js';
 import type { Peer } from './peer.js';
 import { CompactionScheduler } from './compaction-scheduler.js';
 import { DocumentState } from './document-state.js';
+import { FlushLoad } from './flush-load.js';
 import { Room, type RoomOptions } from './room.js';
 import { RoomPersistence, type RoomPersistenceOptions } from './room-persistence.js';
 import { checkUpdate } from './update-check.js';
@@ -15,7 +16,9 @@ import { checkUpdate } from './update-check.js';
  */
 const PRESENCE_SWEEP_MS = 3_000;
 
-export interface RoomRegistryOptions extends RoomOptions {
+export interface RoomRegistryOptions extends Omit<RoomOptions, 'load'> {
+  /** Deliveries a second from which busy rooms batch (FlushLoad; 0 = always). */
+  batchAboveDeliveries: number;
   unloadDelayMs: number;
   maxRooms: number;
   maxConnectionsPerRoom: number;
@@ -74,6 +77,8 @@ export class RoomRegistry {
   /** One options object each for every room and its persistence (they are the same for all). */
   private readonly roomOptions: RoomOptions;
   private readonly persistenceOptions: RoomPersistenceOptions;
+  /** Whether this process's rooms batch; sampled while any room is loaded. */
+  readonly flushLoad: FlushLoad;
 
   constructor(
     private readonly store: Store,
@@ -82,8 +87,13 @@ export class RoomRegistry {
     private readonly metrics: Metrics,
   ) {
     this.log = logger.child({ module: 'rooms' });
+    this.flushLoad = new FlushLoad({
+      batchAbove: options.batchAboveDeliveries,
+      onSample: (load) => metrics.flushWindowScale.set(load.windowScale),
+    });
     this.roomOptions = {
       ...options,
+      load: this.flushLoad,
       onChanged: (room: string) => this.onDocChanged?.(room),
       onAwareness: (room: string, update: Uint8Array) => this.onAwareness?.(room, update),
       onFailed: (room: Room) => this.dropFailed(room),
@@ -106,6 +116,7 @@ export class RoomRegistry {
 
   private startPresenceSweep(): void {
     if (this.presenceSweep) return;
+    this.flushLoad.start();
     this.presenceSweep = setInterval(() => {
       const now = Date.now();
       for (const entry of this.entries.values()) {
@@ -278,6 +289,7 @@ export class RoomRegistry {
     if (this.entries.size === 0 && this.presenceSweep) {
       clearInterval(this.presenceSweep);
       this.presenceSweep = null;
+      this.flushLoad.stop();
     }
     const address = entry.loadedBy;
     if (address === null) return;

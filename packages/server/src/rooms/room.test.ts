@@ -9,6 +9,7 @@ import { MemoryStore } from '../storage/memory-store.js';
 import { CompactionScheduler } from './compaction-scheduler.js';
 import type { Peer } from './peer.js';
 import { DocumentState } from './document-state.js';
+import { FlushLoad } from './flush-load.js';
 import { DOC_IDLE_MS, FULL_WINDOW_PEERS, Room } from './room.js';
 import { RoomPersistence } from './room-persistence.js';
 
@@ -37,7 +38,14 @@ class FakePeer implements Peer {
 const WINDOW_MS = 30;
 const CONFIGURED_WINDOW_MS = (WINDOW_MS * FULL_WINDOW_PEERS) / 3;
 
-function makeRoom({ store = new MemoryStore(), flushWindowMs = CONFIGURED_WINDOW_MS } = {}): Room {
+/** A process load that always batches, for the tests of the window itself. */
+const alwaysBatch = (): FlushLoad => new FlushLoad({ batchAbove: 0, busyShare: () => 0 });
+
+function makeRoom({
+  store = new MemoryStore(),
+  flushWindowMs = CONFIGURED_WINDOW_MS,
+  load = alwaysBatch(),
+} = {}): Room {
   const metrics = new Metrics();
   // eslint-disable-next-line prefer-const -- persistence needs the room, and the room its persistence
   let room: Room;
@@ -61,6 +69,7 @@ function makeRoom({ store = new MemoryStore(), flushWindowMs = CONFIGURED_WINDOW
       maxPresenceBytes: 8192,
       maxRoomPresenceBytes: 1 << 20,
       flushWindowMs,
+      load,
     },
     { bytes: 0, existed: true },
     metrics,
@@ -136,6 +145,31 @@ describe('Room flush window', () => {
     // the first frame was a's alone, so a did not get it back.
     expect(a.updates).toHaveLength(1);
     expect(c.updates).toHaveLength(2);
+  });
+
+  it('waits out the window only while the process is loaded', async () => {
+    const load = new FlushLoad({ batchAbove: 1000, busyShare: () => 0 });
+    const adaptive = makeRoom({ load });
+    const [x, y, z] = [new FakePeer(1, 'x'), new FakePeer(2, 'y'), new FakePeer(3, 'z')];
+    for (const p of [x, y, z]) adaptive.addPeer(p);
+    const update = (text: string) => adaptive.receive(x, { type: 'sync-update', update: edit(text) });
+    update('1');
+    await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(5);
+    update('2'); // 5 ms after the last flush, but the process has headroom: sent at the end of the turn
+    await vi.advanceTimersByTimeAsync(0);
+    expect(y.updates).toHaveLength(2);
+    expect(load.demand).toBe(6); // two changes, three peers each
+
+    load.demand += 1_000_000; // far past batchAbove × 1.5 over any sample length
+    load.sample();
+    expect(load.windowScale).toBe(1);
+    await vi.advanceTimersByTimeAsync(5);
+    update('3'); // now it waits out the window
+    await vi.advanceTimersByTimeAsync(0);
+    expect(y.updates).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(WINDOW_MS);
+    expect(textOf(y.updates)).toHaveLength(3);
   });
 
   it('gives bigger rooms a longer window, in proportion to their peers', async () => {

@@ -15,6 +15,7 @@ import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import { encodeAwarenessEntries, readAwarenessEntries } from './awareness-entries.js';
 import { type DecodedUpdate, DocumentState } from './document-state.js';
+import type { FlushLoad } from './flush-load.js';
 import type { Peer } from './peer.js';
 import { PresenceBudget } from './presence-budget.js';
 import type { RoomPersistence } from './room-persistence.js';
@@ -38,10 +39,13 @@ export interface RoomOptions {
   /** Updates that would take the room's stored state past this are refused. */
   maxDocumentBytes: number;
   /**
-   * The longest a busy room of FULL_WINDOW_PEERS or more peers waits between flushes; smaller rooms
-   * wait proportionally less (0: flush at the end of every event-loop turn). See scheduleFlush.
+   * The longest a busy room of FULL_WINDOW_PEERS or more peers waits between flushes under full load;
+   * smaller rooms wait proportionally less (0: flush at the end of every event-loop turn). See
+   * scheduleFlush.
    */
   flushWindowMs: number;
+  /** The process's load, shared by all rooms: whether windows are open at all (and how far). */
+  load: FlushLoad;
   /** Largest presence (awareness) state one client may publish, in bytes of JSON. */
   maxPresenceBytes: number;
   /** All presence states of the room together; every joiner receives them in one frame. */
@@ -72,8 +76,8 @@ interface PeerState {
 /**
  * One loaded document: its state + Awareness + connected peers. Incoming updates are checked (access,
  * size, content limits) when they arrive and taken in batches: everything that arrives before the next
- * flush (the end of the event-loop turn, or up to `flushWindowMs` later in a busy room — see
- * scheduleFlush) is taken together, and what was new is encoded into a single frame that every peer
+ * flush (the end of the event-loop turn, or up to `flushWindowMs` later in a busy room of a loaded
+ * process — see scheduleFlush) is taken together, and what was new is encoded into a single frame that every peer
  * receives and handed to persistence as one write. Acks go out only once that write is durable;
  * broadcast never waits for it.
  *
@@ -720,13 +724,16 @@ export class Room {
    * waits out the window: every frame costs a `writev` per peer whatever it carries, so under load a
    * few milliseconds of waiting turn several one-update frames per peer into one. The window grows
    * with the room because a flush costs one write per peer: this caps the CPU a busy room's fan-out
-   * can take (about 100 frames per window-length) while small rooms keep the lowest latency. Rooms
-   * with a few updates a second never wait; the added latency is bounded by `flushWindowMs`.
+   * can take (about 100 frames per window-length) while small rooms keep the lowest latency. It opens
+   * only while the process is loaded (`FlushLoad`): with headroom, CPU saved is worth less than the
+   * milliseconds it costs. Every change counts towards that load here, before the early return.
    */
   private scheduleFlush(): void {
+    const load = this.options.load;
+    load.demand += this.peers.size;
     if (this.flushScheduled || this.destroyed) return;
     this.flushScheduled = true;
-    const window = this.options.flushWindowMs * Math.min(1, this.peers.size / FULL_WINDOW_PEERS);
+    const window = this.options.flushWindowMs * Math.min(1, this.peers.size / FULL_WINDOW_PEERS) * load.windowScale;
     const wait = this.lastFlushAt + window - performance.now();
     if (wait <= 0) setImmediate(this.flushIfScheduled);
     else this.flushTimer = setTimeout(this.flushIfScheduled, wait);
