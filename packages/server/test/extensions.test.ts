@@ -289,6 +289,40 @@ describe('server extensions', () => {
       expect(order.indexOf('auth:quick')).toBeLessThan(order.indexOf('connect:quick:Dr quick:websocket'));
     });
 
+    it('runs onAuthenticate for an in-band token refresh: what it added stays, a refusal closes the socket', async () => {
+      const banned = new Set<string>();
+      const disconnected: (string | undefined)[] = [];
+      const requests: (IncomingMessage | null)[] = [];
+      await start(
+        [
+          {
+            onAuthenticate: ({ request, principal }) => {
+              requests.push(request);
+              if (banned.has(principal.user)) throw new TandemError('forbidden', 'banned by the app');
+              return { ...principal, name: `Dr ${principal.user}` };
+            },
+            onDisconnect: ({ principal }) => void disconnected.push(principal.name),
+          },
+        ],
+        { jwtSecret: SECRET },
+      );
+      const ada = await join(`r?token=${await token('ada')}`);
+      await eventually(() => expect(ada.synced).toBe(true));
+      ada.refreshToken(await token('ada', { ttl: '2h' }));
+      await eventually(() => expect(requests).toHaveLength(2));
+      expect(requests[0]).not.toBeNull();
+      expect(requests[1]).toBeNull(); // the refresh has no request
+      await ada.close();
+      await eventually(() => expect(disconnected).toEqual(['Dr ada']));
+
+      const bob = await join(`r?token=${await token('bob')}`);
+      await eventually(() => expect(bob.synced).toBe(true));
+      banned.add('bob');
+      bob.refreshToken(await token('bob', { ttl: '2h' }));
+      expect((await bob.closed).code).toBe(4403);
+      expect(bob.received.find((m) => m.type === 'error')).toMatchObject({ code: 'forbidden' });
+    });
+
     it('a throwing hook refuses with the documented code and the server keeps serving', async () => {
       await start(
         [

@@ -40,22 +40,29 @@ export class ExtensionRunner {
     return this.with('onLoadDocument').length > 0;
   }
 
-  /** The authenticator with every `onAuthenticate` after it: still the one auth seam. */
+  /**
+   * The authenticator with every `onAuthenticate` after it: still the one auth seam. An in-band token
+   * refresh goes through them too (with no request), so a refreshed session keeps what the hooks
+   * added (a display name, grants) and a user the hooks now refuse is refused at refresh.
+   */
   wrap(authenticator: Authenticator): Authenticator {
     if (this.with('onAuthenticate').length === 0) return authenticator;
-    const authenticate = async (request: IncomingMessage): Promise<Principal> => {
-      let principal = await authenticator.authenticate(request);
+    const afterHooks = async (request: IncomingMessage | null, accepted: Principal): Promise<Principal> => {
+      let principal = accepted;
       for (const ext of this.with('onAuthenticate')) {
         const replaced = await this.refusing(ext, 'onAuthenticate', () => ext.onAuthenticate({ request, principal }));
         if (replaced) principal = replaced;
       }
       return principal;
     };
+    const { verifyToken } = authenticator;
     return {
       open: authenticator.open,
       usesCookies: authenticator.usesCookies,
-      authenticate,
-      ...(authenticator.verifyToken ? { verifyToken: authenticator.verifyToken.bind(authenticator) } : {}),
+      authenticate: async (request) => afterHooks(request, await authenticator.authenticate(request)),
+      ...(verifyToken
+        ? { verifyToken: async (token: string) => afterHooks(null, await verifyToken.call(authenticator, token)) }
+        : {}),
     };
   }
 

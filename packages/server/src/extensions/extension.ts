@@ -29,11 +29,12 @@ export interface Extension {
   /** For logs. */
   name?: string;
   /**
-   * After the authenticator accepted a request (socket upgrade, HTTP session or REST call): return a
-   * principal to replace it (a display name, extra grants), or throw to refuse.
+   * After the authenticator accepted a request (socket upgrade, HTTP session or REST call) or a token
+   * an open socket sent to extend its session (then `request` is null): return a principal to replace
+   * it (a display name, extra grants), or throw to refuse (at a refresh, the socket is closed).
    */
   onAuthenticate?(payload: {
-    request: IncomingMessage;
+    request: IncomingMessage | null;
     principal: Principal;
   }): Principal | void | Promise<Principal | void>;
   /** Before a peer joins its room (after auth and the role check); a throw refuses that peer only. */
