@@ -45,6 +45,17 @@ describe('operations endpoints', () => {
     const peer = await connectPeer(`${server.syncUrl}/busy`);
     await eventually(async () => expect(await scale()).toBe(1));
     peer.terminate();
+    await server.drain();
+    // Loaded past a threshold of one delivery a second, then empty: the gauge does not keep the last load.
+    server = await startTestServer({ batchAboveDeliveries: 1 });
+    const writer = await connectPeer(`${server.syncUrl}/busy`);
+    await eventually(async () => {
+      writer.doc.getText('t').insert(0, 'x');
+      expect(await scale()).toBe(1);
+    });
+    writer.terminate();
+    await eventually(() => expect(server.registry.size).toBe(0));
+    expect(await scale()).toBe(0);
   });
 
   it('/metrics parses as Prometheus text and counts what happened', async () => {
