@@ -67,7 +67,7 @@ describe('FlushLoad', () => {
     expect(new FlushLoad({ batchAbove: 0 }).windowScale).toBe(1);
   });
 
-  it('samples on its own timer while started, and reports each sample', () => {
+  it('samples on its own timer while started, and reports each sample and the stop', () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     const seen: number[] = [];
     const load = new FlushLoad({ batchAbove: 10, busyShare: () => 0, onSample: (l) => seen.push(l.windowScale) });
@@ -77,7 +77,8 @@ describe('FlushLoad', () => {
     expect(seen).toEqual([1]);
     load.stop();
     expect(load.windowScale).toBe(0);
+    expect(seen).toEqual([1, 0]); // told the reset scale once, then no more samples
     vi.advanceTimersByTime(FLUSH_LOAD_SAMPLE_MS * 4);
-    expect(seen).toHaveLength(1);
+    expect(seen).toEqual([1, 0]);
   });
 });

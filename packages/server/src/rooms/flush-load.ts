@@ -70,6 +70,7 @@ export class FlushLoad {
     this.timer = null;
     this.rate = 0;
     if (this.batchAbove > 0) this.scale = 0;
+    this.onSample?.(this);
   }
 
   /** Reads the load since the last sample (the timer calls it; tests call it directly). */
@@ -94,7 +95,7 @@ export interface FlushLoadOptions {
   batchAbove: number;
   /** The event loop's busy share (0–1) since the previous call; Node's utilization by default. */
   busyShare?: () => number;
-  /** Told after every sample (metrics). */
+  /** Told after every sample, and once stopped (metrics: the scale it reset to). */
   onSample?: (load: FlushLoad) => void;
 }
 

@@ -290,7 +290,6 @@ export class RoomRegistry {
       clearInterval(this.presenceSweep);
       this.presenceSweep = null;
       this.flushLoad.stop();
-      this.metrics.flushWindowScale.set(this.flushLoad.windowScale);
     }
     const address = entry.loadedBy;
     if (address === null) return;
