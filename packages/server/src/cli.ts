@@ -39,11 +39,12 @@ Options (each also an env var, e.g. --data-dir → TANDEM_DATA_DIR; lists are co
                                 smaller rooms proportionally less (default 16; 0 = never)
   --batch-above-deliveries <n>  the load (deliveries a second) from which busy rooms batch; below it
                                 every room sends at once (default 30000; 0 = always batch)
-  --compact-after-updates <n>   fold the log into a snapshot after this many updates (default 500)
+  --compact-after-updates <n>   fold the log into a snapshot after this many updates, once they are
+                                also a quarter of the snapshot's bytes (default 500)
   --drain-timeout-ms <n>        max wait for writes on SIGTERM (default 15000)
   --sqlite-synchronous full|normal  full survives power loss, normal only crashes (default full)
   --commit-window-ms <n>        least time between SQLite commits when busy; writes in between share
-                                one commit (default 20; 0 = never wait)
+                                one commit (default 50; 0 = never wait)
 
   Auth (none set = open server: everyone may read and write, bound to 127.0.0.1 by default)
   --jwt-secret <s>              HS256 secret (32+ chars)

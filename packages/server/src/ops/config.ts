@@ -69,7 +69,7 @@ export const configSchema = z.object({
    * half as many again, or when the event loop is saturated (0 = always batch).
    */
   batchAboveDeliveries: z.coerce.number().int().min(0).default(30_000),
-  /** Updates in a room's log tail before they are folded into a snapshot. */
+  /** Updates in a room's log tail before they are folded into a snapshot (once also a quarter of its bytes). */
   compactAfterUpdates: z.coerce.number().int().min(1).default(500),
   /** On SIGTERM: how long to wait for pending writes before giving up and exiting non-zero. */
   drainTimeoutMs: z.coerce.number().int().min(0).default(15_000),
@@ -77,7 +77,7 @@ export const configSchema = z.object({
    * SQLite: least time between two commits. A busy server's writes (and acks) wait up to this long and
    * share one commit and fsync; a quiet one commits at once (0 = never wait).
    */
-  commitWindowMs: z.coerce.number().int().min(0).max(1_000).default(20),
+  commitWindowMs: z.coerce.number().int().min(0).max(1_000).default(50),
   /** SQLite `synchronous`: FULL survives power loss, NORMAL survives process crashes only. */
   sqliteSynchronous: z.enum(['full', 'normal']).default('full'),
 

@@ -1,4 +1,5 @@
 import * as Y from 'yjs';
+import { mergeUpdates } from './merge-updates.js';
 
 type DeleteSet = ReturnType<typeof Y.decodeUpdate>['ds'];
 
@@ -47,7 +48,7 @@ export class DocumentState {
   private deletedSinceCollect = 0;
 
   constructor(updates: Uint8Array[] = []) {
-    const merged = updates.length === 0 ? null : updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates);
+    const merged = updates.length === 0 ? null : mergeUpdates(updates);
     this.folded = merged ? [merged] : [];
     this.clocks = merged ? Y.decodeStateVector(Y.encodeStateVectorFromUpdate(merged)) : new Map();
   }
@@ -220,7 +221,7 @@ function covered(ranges: { clock: number; len: number }[], clock: number, len: n
  * it is, and a view into UnfoldedUpdates' buffer would be overwritten after it is cleared.
  */
 function mergeOwned(updates: Uint8Array[]): Uint8Array {
-  return updates.length === 1 ? updates[0]!.slice() : Y.mergeUpdates(updates);
+  return updates.length === 1 ? updates[0]!.slice() : mergeUpdates(updates);
 }
 
 /**

@@ -313,6 +313,7 @@ export class RoomRegistry {
     const parts = stored ? stored.updates.filter((update) => this.loadable(name, update)) : [];
     if (stored?.snapshot) parts.unshift(stored.snapshot);
     const state = new DocumentState(parts);
+    const tailBytes = stored?.updates.reduce((n, u) => n + u.length, 0) ?? 0;
     // eslint-disable-next-line prefer-const -- persistence needs the room, and the room its persistence
     let room: Room;
     const persistence = new RoomPersistence(
@@ -321,11 +322,16 @@ export class RoomRegistry {
       this.store,
       this.log,
       this.persistenceOptions,
-      { lastSeq: stored?.lastSeq ?? 0, tailLength: stored?.updates.length ?? 0 },
+      {
+        lastSeq: stored?.lastSeq ?? 0,
+        tailLength: stored?.updates.length ?? 0,
+        tailBytes,
+        snapshotBytes: stored?.snapshot?.length ?? 0,
+      },
       this.metrics,
     );
     this.log.debug({ room: name, tail: stored?.updates.length ?? 0 }, 'room loaded');
-    const bytes = (stored?.snapshot?.length ?? 0) + (stored?.updates.reduce((n, u) => n + u.length, 0) ?? 0);
+    const bytes = (stored?.snapshot?.length ?? 0) + tailBytes;
     room = new Room(
       name,
       state,

@@ -17,6 +17,7 @@ import { encodeAwarenessEntries, readAwarenessEntries } from './awareness-entrie
 import { type DecodedUpdate, DocumentState } from './document-state.js';
 import type { FlushLoad } from './flush-load.js';
 import type { Peer } from './peer.js';
+import { mergeUpdates } from './merge-updates.js';
 import { PresenceBudget } from './presence-budget.js';
 import type { RoomPersistence } from './room-persistence.js';
 import { checkUpdate } from './update-check.js';
@@ -388,7 +389,7 @@ export class Room {
     }
     let durable: Promise<void> | null = null;
     if (this.pendingUpdates.length > 0) {
-      const merged = this.pendingUpdates.length === 1 ? this.pendingUpdates[0]! : Y.mergeUpdates(this.pendingUpdates);
+      const merged = mergeUpdates(this.pendingUpdates);
       const skip = this.pendingOrigin ?? null;
       this.pendingUpdates = [];
       this.pendingOrigin = undefined;
@@ -399,7 +400,7 @@ export class Room {
       this.options.onChanged?.(this.name);
     }
     if (this.pendingRemote.length > 0) {
-      const merged = this.pendingRemote.length === 1 ? this.pendingRemote[0]! : Y.mergeUpdates(this.pendingRemote);
+      const merged = mergeUpdates(this.pendingRemote);
       this.pendingRemote = [];
       this.broadcast(encodeSyncUpdate(merged), null);
     }

@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import * as Y from 'yjs';
 import { z } from 'zod';
+import { mergeUpdates } from '../rooms/merge-updates.js';
 import { checkUpdate } from '../rooms/update-check.js';
 import { RoomExistsError, type RoomDump, type Store } from './store.js';
 
@@ -97,7 +97,7 @@ export async function dumpRoom(store: Store, name: string): Promise<RoomDump | n
     createdAt: info?.createdAt ?? null,
     updatedAt: info?.updatedAt ?? null,
     lastSeq: stored?.lastSeq ?? info?.lastSeq ?? 0,
-    state: parts.length > 0 ? Y.mergeUpdates(parts) : null,
+    state: parts.length > 0 ? mergeUpdates(parts) : null,
     collaborators,
     events,
     eventHorizon,
