@@ -156,6 +156,27 @@ describe('rooms', () => {
     expect(docFromStored(stored).getText('t').toString()).toBe('x'.repeat(25));
   });
 
+  it('a room loaded from a large snapshot compacts only once its tail is a quarter of it', async () => {
+    const { dir, cleanup } = tempDir();
+    dirs.push(cleanup);
+    server = await startTestServer({ store: 'sqlite', dataDir: dir, compactAfterUpdates: 10, unloadDelayMs: 0 });
+    const first = await join_('big');
+    first.doc.getText('t').insert(0, 'x'.repeat(20_000));
+    await eventually(() => expect(first.acked).toBe(first.sent));
+    await first.close();
+    // Unloaded, its log folded into a 20 KB snapshot.
+    await eventually(async () => expect((await server!.store.loadRoom('big'))?.updates).toEqual([]));
+    await eventually(() => expect(server!.registry.size).toBe(0));
+    const second = await join_('big');
+    for (let i = 0; i < 15; i++) {
+      second.doc.getText('t').insert(0, 'y');
+      await eventually(() => expect(second.acked).toBe(second.sent));
+    }
+    // Past the count of 10, but 15 small updates are far from a quarter of 20 KB: still a tail.
+    expect((await server.store.loadRoom('big'))!.updates).toHaveLength(15);
+    await second.close();
+  });
+
   it('returns to zero loaded rooms after thousands of open/edit/close cycles', async () => {
     server = await startTestServer({ unloadDelayMs: 0 });
     const { registry } = server;

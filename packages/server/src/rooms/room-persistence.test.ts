@@ -8,13 +8,30 @@ import { RoomPersistence } from './room-persistence.js';
 
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
+/** Room `r` of `doc` on `store`, compacting after 10 updates; `updates` collects the doc's updates. */
+function persistedDoc(store: MemoryStore, lastSeq: number) {
+  const doc = new Y.Doc();
+  const updates: Uint8Array[] = [];
+  doc.on('update', (u: Uint8Array) => updates.push(u));
+  const persistence = (snapshotBytes: number): RoomPersistence =>
+    new RoomPersistence(
+      'r',
+      () => Y.encodeStateAsUpdate(doc),
+      store,
+      silentLogger(),
+      { compactAfterUpdates: 10, compactions: new CompactionScheduler() },
+      { lastSeq, tailLength: 0, tailBytes: 0, snapshotBytes },
+      new Metrics(),
+    );
+  return { doc, updates, persistence };
+}
+
 describe('RoomPersistence compaction', () => {
   it('waits until the tail is a quarter of the snapshot, not only the update count', async () => {
     const store = new MemoryStore();
     const compact = vi.spyOn(store, 'compact');
-    const doc = new Y.Doc();
-    const updates: Uint8Array[] = [];
-    doc.on('update', (u: Uint8Array) => updates.push(u));
+    const room = persistedDoc(store, 1);
+    const { doc, updates } = room;
     const text = doc.getText('t');
     // A 40 KB document, stored as one snapshot.
     text.insert(0, 'x'.repeat(40_000));
@@ -22,15 +39,7 @@ describe('RoomPersistence compaction', () => {
     await store.compact('r', 1, Y.encodeStateAsUpdate(doc));
     compact.mockClear();
     const snapshotBytes = Y.encodeStateAsUpdate(doc).length;
-    const persistence = new RoomPersistence(
-      'r',
-      () => Y.encodeStateAsUpdate(doc),
-      store,
-      silentLogger(),
-      { compactAfterUpdates: 10, compactions: new CompactionScheduler() },
-      { lastSeq: 1, tailLength: 0, tailBytes: 0, snapshotBytes },
-      new Metrics(),
-    );
+    const persistence = room.persistence(snapshotBytes);
     let tailBytes = 0;
     const write = async (chars: number): Promise<void> => {
       text.insert(text.length, 'y'.repeat(chars));
@@ -58,18 +67,9 @@ describe('RoomPersistence compaction', () => {
   it('compacts a small document at the update count', async () => {
     const store = new MemoryStore();
     const compact = vi.spyOn(store, 'compact');
-    const doc = new Y.Doc();
-    const updates: Uint8Array[] = [];
-    doc.on('update', (u: Uint8Array) => updates.push(u));
-    const persistence = new RoomPersistence(
-      'r',
-      () => Y.encodeStateAsUpdate(doc),
-      store,
-      silentLogger(),
-      { compactAfterUpdates: 10, compactions: new CompactionScheduler() },
-      { lastSeq: 0, tailLength: 0, tailBytes: 0, snapshotBytes: 0 },
-      new Metrics(),
-    );
+    const room = persistedDoc(store, 0);
+    const { doc, updates } = room;
+    const persistence = room.persistence(0);
     for (let i = 0; i < 9; i++) {
       doc.getText('t').insert(0, 'a');
       await persistence.persist(updates.at(-1)!);
