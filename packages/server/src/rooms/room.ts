@@ -76,8 +76,11 @@ interface PeerState {
   /** Whether this peer was already told the room's presence is full. */
   toldPresenceFull: boolean;
   statusSent: boolean;
-  /** Awareness client ids this peer introduced (almost always one); removed when it leaves. */
-  awarenessClients: number[];
+  /**
+   * Awareness client ids this peer introduced (almost always one); removed when it leaves. Null until
+   * the first: a peer that never publishes presence allocates nothing for it.
+   */
+  awarenessClients: number[] | null;
   /** Count of sync-step2/sync-update messages received: the numbers acks refer to. */
   updatesReceived: number;
 }
@@ -277,7 +280,7 @@ export class Room {
     if (!state || peer.readOnly === readOnly) return;
     peer.readOnly = readOnly;
     state.toldReadOnly = false;
-    if (readOnly && !this.options.viewerPresence && state.awarenessClients.length > 0) {
+    if (readOnly && !this.options.viewerPresence && state.awarenessClients?.length) {
       awarenessProtocol.removeAwarenessStates(this.awareness, [...state.awarenessClients], 'read-only');
     }
     this.sendStatus(peer);
@@ -287,7 +290,7 @@ export class Room {
     if (this.destroyed) throw new Error(`room ${this.name} is destroyed`);
     if (this.failed) throw new TandemError('room_reset', 'the room is being reloaded; try again');
     this.peers.set(peer, {
-      awarenessClients: [],
+      awarenessClients: null,
       updatesReceived: 0,
       toldReadOnly: false,
       toldPresenceFull: false,
@@ -304,7 +307,7 @@ export class Room {
     if (!state) return;
     this.peers.delete(peer);
     this.pendingAcks.delete(peer);
-    if (state.awarenessClients.length > 0) {
+    if (state.awarenessClients?.length) {
       awarenessProtocol.removeAwarenessStates(this.awareness, [...state.awarenessClients], 'disconnect');
     }
   }
@@ -708,6 +711,7 @@ export class Room {
         // A takeover (same user, new socket) moves the id: the old socket must not remove it on close.
         const previous = this.awarenessOwners.get(id);
         if (previous && previous !== origin) this.forgetAwarenessClient(previous, id);
+        owner.awarenessClients ??= [];
         if (!owner.awarenessClients.includes(id)) owner.awarenessClients.push(id);
         this.awarenessOwners.set(id, origin as Peer);
       }

@@ -24,7 +24,7 @@ import { checkUpdate } from '../rooms/update-check.js';
 import type * as Y from 'yjs';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { SessionPeer } from './session-peer.js';
-import { LatestOnlyThrottle } from './latest-only-throttle.js';
+import { LatestOnlyThrottle, type ThrottleTarget } from './latest-only-throttle.js';
 import { TokenBucket } from './token-bucket.js';
 
 export interface SessionLimits {
@@ -58,7 +58,7 @@ const SYNC_REQUESTS_PER_SECOND = 0.2;
  * then pass decoded frames to the room under the connection's rate limits. Also follows the
  * credential: in-band token refresh, expiry, and collaborator changes made while connected.
  */
-export class SyncSession<P extends SessionPeer = SessionPeer> {
+export class SyncSession<P extends SessionPeer = SessionPeer> implements ThrottleTarget<Message> {
   private room: Room | null = null;
   private closed = false;
   /** Frames that arrived before the join finished; allocated only if one does. */
@@ -71,7 +71,7 @@ export class SyncSession<P extends SessionPeer = SessionPeer> {
   private recheckAfterJoin = false;
   /** An update is with the extensions' beforeApplyUpdate; later messages wait behind it, in order. */
   private screening = false;
-  private afterScreening: Message[] = [];
+  private afterScreening: Message[] | null = null;
 
   constructor(
     readonly peer: P,
@@ -89,28 +89,24 @@ export class SyncSession<P extends SessionPeer = SessionPeer> {
     return (this.awarenessThrottle ??= new LatestOnlyThrottle(
       limits.maxAwarenessPerSecond,
       limits.awarenessBurst,
-      this.deliver,
-      () => metrics.awarenessThrottled.inc(),
+      this,
+      metrics.awarenessThrottled,
     ));
   }
 
   private syncRequestLimit(): LatestOnlyThrottle<Message> {
-    return (this.syncRequestThrottle ??= new LatestOnlyThrottle(
-      SYNC_REQUESTS_PER_SECOND,
-      SYNC_REQUEST_BURST,
-      this.deliver,
-    ));
+    return (this.syncRequestThrottle ??= new LatestOnlyThrottle(SYNC_REQUESTS_PER_SECOND, SYNC_REQUEST_BURST, this));
   }
 
-  /** Hands a message to the room; a refusal closes the peer. */
-  private readonly deliver = (message: Message): void => {
+  /** Hands a message its throttle let through to the room; a refusal closes the peer. */
+  deliver(message: Message): void {
     if (!this.room || !this.peer.acceptsInput) return;
     try {
       this.room.receive(this.peer, message);
     } catch (err) {
       this.refuse(err);
     }
-  };
+  }
 
   /**
    * Answers a refused message. Mostly by closing the peer; but a stock y-websocket client reconnects
@@ -259,7 +255,7 @@ export class SyncSession<P extends SessionPeer = SessionPeer> {
 
   private dispatch(message: Message): void {
     if (this.screening) {
-      this.afterScreening.push(message);
+      (this.afterScreening ??= []).push(message);
       return;
     }
     switch (message.type) {
@@ -334,7 +330,9 @@ export class SyncSession<P extends SessionPeer = SessionPeer> {
       .catch((err: unknown) => this.refuse(err))
       .finally(() => {
         this.screening = false;
-        for (const next of this.afterScreening.splice(0)) {
+        const waiting = this.afterScreening ?? [];
+        this.afterScreening = null;
+        for (const next of waiting) {
           if (!this.peer.acceptsInput || !this.room) break;
           try {
             this.dispatch(next);
