@@ -64,7 +64,7 @@ describe('CompactionScheduler', () => {
         store,
         silentLogger(),
         { compactAfterUpdates: 2, compactions: scheduler },
-        { lastSeq: 0, tailLength: 0 },
+        { lastSeq: 0, tailLength: 0, tailBytes: 0, snapshotBytes: 0 },
         new Metrics(),
       );
       return { doc, persistence };

@@ -57,13 +57,14 @@ export class RoomPersistence {
     private readonly store: Store,
     private readonly log: Logger,
     private readonly options: RoomPersistenceOptions,
-    loaded: { lastSeq: number; tailLength: number; tailBytes?: number; snapshotBytes?: number },
+    /** Where the stored room stands: its last sequence number, and its log tail and snapshot sizes. */
+    loaded: { lastSeq: number; tailLength: number; tailBytes: number; snapshotBytes: number },
     private readonly metrics: Metrics,
   ) {
     this.lastSeq = loaded.lastSeq;
     this.tailLength = loaded.tailLength;
-    this.tailBytes = loaded.tailBytes ?? 0;
-    this.snapshotBytes = loaded.snapshotBytes ?? 0;
+    this.tailBytes = loaded.tailBytes;
+    this.snapshotBytes = loaded.snapshotBytes;
     this.retryDelayMs = options.retryDelayMs ?? 50;
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 5_000;
   }

@@ -55,7 +55,7 @@ function makeRoom({
     store,
     silentLogger(),
     { compactAfterUpdates: 1000, compactions: new CompactionScheduler() },
-    { lastSeq: 0, tailLength: 0 },
+    { lastSeq: 0, tailLength: 0, tailBytes: 0, snapshotBytes: 0 },
     metrics,
   );
   room = new Room(
