@@ -13,7 +13,7 @@ export type Target =
   | 'wsrelay'
   /** y-websocket with its y-leveldb persistence (`--durable`). */
   | 'ywebsocket-leveldb'
-  /** Hocuspocus with @hocuspocus/extension-sqlite (`--durable`). */
+  /** Hocuspocus with its SQLite persistence (extension-sqlite's queries on `node:sqlite`; `--durable`). */
   | 'hocuspocus-sqlite'
   /** Two Tandem instances on PostgreSQL + Redis (`--cluster`). */
   | 'tandem-cluster'

@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import { DatabaseSync } from 'node:sqlite';
 
 /** A row of the app's own table: the Yjs state once Tandem saved one, else the plain-text body it started with. */
 export interface DocumentRow {
@@ -13,11 +13,11 @@ export interface DocumentRow {
  * typed in a form, an import) and by the collaboration server's autosave.
  */
 export class AppDatabase {
-  private readonly db: Database.Database;
+  private readonly db: DatabaseSync;
 
   constructor(path: string) {
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
+    this.db = new DatabaseSync(path);
+    this.db.exec('PRAGMA journal_mode = WAL');
     this.db.exec(`CREATE TABLE IF NOT EXISTS documents (
       room TEXT PRIMARY KEY,
       yjs_base64 TEXT,

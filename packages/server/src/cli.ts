@@ -144,6 +144,7 @@ async function serve(argv: string[]): Promise<void> {
       store: config.store,
       dataDir: config.dataDir,
       webhooks: config.webhookUrl.length,
+      node: process.versions.node,
     },
     `Tandem listening on ${server.syncUrl}/<room>`,
   );

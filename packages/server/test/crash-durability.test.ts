@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import { DatabaseSync } from 'node:sqlite';
 import * as prng from 'lib0/prng';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -85,23 +85,23 @@ describe('crash durability (kill -9)', () => {
       expect((await check.exited).code).toBe(0);
       // Applied twice, in Tandem's terms: the same update stored under two seqs, or seqs with gaps or
       // repeats (what two writers or a botched recovery would leave). Yjs would hide both in the doc.
-      const db = new Database(join(dir.dir, 'tandem.db'), { readonly: true });
+      const db = new DatabaseSync(join(dir.dir, 'tandem.db'), { readOnly: true });
       try {
         const rows = db
-          .prepare<[], { seq: number; data: Buffer }>(
+          .prepare(
             "SELECT seq, data FROM updates WHERE room = 'crash' UNION ALL SELECT seq, data FROM update_log WHERE room = 'crash' ORDER BY seq",
           )
-          .all();
+          .all() as { seq: number; data: Uint8Array }[];
         const snapshotSeq =
-          db.prepare<[], { upto_seq: number }>("SELECT upto_seq FROM snapshots WHERE room = 'crash'").get()?.upto_seq ??
-          0;
-        const lastSeq = db.prepare<[], { last_seq: number }>("SELECT last_seq FROM rooms WHERE name = 'crash'").get()!
+          (db.prepare("SELECT upto_seq FROM snapshots WHERE room = 'crash'").get() as { upto_seq: number } | undefined)
+            ?.upto_seq ?? 0;
+        const lastSeq = (db.prepare("SELECT last_seq FROM rooms WHERE name = 'crash'").get() as { last_seq: number })
           .last_seq;
         expect(
           rows.map((r) => r.seq),
           `seed ${seed} round ${round}: seqs`,
         ).toEqual(Array.from({ length: lastSeq - snapshotSeq }, (_, i) => snapshotSeq + i + 1));
-        const distinct = new Set(rows.map((r) => r.data.toString('base64')));
+        const distinct = new Set(rows.map((r) => Buffer.from(r.data).toString('base64')));
         expect(distinct.size, `seed ${seed} round ${round}: an update stored twice`).toBe(rows.length);
       } finally {
         db.close();

@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
@@ -63,7 +63,7 @@ describe('one data dir, one process', () => {
     await store.appendUpdate('r', textUpdate('b', 2));
     await store.close();
     // Log rows from the other process: seqs colliding with the drained ones and with each other.
-    const db = new Database(file);
+    const db = new DatabaseSync(file);
     const insert = db.prepare('INSERT INTO update_log (room, seq, data, ts) VALUES (?, ?, ?, ?)');
     insert.run('r', 2, textUpdate('c', 3), Date.now());
     insert.run('r', 3, textUpdate('d', 4), Date.now());

@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TandemServer } from '../src/server.js';
@@ -107,7 +107,7 @@ describe('operations endpoints', () => {
       server = await startTestServer({ store: 'sqlite', dataDir: dir.dir });
       const peer = await connectPeer(`${server.syncUrl}/full`);
       await eventually(() => expect(peer.synced).toBe(true));
-      const admin = new Database(join(dir.dir, 'tandem.db'));
+      const admin = new DatabaseSync(join(dir.dir, 'tandem.db'));
       for (const table of ['update_log', 'health_probe']) {
         admin.exec(`CREATE TRIGGER full_${table} BEFORE INSERT ON ${table}
                     BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);

@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
@@ -35,7 +35,7 @@ conformance('SqliteStore, draining after every commit', { drainAfterAppends: 1 }
  * as a dead process leaves it (released here, since this process is still alive to hold it).
  */
 function dieWithoutClosing(store: SqliteStore): void {
-  const internals = store as unknown as { db: Database.Database; lock: { release(): void } };
+  const internals = store as unknown as { db: { close(): void }; lock: { release(): void } };
   internals.db.close();
   internals.lock.release();
 }
@@ -49,7 +49,7 @@ describe('SqliteStore update log', () => {
     return store;
   };
   const rawCount = (sql: string): number => {
-    const db = new Database(join(dir.dir, 'tandem.db'), { readonly: true });
+    const db = new DatabaseSync(join(dir.dir, 'tandem.db'), { readOnly: true });
     try {
       return (db.prepare(sql).get() as { n: number }).n;
     } finally {
@@ -130,7 +130,7 @@ describe('SqliteStore update log', () => {
     dir = tempDir('tandem-sqlite-log-');
     const store = open(neverDrains);
     expect(await store.appendUpdate('ok', textUpdate('a', 1))).toBe(1);
-    const admin = new Database(join(dir.dir, 'tandem.db'));
+    const admin = new DatabaseSync(join(dir.dir, 'tandem.db'));
     admin.exec(`CREATE TRIGGER refuse BEFORE INSERT ON update_log WHEN NEW.room = 'bad'
                 BEGIN SELECT RAISE(ABORT, 'refused by test'); END`);
     // One commit: the refused append takes the other one down with it.

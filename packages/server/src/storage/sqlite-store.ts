@@ -1,9 +1,9 @@
-import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Role } from '../auth/roles.js';
 import type { Logger } from '../ops/logger.js';
 import { FileLock } from './file-lock.js';
+import { SqliteDatabase } from './sqlite-database.js';
 import { patternToRegExp } from '../auth/room-pattern.js';
 import {
   StoreUnavailableError,
@@ -169,7 +169,7 @@ interface LoggedRoom {
  * One process owns a database file: the positions of logged rooms are kept in memory.
  */
 export class SqliteStore implements Store {
-  private readonly db: Database.Database;
+  private readonly db: SqliteDatabase;
   private queue: QueuedWrite[] = [];
   private flushScheduled = false;
   private readonly stmts;
@@ -201,19 +201,21 @@ export class SqliteStore implements Store {
     // Taken before the database is touched: a second process would hand out the same seqs.
     this.lock = file === ':memory:' ? null : FileLock.acquire(`${file}.lock`, `the database ${file}`);
     try {
-      this.db = new Database(file);
+      this.db = new SqliteDatabase(file);
     } catch (err) {
       this.lock?.release();
       throw err;
     }
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-    this.db.pragma('busy_timeout = 5000');
+    this.db.exec('PRAGMA journal_mode = WAL');
+    this.db.exec(`PRAGMA synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    this.db.exec('PRAGMA busy_timeout = 5000');
     this.migrate();
-    this.db.function('tandem_room_matches', { deterministic: true }, (pattern, name) =>
+    this.db.function('tandem_room_matches', (pattern: string, name: string) =>
       patternToRegExp(String(pattern)).test(String(name)) ? 1 : 0,
     );
     this.stmts = {
+      select1: this.db.prepare('SELECT 1'),
+      probe: this.db.prepare<[number]>('INSERT OR REPLACE INTO health_probe (id, at) VALUES (1, ?)'),
       createRoom: this.db.prepare<[string, number, number]>(
         'INSERT INTO rooms (name, created_at, updated_at, last_seq) VALUES (?, ?, ?, 0)',
       ),
@@ -237,10 +239,10 @@ export class SqliteStore implements Store {
       ),
       deleteLogged: this.db.prepare<[string]>('DELETE FROM update_log WHERE room = ?'),
       room: this.db.prepare<[string], { last_seq: number }>('SELECT last_seq FROM rooms WHERE name = ?'),
-      snapshot: this.db.prepare<[string], { upto_seq: number; state: Buffer }>(
+      snapshot: this.db.prepare<[string], { upto_seq: number; state: Uint8Array }>(
         'SELECT upto_seq, state FROM snapshots WHERE room = ?',
       ),
-      tail: this.db.prepare<[string, number], { data: Buffer }>(
+      tail: this.db.prepare<[string, number], { data: Uint8Array }>(
         'SELECT data FROM updates WHERE room = ? AND seq > ? ORDER BY seq',
       ),
       upsertSnapshot: this.db.prepare<[string, number, Uint8Array, number]>(
@@ -318,7 +320,7 @@ export class SqliteStore implements Store {
       listRevisions: this.db.prepare<[string, number], RevisionRow>(
         'SELECT id, label, ts, user_id, length(state) AS size FROM revisions WHERE room = ? ORDER BY id DESC LIMIT ?',
       ),
-      getRevision: this.db.prepare<[string, number], RevisionRow & { state: Buffer }>(
+      getRevision: this.db.prepare<[string, number], RevisionRow & { state: Uint8Array }>(
         'SELECT id, label, ts, user_id, length(state) AS size, state FROM revisions WHERE room = ? AND id = ?',
       ),
       getCollaborator: this.db.prepare<[string, string], { role: Role }>(
@@ -474,14 +476,14 @@ export class SqliteStore implements Store {
   }
 
   private migrate(): void {
-    const version = this.db.pragma('user_version', { simple: true }) as number;
+    const version = Number(this.db.pragmaValue('user_version'));
     if (version > MIGRATIONS.length) {
       throw new Error(`database schema version ${version} is newer than this Tandem (${MIGRATIONS.length})`);
     }
     for (let v = version; v < MIGRATIONS.length; v++) {
       this.db.transaction(() => {
         this.db.exec(MIGRATIONS[v]!);
-        this.db.pragma(`user_version = ${v + 1}`);
+        this.db.exec(`PRAGMA user_version = ${v + 1}`);
       })();
     }
   }
@@ -493,9 +495,9 @@ export class SqliteStore implements Store {
       if (!meta) return null;
       const snap = this.stmts.snapshot.get(room);
       const snapshotSeq = snap?.upto_seq ?? 0;
-      const updates = this.stmts.tail.all(room, snapshotSeq).map((r) => new Uint8Array(r.data));
+      const updates = this.stmts.tail.all(room, snapshotSeq).map((r) => r.data);
       return {
-        snapshot: snap ? new Uint8Array(snap.state) : null,
+        snapshot: snap ? snap.state : null,
         snapshotSeq,
         updates,
         lastSeq: meta.last_seq,
@@ -508,7 +510,7 @@ export class SqliteStore implements Store {
     return this.db.transaction(() => {
       const meta = this.stmts.room.get(room);
       if (!meta || (this.stmts.snapshot.get(room)?.upto_seq ?? 0) > afterSeq) return null;
-      const updates = this.stmts.tail.all(room, afterSeq).map((r) => new Uint8Array(r.data));
+      const updates = this.stmts.tail.all(room, afterSeq).map((r) => r.data);
       return { updates, lastSeq: meta.last_seq };
     })();
   }
@@ -749,7 +751,7 @@ export class SqliteStore implements Store {
 
   async getRevision(room: string, id: number): Promise<(RevisionInfo & { state: Uint8Array }) | null> {
     const row = this.stmts.getRevision.get(room, id);
-    return row ? { ...toRevision(row), state: new Uint8Array(row.state) } : null;
+    return row ? { ...toRevision(row), state: row.state } : null;
   }
 
   /**
@@ -758,10 +760,10 @@ export class SqliteStore implements Store {
    */
   async ping(): Promise<void> {
     if (!this.db.open) throw new Error('store is closed');
-    this.db.prepare('SELECT 1').get();
+    this.stmts.select1.get();
     if (this.commitFailure === null) return;
     try {
-      this.db.prepare('INSERT OR REPLACE INTO health_probe (id, at) VALUES (1, ?)').run(Date.now());
+      this.stmts.probe.run(Date.now());
       this.commitFailure = null;
     } catch (err) {
       throw new StoreUnavailableError(`store cannot commit: ${(err as Error).message}`, { cause: err });
