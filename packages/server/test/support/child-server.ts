@@ -10,11 +10,23 @@ export interface ChildServer {
   /** Every log line the server wrote, parsed. */
   logs: Record<string, unknown>[];
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Everything written to stderr so far (a native abort prints its assertion here). */
+  stderr(): string;
 }
 
-/** Runs `tandem serve` as a real child process (so it can be SIGKILLed) and waits until it listens. */
-export async function spawnServer(args: string[], timeoutMs = 20_000): Promise<ChildServer> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--log-level', 'info', ...args], {
+export interface SpawnOptions {
+  timeoutMs?: number;
+  /** Flags for Node itself, before the script (`--expose-gc`, `--import …`). */
+  nodeArgs?: string[];
+}
+
+/**
+ * Runs `tandem serve` as a real child process (so it can be SIGKILLed) and waits until it listens.
+ * The child runs on the same Node as the tests, so running the suite on another line tests that line.
+ */
+export async function spawnServer(args: string[], options: SpawnOptions = {}): Promise<ChildServer> {
+  const { timeoutMs = 20_000, nodeArgs = [] } = options;
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', '--port', '0', '--log-level', 'info', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];
@@ -48,5 +60,5 @@ export async function spawnServer(args: string[], timeoutMs = 20_000): Promise<C
       reject(new Error(`server exited with ${code} before listening; stderr: ${stderr}`));
     });
   });
-  return { child, port, syncUrl: `ws://127.0.0.1:${port}/v1/sync`, logs, exited };
+  return { child, port, syncUrl: `ws://127.0.0.1:${port}/v1/sync`, logs, exited, stderr: () => stderr };
 }
