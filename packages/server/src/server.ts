@@ -175,6 +175,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     extensions.stored(room, seq);
     cluster?.stored(room, seq, update);
   };
+  if (cluster) registry.appliedThrough = (room) => cluster.appliedThrough(room);
   if (extensions.loadsDocuments) registry.loadInitial = (room) => extensions.loadDocument(room);
   extensions.reader = (room, fn) => registry.use(room, (r) => fn(r.doc));
   events.screenAppEvent = (room, event) => extensions.beforeEvent(room, event);

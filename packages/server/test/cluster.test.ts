@@ -5,10 +5,13 @@ import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
 import { MemoryBusHub } from '../src/bus/memory-bus.js';
 import { RedisBus } from '../src/bus/redis-bus.js';
+import type { ConfigInput } from '../src/ops/config.js';
 import type { TandemServer } from '../src/server.js';
 import { MemoryStore } from '../src/storage/memory-store.js';
+import type { Store } from '../src/storage/store.js';
 import { PostgresStore } from '../src/storage/postgres-store.js';
 import { api, SECRET, token } from './support/auth.js';
 import { eventually } from './support/eventually.js';
@@ -29,6 +32,22 @@ const join = async (server: TandemServer, room: string): Promise<TestPeer> => {
   peers.push(peer);
   await eventually(() => expect(peer.synced).toBe(true));
   return peer;
+};
+/** Pushes `count` items to the peer's `log` array, one update each, and waits for every ack. */
+const writeAcked = async (peer: TestPeer, prefix: string, count: number): Promise<string[]> => {
+  const items = Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+  for (const item of items) {
+    peer.doc.getArray<string>('log').push([item]);
+    await eventually(() => expect(peer.acked).toBe(peer.sent));
+  }
+  return items;
+};
+/** The room's `log` array as the store holds it now (snapshot and tail), read without any instance. */
+const storedItems = async (store: Store, room: string): Promise<string[]> => {
+  const stored = await store.loadRoom(room);
+  const doc = new Y.Doc();
+  for (const update of [stored?.snapshot, ...(stored?.updates ?? [])]) if (update) Y.applyUpdate(doc, update);
+  return doc.getArray<string>('log').toArray();
 };
 const type = (peer: TestPeer, text: string): void => {
   const t = peer.doc.getText('t');
@@ -151,6 +170,29 @@ describe('two instances on one store (MemoryBus)', () => {
     expect(onA.text).toHaveLength(4);
   });
 
+  it('a compaction never folds away acked updates of the other instance still held on a frozen bus', async () => {
+    const store = new MemoryStore();
+    const hub = new MemoryBusHub();
+    const config = { busCheckMs: 60_000, compactAfterUpdates: 3, unloadDelayMs: 0 };
+    const a = await startTestServer(config, { store, bus: hub.connect() });
+    const b = await startTestServer(config, { store, bus: hub.connect() });
+    servers.push(a, b);
+    const onA = await join(a, 'frozen');
+    const onB = await join(b, 'frozen');
+    hub.freeze(); // like SIGSTOP on Redis: both buses still say connected
+    const acked = await writeAcked(onB, 'b', 6); // the lower seqs, committed by B, unseen by A
+    acked.push(...(await writeAcked(onA, 'a', 6)));
+    // A unloads the room once its last peer leaves, compacting first: the one moment A folds for sure.
+    await onA.close();
+    await eventually(() => expect(a.registry.get('frozen')).toBeUndefined());
+    expect(await storedItems(store, 'frozen')).toEqual(expect.arrayContaining(acked));
+    hub.thaw();
+    await eventually(() => expect(onB.doc.getArray('log').length).toBe(acked.length));
+    await onB.close();
+    await eventually(() => expect(b.registry.get('frozen')).toBeUndefined());
+    expect((await storedItems(store, 'frozen')).sort()).toEqual(acked.sort());
+  });
+
   it('a gap in the seqs is filled from the store at once', async () => {
     const { hub, a, b } = await pair(60_000);
     const onA = await join(a, 'gap');
@@ -181,21 +223,20 @@ describe.runIf(withServices)('two instances on PostgreSQL and Redis', () => {
     expect(await redisReachable()).toBe(true);
   });
 
-  async function pair(): Promise<{ a: TandemServer; b: TandemServer }> {
+  async function pair(
+    config: ConfigInput = { busCheckMs: 500 },
+  ): Promise<{ a: TandemServer; b: TandemServer; schema: string }> {
     const schema = freshSchema();
     schemas.push(schema);
     const start = async () =>
-      startTestServer(
-        { busCheckMs: 500 },
-        {
-          store: new PostgresStore({ connectionString: TEST_DATABASE_URL, schema }),
-          bus: new RedisBus({ url: TEST_REDIS_URL, channel: `tandem-test-${schema}` }),
-        },
-      );
+      startTestServer(config, {
+        store: new PostgresStore({ connectionString: TEST_DATABASE_URL, schema }),
+        bus: new RedisBus({ url: TEST_REDIS_URL, channel: `tandem-test-${schema}` }),
+      });
     const a = await start();
     const b = await start();
     servers.push(a, b);
-    return { a, b };
+    return { a, b, schema };
   }
 
   it('converge through Redis; a killed subscription keeps acks flowing and heals', async () => {
@@ -239,6 +280,29 @@ describe.runIf(withServices)('two instances on PostgreSQL and Redis', () => {
     } finally {
       await admin.call('CLIENT', 'UNPAUSE').catch(() => undefined);
       admin.disconnect();
+    }
+  });
+
+  it('Redis frozen: a compaction on one instance keeps the acked updates it has not received', async () => {
+    const { a, b, schema } = await pair({ busCheckMs: 60_000, compactAfterUpdates: 3, unloadDelayMs: 0 });
+    const onA = await join(a, 'frozen');
+    const onB = await join(b, 'frozen');
+    const admin = new Redis(TEST_REDIS_URL);
+    const reader = new PostgresStore({ connectionString: TEST_DATABASE_URL, schema });
+    try {
+      // Every command waits, publishes included, while connections stay up: a frozen Redis, for 5 s
+      // (UNPAUSE would wait for the pause too). The writes and the unload below take well under that.
+      await admin.call('CLIENT', 'PAUSE', '5000', 'ALL');
+      const acked = await writeAcked(onB, 'b', 6); // the lower seqs, committed by B, unseen by A
+      acked.push(...(await writeAcked(onA, 'a', 6)));
+      await onA.close(); // A compacts the room before unloading it
+      await eventually(() => expect(a.registry.get('frozen')).toBeUndefined());
+      expect(await storedItems(reader, 'frozen')).toEqual(expect.arrayContaining(acked));
+      await eventually(() => expect(onB.doc.getArray('log').length).toBe(acked.length), 10_000);
+    } finally {
+      await admin.call('CLIENT', 'UNPAUSE').catch(() => undefined);
+      admin.disconnect();
+      await reader.close();
     }
   });
 

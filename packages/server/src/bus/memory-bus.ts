@@ -7,6 +7,19 @@ export class MemoryBusHub {
   dropNext = 0;
   /** Like a Redis outage: every member reports disconnected and nothing is delivered. */
   down = false;
+  /** Like a frozen Redis (SIGSTOP): members still report connected; messages wait until thaw(). */
+  private held: { from: MemoryBus; message: BusMessage }[] | null = null;
+
+  freeze(): void {
+    this.held ??= [];
+  }
+
+  /** Delivers what was held while frozen, in order, as a resumed Redis would. */
+  thaw(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const { from, message } of held) this.deliver(from, message);
+  }
 
   connect(): MemoryBus {
     const bus = new MemoryBus(this);
@@ -21,6 +34,10 @@ export class MemoryBusHub {
       return;
     }
     if (this.down) return;
+    if (this.held) {
+      this.held.push({ from, message });
+      return;
+    }
     for (const member of this.members) if (member !== from) member.receive(message);
   }
 

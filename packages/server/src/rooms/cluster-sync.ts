@@ -74,6 +74,14 @@ export class ClusterSync {
     this.bus.publish({ kind: 'update', room, seq, update });
   }
 
+  /**
+   * The highest seq up to which a loaded room has applied every stored update, own and others'; 0 when
+   * it is not tracked (nothing may be folded on its behalf then).
+   */
+  appliedThrough(name: string): number {
+    return this.position(name)?.upto ?? 0;
+  }
+
   close(): void {
     clearInterval(this.timer);
     for (const stop of this.stops) stop();

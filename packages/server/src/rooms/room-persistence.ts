@@ -17,6 +17,11 @@ export interface RoomPersistenceOptions {
   maxRetryDelayMs?: number;
   /** Told after each commit: `update` is durable as the room's `seq`, and so is everything before it. */
   onStored?: (room: string, seq: number, update: Uint8Array) => void;
+  /**
+   * The highest seq up to which the room's state holds every stored update, when other processes
+   * write to the same store; null when this process is its only writer (then it is the last commit).
+   */
+  appliedThrough?: (room: string) => number | null;
 }
 
 interface OpenBatch {
@@ -39,6 +44,8 @@ export class RoomPersistence {
   private tailBytes = 0;
   private snapshotBytes = 0;
   private lastSeq: number;
+  /** The seq the latest snapshot written from here covers; a compaction that cannot pass it is skipped. */
+  private compactedSeq = 0;
   private abandoned = false;
   /** A compaction was asked of the scheduler and has not started yet. */
   private compactionRequested = false;
@@ -185,18 +192,26 @@ export class RoomPersistence {
     });
   }
 
+  /**
+   * The compaction rule: a snapshot stored as covering seq N must contain every update with seq <= N,
+   * because the store deletes those rows. Alone on the store, the room's state holds every commit up
+   * to its own last one. With other instances it does not: they commit lower seqs that may still be on
+   * the bus (or lost on it) when this instance commits a higher one, so the snapshot covers only what
+   * the state is known to hold without a gap. Newer updates in the state are harmless (idempotent).
+   */
   private enqueueCompaction(): Promise<void> {
     const step = this.chain.then(async () => {
       if (this.tailLength === 0 || this.abandoned) return;
-      // The room's state holds every committed update (and maybe newer ones, which is harmless:
-      // Yjs updates are idempotent), so it is a valid snapshot up to lastSeq.
-      const uptoSeq = this.lastSeq;
+      const uptoSeq = this.options.appliedThrough?.(this.room) ?? this.lastSeq;
+      if (uptoSeq <= this.compactedSeq) return;
       const tail = this.tailLength;
       const tailBytes = this.tailBytes;
       try {
+        // Read in the same turn as uptoSeq: nothing can be applied in between.
         const state = this.snapshot();
         this.onCompacted?.(state.length);
         await this.store.compact(this.room, uptoSeq, state);
+        this.compactedSeq = uptoSeq;
         this.tailLength -= tail;
         this.tailBytes -= tailBytes;
         this.snapshotBytes = state.length;

@@ -67,6 +67,12 @@ export class RoomRegistry {
   /** Called when a room finished loading, with the last seq it was loaded at. */
   onLoaded: ((room: Room, lastSeq: number) => void) | null = null;
   /**
+   * With other instances on the store: the highest seq up to which a loaded room's state holds every
+   * stored update (theirs arrive over the bus, maybe late), which bounds what a compaction may fold.
+   * Unset: this process is the store's only writer, and a room's own last commit is that point.
+   */
+  appliedThrough: ((room: string) => number) | null = null;
+  /**
    * Initial content of a room that was never stored (the extensions' onLoadDocument), stored before the
    * room is served. A throw fails the load: peers are refused and nothing is stored.
    */
@@ -102,6 +108,7 @@ export class RoomRegistry {
       compactAfterUpdates: options.compactAfterUpdates,
       compactions: new CompactionScheduler(),
       onStored: (room, seq, update) => this.onStored?.(room, seq, update),
+      appliedThrough: (room) => this.appliedThrough?.(room) ?? null,
     };
   }
 
