@@ -1,5 +1,6 @@
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { READY_DEADLINE_MS } from '../src/http/routes/health.js';
 import { PostgresStore } from '../src/storage/postgres-store.js';
 import { dropSchemas, freshSchema, needPostgres, postgresReachable, TEST_DATABASE_URL } from './support/postgres.js';
 import { storeConformance } from './support/store-conformance.js';
@@ -8,6 +9,7 @@ import { textUpdate } from './support/text-update.js';
 import { api } from './support/auth.js';
 import { eventually } from './support/eventually.js';
 import { startTestServer } from './support/server.js';
+import { TcpProxy } from './support/tcp-proxy.js';
 import { connectPeer } from './support/test-peer.js';
 import * as Y from 'yjs';
 
@@ -120,6 +122,33 @@ describe.runIf(run)('PostgresStore', () => {
     expect((await api(server.httpUrl, 'GET', '/readyz')).status).toBe(200);
     await reader.close();
     await server.drain();
+  });
+
+  it('a frozen database: /readyz answers 503 within its deadline, and ready again after', async () => {
+    const schema = freshSchema();
+    schemas.push(schema);
+    const target = new URL(TEST_DATABASE_URL);
+    const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+    const viaProxy = new URL(TEST_DATABASE_URL);
+    viaProxy.host = `127.0.0.1:${proxy.port}`;
+    const server = await startTestServer({
+      store: 'postgres',
+      databaseUrl: viaProxy.toString(),
+      databaseSchema: schema,
+    });
+    onTestFinished(async () => {
+      proxy.thaw();
+      await server.drain();
+      await proxy.close();
+    });
+    expect((await api(server.httpUrl, 'GET', '/readyz')).status).toBe(200);
+    proxy.freeze(); // connections stay open; nothing comes back, as from a SIGSTOPped server
+    const started = Date.now();
+    const frozen = await api(server.httpUrl, 'GET', '/readyz');
+    expect({ status: frozen.status, body: frozen.body }).toEqual({ status: 503, body: { status: 'store_timeout' } });
+    expect(Date.now() - started).toBeLessThan(READY_DEADLINE_MS + 1_000);
+    proxy.thaw();
+    await eventually(async () => expect((await api(server.httpUrl, 'GET', '/readyz')).status).toBe(200));
   });
 
   it('connections killed by the database mid-write: no ack without a commit, and the server recovers by itself', async () => {

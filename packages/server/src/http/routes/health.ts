@@ -2,18 +2,39 @@ import { StoreUnavailableError } from '../../storage/store.js';
 import type { App, HttpDeps } from '../app.js';
 
 const hidden = { schema: { hide: true } };
+/**
+ * How long readiness waits for the store. A frozen database (or a partition) answers nothing, and a
+ * readiness check that hangs is worse than one that fails: a proxy's probe times out with no reason,
+ * and each hung check holds a request open.
+ */
+export const READY_DEADLINE_MS = 2_000;
+
+class ReadyDeadlineError extends Error {}
 
 export function healthRoutes(app: App, deps: HttpDeps): void {
   app.get('/healthz', hidden, async () => ({ status: 'ok' }));
 
   app.get('/readyz', hidden, async (request, reply) => {
     if (deps.isDraining()) return reply.status(503).send({ status: 'draining' });
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await deps.store.ping();
+      await Promise.race([
+        deps.store.ping(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new ReadyDeadlineError()), READY_DEADLINE_MS);
+        }),
+      ]);
     } catch (err) {
-      request.log.warn({ err }, 'store not ready');
-      const status = err instanceof StoreUnavailableError ? 'store_cannot_commit' : 'store_unreachable';
+      const status =
+        err instanceof ReadyDeadlineError
+          ? 'store_timeout'
+          : err instanceof StoreUnavailableError
+            ? 'store_cannot_commit'
+            : 'store_unreachable';
+      request.log.warn({ err, status }, 'store not ready');
       return reply.status(503).send({ status });
+    } finally {
+      clearTimeout(timer);
     }
     return { status: 'ready' };
   });
