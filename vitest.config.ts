@@ -5,6 +5,19 @@ import { defineConfig } from 'vitest/config';
 const conditions = ['source', 'module', 'node', 'development|production'];
 
 export default defineConfig({
+  plugins: [
+    {
+      // Vitest externalises the modules in builtinModules, which on Node 22 leaves out the prefix-only
+      // node:sqlite: the jsdom tests that start a server would then try to bundle the store.
+      name: 'tandem:node-sqlite-is-built-in',
+      configResolved(config) {
+        for (const environment of Object.values(config.environments)) {
+          const external = environment.resolve.external;
+          if (Array.isArray(external) && !external.includes('node:sqlite')) external.push('node:sqlite');
+        }
+      },
+    },
+  ],
   resolve: { conditions },
   ssr: { resolve: { conditions } },
   test: {
