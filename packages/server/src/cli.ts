@@ -27,6 +27,8 @@ Options (each also an env var, e.g. --data-dir → TANDEM_DATA_DIR; lists are co
   --redis-channel <name>        pub/sub channel, one per deployment sharing that Redis (default tandem)
   --bus-check-ms <n>            compare each loaded room with the store this often, to find lost
                                 messages; every second while Redis is down (default 5000)
+  --bus-timeout-ms <n>          Redis not answering a ping within this counts as down: rooms poll the
+                                store until it answers again (default 2000)
   --static-dir <dir>            serve a built web app (the demo) at / (default: none)
   --log-level <level>           fatal|error|warn|info|debug|trace|silent (default info)
   --max-message-bytes <n>       largest accepted frame; larger closes with 1009 (default 1048576)

@@ -163,7 +163,12 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   const bus =
     deps.bus ??
     (config.bus === 'redis'
-      ? new RedisBus({ url: config.redisUrl, channel: config.redisChannel, logger: logger.child({ module: 'bus' }) })
+      ? new RedisBus({
+          url: config.redisUrl,
+          channel: config.redisChannel,
+          timeoutMs: config.busTimeoutMs,
+          logger: logger.child({ module: 'bus' }),
+        })
       : new LocalBus());
   const cluster =
     bus instanceof LocalBus
@@ -232,6 +237,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     authenticator,
     metrics,
     isDraining: () => draining,
+    busState: () => (cluster === null ? 'local' : bus.connected ? 'connected' : 'down'),
     events,
     revisions,
     sseStreams,

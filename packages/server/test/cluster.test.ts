@@ -306,6 +306,40 @@ describe.runIf(withServices)('two instances on PostgreSQL and Redis', () => {
     }
   });
 
+  it('Redis frozen: noticed within its timeout, said by /readyz and /metrics, rooms converge from the store', async () => {
+    const { a, b } = await pair({ busCheckMs: 60_000, busTimeoutMs: 300 });
+    const onA = await join(a, 'stalled');
+    const onB = await join(b, 'stalled');
+    type(onA, 'before;');
+    await eventually(() => expect(onB.text).toBe('before;'));
+    const busMetric = async (server: TandemServer): Promise<string | undefined> =>
+      /^tandem_bus_connected (\d)$/m.exec(await (await fetch(`${server.httpUrl}/metrics`)).text())?.[1];
+    expect(await busMetric(b)).toBe('1');
+    const admin = new Redis(TEST_REDIS_URL);
+    try {
+      await admin.call('CLIENT', 'PAUSE', '4000', 'ALL');
+      const frozenAt = Date.now();
+      type(onA, 'during;'); // only A writes: with the bus frozen, B can learn of it only from the store
+      await eventually(async () => {
+        expect(await api(b.httpUrl, 'GET', '/readyz')).toMatchObject({
+          status: 200,
+          body: { status: 'ready', bus: 'down' },
+        });
+      }, 3_000);
+      expect(await busMetric(b)).toBe('0');
+      await eventually(() => expect(onB.text).toBe('before;during;'), 3_000);
+      expect(Date.now() - frozenAt, 'converged while Redis was still frozen').toBeLessThan(3_500);
+      // Redis answers again after the pause: the bus is back, and says so.
+      await eventually(async () => expect(await busMetric(b)).toBe('1'), 8_000);
+      expect((await api(b.httpUrl, 'GET', '/readyz')).body).toEqual({ status: 'ready' });
+      type(onB, 'after;');
+      await eventually(() => expect(onA.text).toBe('before;during;after;'));
+    } finally {
+      await admin.call('CLIENT', 'UNPAUSE').catch(() => undefined);
+      admin.disconnect();
+    }
+  });
+
   it('webhooks: two instances deliver every event once, and the other takes over when the deliverer stops', async () => {
     const received: string[] = [];
     const hook = createHttpServer((req, res) => {

@@ -17,7 +17,7 @@ export type BusMessage =
 export interface Bus {
   /** This instance; messages it published itself are not handed back to it. */
   readonly instanceId: string;
-  /** Whether messages are flowing now (false: Redis is down, instances poll the store). */
+  /** Whether messages are flowing now (false: Redis is down or not answering; instances poll the store). */
   readonly connected: boolean;
   /** Fire and forget: a message lost here is found by the receivers' checks against the store. */
   publish(message: BusMessage): void;

@@ -10,6 +10,11 @@ export interface RedisBusOptions {
   logger?: Logger;
   /** Tests: drop the next this many publishes, as a lost message would be. */
   dropNext?: number;
+  /**
+   * A Redis that does not answer a PING on both connections within this (ms, default 2000) counts as
+   * down, although its connections are up: a frozen (SIGSTOP) or partitioned Redis looks like that.
+   */
+  timeoutMs?: number;
 }
 
 /**
@@ -26,6 +31,10 @@ export class RedisBus implements Bus {
   private readonly handlers = new Set<(message: BusMessage) => void>();
   private readonly reconnectHandlers = new Set<() => void>();
   private subscribedOnce = false;
+  /** The last probe went unanswered past the timeout; cleared when one is answered. */
+  private stalled = false;
+  private probing = false;
+  private readonly probeTimer: NodeJS.Timeout;
   dropNext: number;
 
   constructor(private readonly options: RedisBusOptions) {
@@ -55,6 +64,9 @@ export class RedisBus implements Bus {
         for (const handler of this.reconnectHandlers) handler();
       }
     });
+    const timeoutMs = options.timeoutMs ?? 2_000;
+    this.probeTimer = setInterval(() => this.probe(timeoutMs), Math.max(50, timeoutMs / 2));
+    this.probeTimer.unref();
     this.sub.subscribe(this.channel).then(
       () => {
         this.subscribedOnce = true;
@@ -64,7 +76,37 @@ export class RedisBus implements Bus {
   }
 
   get connected(): boolean {
-    return this.pub.status === 'ready' && this.sub.status === 'ready';
+    return !this.stalled && this.pub.status === 'ready' && this.sub.status === 'ready';
+  }
+
+  /**
+   * One PING on each connection at a time; one still unanswered after the timeout marks the bus down
+   * (receivers then poll the store), and its answer marks it up again, with a catch-up as after a
+   * reconnect: whatever was published meanwhile may never arrive.
+   */
+  private probe(timeoutMs: number): void {
+    if (this.probing || this.pub.status !== 'ready' || this.sub.status !== 'ready') return;
+    this.probing = true;
+    const timer = setTimeout(() => {
+      if (this.stalled) return;
+      this.stalled = true;
+      this.options.logger?.warn({ timeoutMs }, 'Redis bus not answering; rooms catch up from the store');
+    }, timeoutMs);
+    Promise.all([this.pub.ping(), this.sub.ping()]).then(
+      () => {
+        clearTimeout(timer);
+        this.probing = false;
+        if (!this.stalled) return;
+        this.stalled = false;
+        this.options.logger?.info('Redis bus answering again; catching up from the store');
+        for (const handler of this.reconnectHandlers) handler();
+      },
+      () => {
+        // A failed command means a broken connection: ioredis reconnects, and 'ready' catches up.
+        clearTimeout(timer);
+        this.probing = false;
+      },
+    );
   }
 
   publish(message: BusMessage): void {
@@ -72,7 +114,8 @@ export class RedisBus implements Bus {
       this.dropNext--;
       return;
     }
-    if (this.pub.status !== 'ready') return;
+    // Not while stalled either: every publish would wait in memory for a Redis that may never answer.
+    if (this.stalled || this.pub.status !== 'ready') return;
     this.pub.publish(this.channel, encodeBusMessage(this.instanceId, message)).catch((err: unknown) => {
       this.options.logger?.debug({ err }, 'Redis publish failed (receivers catch up from the store)');
     });
@@ -95,6 +138,7 @@ export class RedisBus implements Bus {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.probeTimer);
     this.handlers.clear();
     this.reconnectHandlers.clear();
     this.pub.disconnect();

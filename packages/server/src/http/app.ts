@@ -50,6 +50,8 @@ export interface HttpDeps {
   authenticator: Authenticator;
   metrics: Metrics;
   isDraining: () => boolean;
+  /** The bus to other instances: none (one instance), connected, or down (rooms poll the store). */
+  busState: () => 'local' | 'connected' | 'down';
   events: EventService;
   revisions: RevisionService;
   /** Open SSE responses, ended on drain. */

@@ -71,7 +71,8 @@ receiver caught up are not delivered.
 
 Also served: \`GET /healthz\` (process alive), \`GET /readyz\` (store reachable, able to commit, and not
 draining; 503 \`{"status": "store_unreachable" | "store_cannot_commit" | "store_timeout" | "draining"}\`
-otherwise: the store gets 2 s to answer, so a frozen database fails readiness instead of hanging it), \`GET /metrics\` (Prometheus), \`GET /v1/openapi.json\` (this reference, OpenAPI 3.1).`;
+otherwise: the store gets 2 s to answer, so a frozen database fails readiness instead of hanging it; a ready
+instance whose bus to the other instances is down answers 200 \`{"status": "ready", "bus": "down"}\`), \`GET /metrics\` (Prometheus), \`GET /v1/openapi.json\` (this reference, OpenAPI 3.1).`;
 
 function typeOf(schema: Schema | undefined): string {
   if (!schema) return 'any';

@@ -33,6 +33,8 @@ export const configSchema = z.object({
   redisChannel: z.string().min(1).max(200).default('tandem'),
   /** Each loaded room is compared with the store this often (finds lost messages; polls while Redis is down). */
   busCheckMs: z.coerce.number().int().min(50).default(5_000),
+  /** Redis not answering a ping within this counts as down (a frozen Redis keeps its connections up). */
+  busTimeoutMs: z.coerce.number().int().min(100).max(60_000).default(2_000),
   /** Schema for Tandem's tables in that database (created and migrated at start). */
   databaseSchema: z
     .string()

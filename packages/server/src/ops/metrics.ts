@@ -27,6 +27,11 @@ export class Metrics {
     help: 'Loaded rooms holding a materialised Y.Doc (for REST, revisions or hooks) rather than binary state',
     registers: [this.registry],
   });
+  readonly busConnected = new Gauge({
+    name: 'tandem_bus_connected',
+    help: 'Whether the bus to other instances delivers (1), or is down or not answering (0: rooms poll the store); absent with one instance',
+    registers: [this.registry],
+  });
   readonly flushWindowScale = new Gauge({
     name: 'tandem_flush_window_scale',
     help: 'How far busy rooms batch (0: every room flushes at the end of the turn; 1: full windows), from the process load',

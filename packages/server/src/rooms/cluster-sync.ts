@@ -17,6 +17,8 @@ interface Position {
   upto: number;
   beyond: Set<number>;
   catchingUp: Promise<void> | null;
+  /** A catch-up is due when the gap is still open after the grace (one timer per room, not per message). */
+  gapTimer: NodeJS.Timeout | null;
 }
 
 // A gap usually closes by itself (the message is still on its way); read the store only if it has not.
@@ -47,7 +49,7 @@ export class ClusterSync {
     options: ClusterSyncOptions,
   ) {
     registry.onLoaded = (room, lastSeq) => {
-      this.positions.set(room.name, { room, upto: lastSeq, beyond: new Set(), catchingUp: null });
+      this.positions.set(room.name, { room, upto: lastSeq, beyond: new Set(), catchingUp: null, gapTimer: null });
     };
     registry.onAwareness = (room, update) => bus.publish({ kind: 'awareness', room, update });
     events.onStored = (event) => bus.publish({ kind: 'event', room: event.room, event });
@@ -72,6 +74,10 @@ export class ClusterSync {
   stored(room: string, seq: number, update: Uint8Array): void {
     this.had(room, seq);
     this.bus.publish({ kind: 'update', room, seq, update });
+    // A commit past a gap: another instance committed the seqs in between, and their messages have
+    // not come. On a healthy bus they arrive within the grace; on a frozen one only the store has them.
+    const position = this.position(room);
+    if (position && position.beyond.size > 0) this.catchUpIfGapStays(position);
   }
 
   /**
@@ -127,11 +133,16 @@ export class ClusterSync {
     if (message.seq <= position.upto || position.beyond.has(message.seq)) return;
     position.room.applyRemote(message.update);
     this.had(message.room, message.seq);
-    if (position.beyond.size > 0) {
-      setTimeout(() => {
-        if (position.beyond.size > 0) void this.catchUp(position);
-      }, GAP_GRACE_MS).unref();
-    }
+    if (position.beyond.size > 0) this.catchUpIfGapStays(position);
+  }
+
+  private catchUpIfGapStays(position: Position): void {
+    if (position.gapTimer) return;
+    position.gapTimer = setTimeout(() => {
+      position.gapTimer = null;
+      if (position.beyond.size > 0) void this.catchUp(position);
+    }, GAP_GRACE_MS);
+    position.gapTimer.unref();
   }
 
   private checkAll(): void {

@@ -36,13 +36,18 @@ export function healthRoutes(app: App, deps: HttpDeps): void {
     } finally {
       clearTimeout(timer);
     }
-    return { status: 'ready' };
+    // A bus outage does not make an instance unready: it still serves and acks its own clients, and
+    // rooms poll the store for the others' updates. Taking every instance out of rotation at once
+    // would turn a Redis outage into a full one. It is said here, and in tandem_bus_connected.
+    return deps.busState() === 'down' ? { status: 'ready', bus: 'down' } : { status: 'ready' };
   });
 
   app.get('/v1/openapi.json', hidden, async () => app.swagger());
 
   app.get('/metrics', hidden, async (_request, reply) => {
     deps.metrics.roomsLoaded.set(deps.registry.size);
+    const bus = deps.busState();
+    if (bus !== 'local') deps.metrics.busConnected.set(bus === 'connected' ? 1 : 0);
     deps.metrics.roomsWithDocument.set(deps.registry.loadedRooms().filter((room) => room.hasLiveDoc).length);
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
