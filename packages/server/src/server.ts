@@ -114,6 +114,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
         url: config.loadUrl,
         secret: config.webhookSecret,
         timeoutMs: config.loadTimeoutMs,
+        maxBytes: config.maxDocumentBytes,
         textField: config.loadTextField,
       }),
     );
@@ -122,6 +123,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     extensionList,
     logger.child({ module: 'extensions' }),
     config.roomUpdatedDebounceMs,
+    config.maxDocumentBytes,
   );
   const authenticator = extensions.wrap(deps.authenticator ?? createAuthenticator(config));
   const access = new RoomAccess(store, authenticator.open);

@@ -191,6 +191,58 @@ describe('server extensions', () => {
       expect(await server!.store.loadRoom('slow')).toBeNull();
     });
 
+    it('an answer over --max-document-bytes is cut off while it is read, and nothing is stored', async () => {
+      const url = await startBackend();
+      let written = 0;
+      let backendSawClose = false;
+      const chunk = Buffer.alloc(64 * 1024, 7);
+      answer = (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/octet-stream' }); // no length: chunked
+        res.on('close', () => (backendSawClose = true));
+        const pump = (): void => {
+          // 80 MiB if nobody stops it, as the fault pass's backend sent.
+          while (written < 80 * 1024 * 1024 && !res.destroyed) {
+            written += chunk.length;
+            if (!res.write(chunk)) return void res.once('drain', pump);
+          }
+          res.end();
+        };
+        pump();
+      };
+      await start([], { loadUrl: url, webhookSecret: WEBHOOK_SECRET, maxDocumentBytes: 1024 * 1024 });
+      const peer = await join('huge');
+      expect((await peer.closed).code).toBe(1013);
+      expect(await server!.store.loadRoom('huge')).toBeNull();
+      await eventually(() => expect(backendSawClose).toBe(true));
+      expect(written).toBeLessThan(8 * 1024 * 1024);
+    });
+
+    it('initial content from any extension is held to --max-document-bytes', async () => {
+      const big: Extension = { name: 'big', onLoadDocument: () => yjsOf('x'.repeat(4096)) };
+      await start([big], { maxDocumentBytes: 1024 });
+      const peer = await join('big');
+      expect((await peer.closed).code).toBe(1013);
+      expect(await server!.store.loadRoom('big')).toBeNull();
+    });
+
+    it('a failing backend is asked again only after a backoff, not by every reconnect', async () => {
+      const url = await startBackend();
+      answer = send(500, 'text/plain', 'boom');
+      await start([], { loadUrl: url, webhookSecret: WEBHOOK_SECRET });
+      for (let i = 0; i < 5; i++) {
+        const peer = await join('flaky');
+        expect((await peer.closed).code).toBe(1013);
+      }
+      expect(requests).toHaveLength(1);
+      answer = send(200, 'text/plain', 'back again');
+      // The first retry waits 1 s.
+      await eventually(async () => {
+        const peer = await join('flaky');
+        await eventually(() => expect(peer.doc.getText('body').toString()).toBe('back again'), 500);
+      }, 5_000);
+      expect(requests).toHaveLength(2);
+    });
+
     it('is refused without a secret to sign with', async () => {
       await expect(async () => startTestServer({ loadUrl: 'http://127.0.0.1:9/x' })).rejects.toThrow(
         /--webhook-secret/,

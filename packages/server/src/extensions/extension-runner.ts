@@ -26,6 +26,8 @@ export class ExtensionRunner {
     private readonly extensions: readonly Extension[],
     private readonly log: Logger,
     private readonly changeDebounceMs: number,
+    /** Initial content is held to the same limit as a client's updates (`--max-document-bytes`). */
+    private readonly maxDocumentBytes = Infinity,
   ) {}
 
   private with<K extends keyof Extension>(hook: K): (Extension & Required<Pick<Extension, K>>)[] {
@@ -78,7 +80,15 @@ export class ExtensionRunner {
   async loadDocument(room: string): Promise<Uint8Array | null> {
     for (const ext of this.with('onLoadDocument')) {
       const content = await ext.onLoadDocument({ room });
-      if (content !== null && content !== undefined) return initialUpdate(content);
+      if (content === null || content === undefined) continue;
+      const update = initialUpdate(content);
+      if (update.length > this.maxDocumentBytes) {
+        throw new TandemError(
+          'room_load_failed',
+          `initial content from ${ext.name} is ${update.length} bytes, over --max-document-bytes (${this.maxDocumentBytes}); not loaded`,
+        );
+      }
+      return update;
     }
     return null;
   }
