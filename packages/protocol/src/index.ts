@@ -19,6 +19,7 @@ export {
   encodeToken,
 } from './encode.js';
 export { jsonTextDepth, MAX_JSON_DEPTH, valueDepth } from './json-limits.js';
+export { isValidRoomName, ROOM_NAME_RULE } from './room-name.js';
 export { ProtocolError, type ProtocolErrorCode } from './errors.js';
 export type { EventEnvelope, Hello, Message, PublishRequest, PublishResult, RoomStatus } from './messages.js';
 export { FrameReader } from './reader.js';

@@ -16,11 +16,22 @@ into one, e.g. from SQLite to PostgreSQL. Stop the servers writing to the source
 is locked while a server runs). An import never merges: a room that already exists in the target
 stops it, unless --skip-existing. Imported events are history: webhooks do not deliver them again.
 
+Archives carry a checksum per room and one for the whole file: an import refuses a changed or damaged
+room, naming it, before it is stored, and applies the server's limits (room names, collaborator ids,
+event types and sizes, --max-document-bytes for states and revisions).
+
 Store options (as for serve; also TANDEM_* env vars):
   --store sqlite|postgres|memory   --data-dir <dir>   --database-url <url>   --database-schema <name>
+  --max-document-bytes <n>         (import) largest room state or revision accepted (default 67108864)
 `;
 
-const STORE_KEYS = ['store', 'dataDir', 'databaseUrl', 'databaseSchema'] as const satisfies (keyof Config)[];
+const STORE_KEYS = [
+  'store',
+  'dataDir',
+  'databaseUrl',
+  'databaseSchema',
+  'maxDocumentBytes',
+] as const satisfies (keyof Config)[];
 
 function storeOptions(): Record<string, { type: 'string' }> {
   return Object.fromEntries(STORE_KEYS.map((k) => [configFlagName(k).slice(2), { type: 'string' as const }]));
@@ -108,6 +119,7 @@ export async function importCommand(argv: string[]): Promise<void> {
     const result = await importRooms(store, input, {
       skipExisting: values['skip-existing'] === true,
       onRoom: () => imported++,
+      maxDocumentBytes: config.maxDocumentBytes,
     });
     const skipped =
       result.skipped.length > 0 ? `, skipped ${result.skipped.length} that exist: ${result.skipped.join(', ')}` : '';

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +37,7 @@ afterAll(async () => {
   await dropSchemas(schemas);
 });
 
-/** Rooms of every shape an export must carry: a compacted log with a tail, pruned events, revisions, rooms with only collaborators or only events, names that need escaping. */
+/** Rooms of every shape an export must carry: a compacted log with a tail, pruned events, revisions, rooms with only collaborators or only events, names with every allowed punctuation. */
 async function populate(store: Store): Promise<void> {
   const doc = new Y.Doc();
   doc.clientID = 11;
@@ -60,8 +61,8 @@ async function populate(store: Store): Promise<void> {
   await store.createRevision('team/notes', { label: 'first draft', user: 'ada', state: Y.encodeStateAsUpdate(doc) });
   await store.createRevision('team/notes', { label: 'auto', user: null, state: textUpdate('older', 3) });
   await store.setCollaborator('empty-but-owned', 'eve', 'editor');
-  await store.appendEvent('feed only', { type: 'x.y', user: 'bob', data: [1, null, { deep: { er: true } }] });
-  await store.appendUpdate('ünïcode/ルーム', textUpdate('hello', 5));
+  await store.appendEvent('feed.only', { type: 'x.y', user: 'bob', data: [1, null, { deep: { er: true } }] });
+  await store.appendUpdate('team-42/a~b@c+d=e,f:g', textUpdate('hello', 5));
 }
 
 /** Everything a store holds for each room, as the export reads it; Yjs states compared by content. */
@@ -76,6 +77,31 @@ async function contents(store: Store): Promise<unknown[]> {
 }
 
 const runPostgres = await needPostgres('the export/import suite into PostgreSQL');
+
+type ArchivedRoom = { name: string; state: string | null; collaborators: { user: string; role: string }[] };
+const roomOf = (line: string): ArchivedRoom => (JSON.parse(line) as { room: ArchivedRoom }).room;
+/** A room line as export writes it, with the checksum of exactly this JSON. */
+const roomLine = (room: ArchivedRoom): string => {
+  const json = JSON.stringify(room);
+  return `{"sha256":"${createHash('sha256').update(json).digest('hex')}","room":${json}}`;
+};
+
+/** Exports the populated store and returns the archive's lines. */
+async function exportedLines(): Promise<string[]> {
+  const from = tempDir();
+  const source = new SqliteStore(join(from, 'tandem.db'));
+  await populate(source);
+  await source.close();
+  const file = join(tempDir(), 'rooms.ndjson');
+  await tandem('export', file, '--data-dir', from);
+  return readFileSync(file, 'utf8').trimEnd().split('\n');
+}
+
+const importLines = async (lines: string[], ...options: string[]) => {
+  const file = join(tempDir(), 'in.ndjson');
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return failure('import', file, '--data-dir', tempDir(), ...options);
+};
 
 describe('tandem export / import', () => {
   it.runIf(runPostgres)('moves every room from SQLite to PostgreSQL unchanged', async () => {
@@ -152,10 +178,11 @@ describe('tandem export / import', () => {
     const truncated = await failure('import', cut, '--data-dir', to);
     expect(truncated.stderr).toMatch(/without its trailer: it was cut short \(4 rooms were imported before this\)/);
 
-    const room = JSON.parse(lines[1]!) as { room: { state: string } };
-    room.room.state = Buffer.from([255, 255, 255, 1, 2]).toString('base64');
+    // A room rewritten with a fresh checksum (a buggy or hostile exporter): its content is still checked.
+    const room = roomOf(lines[1]!);
+    room.state = Buffer.from([255, 255, 255, 1, 2]).toString('base64');
     const damaged = join(tempDir(), 'damaged.ndjson');
-    writeFileSync(damaged, [lines[0], JSON.stringify(room), ...lines.slice(2)].join('\n'));
+    writeFileSync(damaged, [lines[0], roomLine(room), ...lines.slice(2)].join('\n'));
     const bad = await failure('import', damaged, '--data-dir', tempDir());
     expect(bad.stderr).toMatch(/line 2: room ".*": malformed Yjs update/);
 
@@ -166,5 +193,57 @@ describe('tandem export / import', () => {
     const notArchive = join(tempDir(), 'other.ndjson');
     writeFileSync(notArchive, '{"hello":1}\n');
     expect((await failure('import', notArchive, '--data-dir', tempDir())).stderr).toMatch(/line 1: .*header/);
+  });
+
+  it('refuses a room changed by one character, naming it, and lines moved or removed', async () => {
+    const lines = await exportedLines();
+    const target = tempDir();
+    // One base64 character of a room's state changed: still base64, still a plausible Yjs update.
+    const n = lines.findIndex((l) => l.includes('"name":"team/notes"'));
+    const line = lines[n]!;
+    const at = line.indexOf('"state":"') + 40;
+    const flipped = line.slice(0, at) + (line[at] === 'A' ? 'B' : 'A') + line.slice(at + 1);
+    const changed = await importLines(lines.map((l, i) => (i === n ? flipped : l)));
+    expect(changed.code).toBe(2);
+    expect(changed.stderr).toMatch(
+      new RegExp(
+        `line ${n + 1}: room "team/notes": checksum does not match.*\\(${n - 1} rooms were imported before this\\)`,
+      ),
+    );
+    // Two rooms swapped: each is intact, the archive is not.
+    const swapped = await importLines([lines[0]!, lines[2]!, lines[1]!, ...lines.slice(3)]);
+    expect(swapped.stderr).toMatch(/the archive's checksum does not match/);
+    // The untouched archive imports.
+    const whole = join(tempDir(), 'whole.ndjson');
+    writeFileSync(whole, `${lines.join('\n')}\n`);
+    expect((await tandem('import', whole, '--data-dir', target)).stderr).toMatch(/imported 4 rooms/);
+  });
+
+  it('applies the server limits to what it imports', async () => {
+    const lines = await exportedLines();
+    const n = lines.findIndex((l) => l.includes('"name":"team/notes"'));
+    const room = roomOf(lines[n]!);
+    const withRoom = (changed: ArchivedRoom) => lines.map((l, i) => (i === n ? roomLine(changed) : l));
+    const longUser = await importLines(
+      withRoom({ ...room, collaborators: [{ user: 'u'.repeat(100_000), role: 'owner' }] }),
+    );
+    expect(longUser.stderr).toMatch(new RegExp(`line ${n + 1}: .*user ids are 1-128 chars`));
+    const badName = await importLines(withRoom({ ...room, name: 'a/../b' }));
+    expect(badName.stderr).toMatch(new RegExp(`line ${n + 1}: .*room names are 1-256 chars`));
+    const bigState = Buffer.from(textUpdate('x'.repeat(5_000), 9)).toString('base64');
+    const big = await importLines(withRoom({ ...room, state: bigState }), '--max-document-bytes', '1024');
+    expect(big.stderr).toMatch(/room "team\/notes": state is \d+ bytes, over --max-document-bytes \(1024\)/);
+  });
+
+  it('still reads a version 1 archive (no checksums)', async () => {
+    const lines = await exportedLines();
+    const v1 = [
+      lines[0]!.replace('"version":2', '"version":1'),
+      ...lines.slice(1, -1).map((l) => JSON.stringify({ room: roomOf(l) })),
+      JSON.stringify({ end: true, rooms: lines.length - 2 }),
+    ];
+    const file = join(tempDir(), 'v1.ndjson');
+    writeFileSync(file, `${v1.join('\n')}\n`);
+    expect((await tandem('import', file, '--data-dir', tempDir())).stderr).toMatch(/imported 4 rooms/);
   });
 });

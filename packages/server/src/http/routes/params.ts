@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { isValidRoomName } from '../../transport/room-path.js';
+import { USER_ID_PATTERN, USER_ID_RULE } from '../../auth/user-id.js';
+import { isValidRoomName, ROOM_NAME_RULE } from '@tandem/protocol';
 
 export const roomParam = z
   .string()
-  .refine(isValidRoomName, { message: 'room names are 1-256 chars of A-Z a-z 0-9 . _ ~ : @ + = , - and inner /' });
-export const userParam = z.string().regex(/^[\w.@:+-]{1,128}$/, 'user ids are 1-128 chars of A-Z a-z 0-9 _ . @ : + -');
+  .refine(isValidRoomName, { message: ROOM_NAME_RULE });
+export const userParam = z.string().regex(USER_ID_PATTERN, USER_ID_RULE);
 export const fieldParam = z.string().min(1).max(256);
 
 /** `If-Match: "v"` or `baseVersion`, whichever is given. */
