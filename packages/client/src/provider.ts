@@ -1,5 +1,6 @@
 import {
   decodeMessage,
+  ProtocolError,
   encodeAwareness,
   encodePing,
   encodeSyncStep1,
@@ -95,6 +96,13 @@ export interface TandemProviderOptions {
   httpUrl?: string;
   /** How often a live socket is checked with a ping (default 20 s; 0 = never). See checkAlive. */
   pingIntervalMs?: number;
+  /**
+   * How long a new connection may stay silent before the attempt counts as failed (ms, default 15000;
+   * 0: wait forever). A server that accepts and never speaks would otherwise hold `connecting`.
+   */
+  handshakeTimeoutMs?: number;
+  /** Most presence states kept from the server (default 10000); more are dropped, newest first. */
+  maxPresenceStates?: number;
   /** When and how to fall back to the HTTP transport where WebSocket is blocked. */
   fallback?: Partial<FallbackOptions>;
   /** For the HTTP transport and event catch-up; defaults to the global fetch. */
@@ -187,6 +195,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
   private reconnects = 0;
   private lastClose: { code: number; reason: string } | null = null;
   private lastError: { code: string; message: string } | null = null;
+  private handshakeTimer: ReturnType<typeof setTimeout> | null = null;
   private lastAckMs: number | null = null;
   private oldestUnackedAt: number | null = null;
   private readonly removeWindowListeners: () => void;
@@ -361,6 +370,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
     this.opened = false;
     this.attach(ws);
     ws.onopen = () => this.onOpen(ws);
+    this.startHandshakeTimer(ws);
     if (token !== undefined) this.scheduleTokenRefresh(token);
   }
 
@@ -454,9 +464,34 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
     let message: Message;
     try {
       message = decodeMessage(new Uint8Array(data as ArrayBuffer));
-    } catch {
-      return; // a newer server's message this client does not know
+    } catch (err) {
+      // A newer server's message this client does not know is skipped; anything else is malformed.
+      const code = err instanceof ProtocolError ? err.code : null;
+      if (code === 'unknown_message_type' || code === 'unknown_sync_type') return;
+      this.malformed(ws, `malformed frame: ${String(err)}`);
+      return;
     }
+    try {
+      this.handle(ws, message);
+    } catch (err) {
+      // A frame that decodes but whose content does not (a corrupt update, state vector or awareness).
+      this.malformed(ws, `malformed ${message.type} frame: ${String(err)}`);
+    }
+  }
+
+  /**
+   * A broken or hostile server's frame must never escape into the app's process: the connection is
+   * dropped with a protocol error (1002) and retried like a lost one (4000), not given up on as a
+   * server's own 1002 would be — the next attempt may reach a healthy instance.
+   */
+  private malformed(ws: WebSocketLike, message: string): void {
+    this.lastError = { code: 'invalid_message', message };
+    this.emit('error', [this.lastError]);
+    this.onClose(ws, 4000, 'malformed frame');
+    ws.close(1002, 'malformed frame');
+  }
+
+  private handle(ws: WebSocketLike, message: Message): void {
     switch (message.type) {
       case 'status': {
         this.readOnly_ = message.status.readOnly;
@@ -485,6 +520,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
         return;
       case 'awareness':
         awarenessProtocol.applyAwarenessUpdate(this.awareness, message.update, this);
+        this.capPresence();
         return;
       case 'ack':
         if (this.tracker.acked(message.seq)) {
@@ -514,8 +550,43 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
     }
   }
 
+  /**
+   * A server (or proxy) that accepts the connection and then says nothing would leave the provider
+   * `connecting` forever: without a status or sync message in time, the attempt counts as failed.
+   */
+  private startHandshakeTimer(ws: WebSocketLike): void {
+    this.clearHandshakeTimer();
+    const timeoutMs = this.options.handshakeTimeoutMs ?? 15_000;
+    if (timeoutMs <= 0) return;
+    const timer = setTimeout(() => {
+      if (ws !== this.ws || this.joined) return;
+      this.lastError = { code: 'handshake_timeout', message: `no answer from the server within ${timeoutMs} ms` };
+      this.emit('error', [this.lastError]);
+      this.onClose(ws, 4000, 'no handshake');
+      ws.close(4000, 'no handshake');
+    }, timeoutMs);
+    this.handshakeTimer = timer;
+  }
+
+  /**
+   * Presence states a server can make this client hold: a broken or hostile server could otherwise
+   * fill memory with made-up clients. Past the cap, the newest states are dropped.
+   */
+  private capPresence(): void {
+    const max = this.options.maxPresenceStates ?? 10_000;
+    const states = this.awareness.getStates();
+    if (states.size <= max) return;
+    const excess = [...states.keys()].filter((id) => id !== this.awareness.clientID).slice(max - 1);
+    awarenessProtocol.removeAwarenessStates(this.awareness, excess, 'presence-cap');
+    if (this.lastError?.code !== 'presence_limit') {
+      this.lastError = { code: 'presence_limit', message: `more than ${max} presence states; the newest were dropped` };
+      this.emit('error', [this.lastError]);
+    }
+  }
+
   private becameLive(): void {
     if (this.joined) return;
+    this.clearHandshakeTimer();
     this.joined = true;
     this.everConnected = true;
     this.liveSince = Date.now();
@@ -553,6 +624,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
 
   /** What ends with any connection, whether it closed or is being replaced by a better transport. */
   private connectionEnded(): void {
+    this.clearHandshakeTimer();
     this.joined = false;
     this.keepalive?.stop();
     this.keepalive = null;
@@ -779,5 +851,11 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
     this.retryTimer = null;
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     this.refreshTimer = null;
+    this.clearHandshakeTimer();
+  }
+
+  private clearHandshakeTimer(): void {
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
   }
 }

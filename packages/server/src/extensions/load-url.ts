@@ -93,12 +93,18 @@ async function readCapped(res: Response, maxBytes: number): Promise<Uint8Array> 
   const chunks: Uint8Array[] = [];
   let size = 0;
   if (!res.body) return new Uint8Array(0);
-  for await (const chunk of res.body) {
-    size += chunk.length;
-    if (size > maxBytes) throw tooLarge();
-    chunks.push(chunk);
+  const reader = res.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return Buffer.concat(chunks);
+      size += value.length;
+      if (size > maxBytes) throw tooLarge();
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
   }
-  return Buffer.concat(chunks);
 }
 
 function parse(type: string, body: Uint8Array, textField: string): InitialContent | undefined {
