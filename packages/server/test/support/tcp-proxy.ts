@@ -45,6 +45,17 @@ export class TcpProxy {
     }
   }
 
+  /** Drops every connection, as a killed server does; new ones are accepted again (a restart). */
+  cut(): void {
+    for (const [a, b] of this.pairs) {
+      a.destroy();
+      b.destroy();
+    }
+  }
+
+  /** While set, new connections are closed at once, as by a stopped server's port. */
+  refusing = false;
+
   async close(): Promise<void> {
     for (const [a, b] of this.pairs) {
       a.destroy();
@@ -54,6 +65,10 @@ export class TcpProxy {
   }
 
   private accept(client: Socket): void {
+    if (this.refusing) {
+      client.destroy();
+      return;
+    }
     const upstream = connect(this.targetPort, this.targetHost);
     const pair: [Socket, Socket] = [client, upstream];
     this.pairs.add(pair);
