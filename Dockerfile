@@ -1,13 +1,11 @@
 # Tandem server (with the demo at /). Build: docker build -t tandem .
-FROM node:20-bookworm-slim AS build
-# better-sqlite3 compiles from source where no prebuilt binary fits.
-RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
-  && rm -rf /var/lib/apt/lists/*
+# Node 24 LTS. Nothing compiles at install: SQLite is Node's built-in node:sqlite, so no toolchain.
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY . .
 RUN npm ci && npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 COPY --from=build /app /app
 ENV TANDEM_HOST=0.0.0.0 \
