@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { RoomExistsError, type RoomDump, type Store, type StoredRoom } from '../storage/store.js';
+import { serverOverStore } from './server-over-store.js';
 
 /** A Yjs update inserting `text` into the text `t`, from a fixed client id (so runs are repeatable). */
 function textUpdate(text: string, clientID = 1): Uint8Array {
@@ -42,6 +43,8 @@ export function storeConformance(name: string, factory: StoreFactory): void {
       await store.close();
       factory.cleanup?.();
     });
+
+    serverOverStore(() => store);
 
     describe('document log', () => {
       it('returns null for a room that was never written', async () => {
