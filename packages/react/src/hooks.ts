@@ -1,6 +1,7 @@
 import type { ConnectionStatus, Other, SaveState, Transport } from '@tandem/client';
 import type { EventEnvelope } from '@tandem/protocol';
 import { useCallback, useEffect, useRef, useSyncExternalStore } from 'react';
+import { invalidateSnapshot, jsonSnapshot, type SharedType } from './json-snapshot.js';
 import { useDoc, useProvider } from './room.js';
 
 type Unsubscribe = () => void;
@@ -45,17 +46,16 @@ export function shallowEqual(a: unknown, b: unknown): boolean {
   return ka.every((k) => Object.is((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
-/** What the hooks observe: a shared type's deep changes. */
-interface Observable {
-  observeDeep(f: () => void): void;
-  unobserveDeep(f: () => void): void;
-}
-
-function useObserved<T>(type: Observable, read: () => T, equal: (a: T, b: T) => boolean): T {
+function useObserved<T>(type: SharedType, read: () => T, equal: (a: T, b: T) => boolean): T {
   const subscribe = useCallback(
     (notify: () => void) => {
-      type.observeDeep(notify);
-      return () => type.unobserveDeep(notify);
+      // The snapshot is marked changed before React reads it again, whichever observer Yjs runs first.
+      const changed = () => {
+        invalidateSnapshot(type);
+        notify();
+      };
+      type.observeDeep(changed);
+      return () => type.unobserveDeep(changed);
     },
     [type],
   );
@@ -70,19 +70,24 @@ export function useText(name: string): string {
 
 /**
  * The document's `Y.Map` named `name` as JSON, or what `selector` picks from it; re-renders only when
- * that is not shallow-equal to the previous value.
+ * that is not shallow-equal to the previous value. Nested shared types (a `Y.Map` in it) come as JSON
+ * too; the value is the same object until something in the map changes, and unchanged parts keep their
+ * objects after a change (so `memo` children re-render only for what changed).
  */
 export function useMap<T = Record<string, unknown>>(name: string, selector?: (map: Record<string, unknown>) => T): T {
   const map = useDoc().getMap(name);
   const select = selector ?? ((v: Record<string, unknown>) => v as T);
-  return useObserved(map, () => select(map.toJSON()), shallowEqual);
+  return useObserved(map, () => select(jsonSnapshot(map) as Record<string, unknown>), shallowEqual);
 }
 
-/** The document's `Y.Array` named `name` as JSON, or what `selector` picks from it (shallow-compared). */
+/**
+ * The document's `Y.Array` named `name` as JSON, or what `selector` picks from it (shallow-compared);
+ * a `Y.Array` of `Y.Map`s comes as an array of objects, stable like `useMap`'s.
+ */
 export function useArray<T = unknown[]>(name: string, selector?: (items: unknown[]) => T): T {
   const array = useDoc().getArray(name);
   const select = selector ?? ((v: unknown[]) => v as T);
-  return useObserved(array, () => select(array.toJSON()), shallowEqual);
+  return useObserved(array, () => select(jsonSnapshot(array) as unknown[]), shallowEqual);
 }
 
 const noSubscription = (): Unsubscribe => () => undefined;

@@ -23,7 +23,16 @@ export interface TandemRoomProps extends Omit<TandemProviderOptions, 'room' | 'd
  * cancels it before it exists: one socket per mounted room, never a stray one.
  */
 export function TandemRoom({ room, doc: givenDoc, children, ...options }: TandemRoomProps): ReactNode {
-  const [ownDoc] = useState(() => new Y.Doc());
+  // A document belongs to one room: switching rooms with the same one would sync room A's content into
+  // room B. So the room's own document is replaced whenever the room changes (derived state, set
+  // during render so no frame shows the old room's content under the new name).
+  const [own, setOwn] = useState(() => ({ room, doc: new Y.Doc() }));
+  let ownDoc = own.doc;
+  if (givenDoc === undefined && own.room !== room) {
+    const next = { room, doc: new Y.Doc() };
+    setOwn(next);
+    ownDoc = next.doc;
+  }
   const doc = givenDoc ?? ownDoc;
   const [provider, setProvider] = useState<TandemProvider | null>(null);
   // Options are read when the room mounts; changing the room or the URL makes a new provider.
