@@ -9,13 +9,15 @@ const CONNECTION: Record<string, string> = {
   failed: 'Disconnected',
 };
 
+const SAVE: Record<string, string> = { saved: 'Saved', unknown: 'Not synced yet', 'read-only': 'Read-only' };
+
 /** Live / Fallback / Reconnecting / Offline, and Saved / Saving / Unsaved from the server's durable acks. */
 export function StatusBadge() {
   const status = useStatus();
   const transport = useTransport();
   const { state, pendingUpdates } = useSaveState();
   const connection = CONNECTION[status] ?? status;
-  const save = state === 'saved' ? 'Saved' : `${state === 'saving' ? 'Saving' : 'Unsaved'} (${pendingUpdates})`;
+  const save = SAVE[state] ?? `${state === 'saving' ? 'Saving' : 'Unsaved'} (${pendingUpdates})`;
   const title =
     status === 'fallback'
       ? `WebSocket is blocked on this network: syncing over HTTP (${transport === 'http-polling' ? 'polling' : 'event stream'})`

@@ -1,6 +1,8 @@
 import {
   decodeMessage,
+  isValidRoomName,
   ProtocolError,
+  ROOM_NAME_RULE,
   encodeAwareness,
   encodePing,
   encodeSyncStep1,
@@ -238,7 +240,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
       retryNow: () => this.retryNow(),
       offline: () => this.browserWentOffline(),
       leaving: () => awarenessProtocol.removeAwarenessStates(this.awareness, [this.awareness.clientID], 'pagehide'),
-      shouldWarnBeforeUnload: () => this.options.warnBeforeUnload === true && this.saveState !== 'saved',
+      shouldWarnBeforeUnload: () => this.options.warnBeforeUnload === true && this.tracker.pendingUpdates > 0,
     });
     if (options.connect !== false) this.connect();
   }
@@ -248,7 +250,8 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
   }
 
   get saveState(): SaveState {
-    return this.tracker.state(this.joined);
+    if (this.readOnly_) return 'read-only';
+    return this.tracker.state(this.joined, this.everConnected);
   }
 
   get pendingUpdates(): number {
@@ -349,6 +352,19 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
   private async open(): Promise<void> {
     // One socket at a time: connect() and an online/visible retry may both arrive while the token is fetched.
     if (this.opening || this.ws) return;
+    // The server's own rule: a name it would refuse (or a URL would normalise, as `a/../b` into `b`)
+    // fails here, for good, instead of retrying forever over every transport.
+    if (!isValidRoomName(this.room)) {
+      const error = { code: 'invalid_room_name', message: `"${this.room}": ${ROOM_NAME_RULE}` };
+      this.lastError = error;
+      this.shouldConnect = false;
+      // After the constructor returns, so listeners attached right after it hear it.
+      queueMicrotask(() => {
+        this.setStatus('failed');
+        this.emit('error', [error]);
+      });
+      return;
+    }
     this.opening = true;
     this.setStatus(this.everConnected ? 'reconnecting' : 'connecting');
     let token: string | undefined;
@@ -495,6 +511,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
     switch (message.type) {
       case 'status': {
         this.readOnly_ = message.status.readOnly;
+        if (this.readOnly_) this.refuseLocalChanges(this.tracker.discard());
         const joined = !this.joined;
         this.becameLive();
         if (joined) this.events.connected(message.status.serverTime);
@@ -548,6 +565,17 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
       default:
         return;
     }
+  }
+
+  /** Local changes a read-only client cannot save: told once per connection, as error `read_only`. */
+  private refuseLocalChanges(count: number): void {
+    this.emitSave();
+    if (count === 0 || this.lastError?.code === 'read_only') return;
+    this.lastError = {
+      code: 'read_only',
+      message: 'this client may only read the room: local changes stay in this document and are not saved',
+    };
+    this.emit('error', [this.lastError]);
   }
 
   /**
@@ -805,6 +833,11 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
 
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === this) return;
+    if (this.readOnly_) {
+      // The server would drop it: not sent, not waited for, and said once.
+      this.refuseLocalChanges(1);
+      return;
+    }
     this.tracker.changed();
     this.oldestUnackedAt ??= Date.now();
     const ws = this.ws;

@@ -8,11 +8,11 @@ describe('SaveTracker', () => {
     expect(t.sentUpdate()).toBe(1);
     t.changed();
     expect(t.sentUpdate()).toBe(2);
-    expect(t.state(true)).toBe('saving');
+    expect(t.state(true, true)).toBe('saving');
     t.acked(1);
     expect(t.pendingUpdates).toBe(1);
     t.acked(2);
-    expect(t.state(true)).toBe('saved');
+    expect(t.state(true, true)).toBe('saved');
     expect(t.lastSavedAt).not.toBeNull();
   });
 
@@ -22,7 +22,7 @@ describe('SaveTracker', () => {
     t.sentUpdate();
     t.disconnected(); // the ack for message 1 never comes
     t.changed(); // typed while offline
-    expect(t.state(false)).toBe('unsaved');
+    expect(t.state(false, true)).toBe('unsaved');
     expect(t.pendingUpdates).toBe(2);
     t.changed();
     expect(t.sentUpdate()).toBe(1); // sent right after the new socket opened
@@ -45,12 +45,32 @@ describe('SaveTracker', () => {
   it('a local source still loading keeps the state from saved until a step 2 after it is acked', () => {
     const t = new SaveTracker();
     t.hold();
-    expect(t.state(true)).toBe('saving');
+    expect(t.state(true, true)).toBe('saving');
     expect(t.pendingUpdates).toBe(1);
     t.release();
-    expect(t.state(true)).toBe('saving');
+    expect(t.state(true, true)).toBe('saving');
     const seq = t.sentState();
     t.acked(seq);
-    expect(t.state(true)).toBe('saved');
+    expect(t.state(true, true)).toBe('saved');
+  });
+});
+
+describe('SaveTracker before the first sync and for a read-only client', () => {
+  it('is unknown, not saved, until something was acknowledged; unsaved once there are changes', () => {
+    const t = new SaveTracker();
+    expect(t.state(false, false)).toBe('unknown');
+    t.changed();
+    expect(t.state(false, false)).toBe('unsaved');
+  });
+
+  it('discards changes the server will never take, including those in flight', () => {
+    const t = new SaveTracker();
+    t.changed();
+    t.sentUpdate();
+    t.changed();
+    expect(t.discard()).toBe(2);
+    expect(t.pendingUpdates).toBe(0);
+    expect(t.acked(1)).toBe(true);
+    expect(t.pendingUpdates).toBe(0);
   });
 });

@@ -1,4 +1,10 @@
-export type SaveState = 'saved' | 'saving' | 'unsaved';
+/**
+ * `saved`: every local change is durable on the server. `saving`: changes are on their way over a live
+ * connection; `unsaved`: changes wait for a connection. `unknown`: nothing has reached the server yet
+ * and nothing is waiting (before the first sync: not "saved", since nothing was acknowledged).
+ * `read-only`: this client may not write the room; local changes are not sent (see the provider).
+ */
+export type SaveState = 'unknown' | 'saved' | 'saving' | 'unsaved' | 'read-only';
 
 /**
  * Which local changes the server has acknowledged as durable. The server acks by message number: the
@@ -25,9 +31,21 @@ export class SaveTracker {
     return this.pending + this.holds;
   }
 
-  state(connected: boolean): SaveState {
-    if (this.pendingUpdates === 0) return 'saved';
+  state(connected: boolean, everSynced: boolean): SaveState {
+    if (this.pendingUpdates === 0) return everSynced ? 'saved' : 'unknown';
     return connected ? 'saving' : 'unsaved';
+  }
+
+  /**
+   * The server will never take these changes (this client turned out to be read-only): they are no
+   * longer counted as waiting. Returns how many there were.
+   */
+  discard(): number {
+    const dropped = this.pending;
+    this.pending = 0;
+    this.inFlight = this.inFlight.map(({ seq }) => ({ seq, changes: 0 }));
+    this.inFlightChanges = 0;
+    return dropped;
   }
 
   /** Local changes may be on their way from a source that is still loading. */

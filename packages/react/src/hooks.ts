@@ -114,7 +114,10 @@ export function useTransport(): Transport {
   return useExternal(subscribe, () => provider?.transport ?? 'websocket');
 }
 
-/** Whether local changes are durable on the server, and how many are not yet. */
+/**
+ * Whether local changes are durable on the server, and how many are not yet: `saved`, `saving`,
+ * `unsaved`, `unknown` (nothing reached the server yet) or `read-only` (this client may not write).
+ */
 export function useSaveState(): { state: SaveState; pendingUpdates: number } {
   const provider = useProvider();
   const subscribe = useCallback(
@@ -131,7 +134,8 @@ export function useSaveState(): { state: SaveState; pendingUpdates: number } {
   );
   return useExternal(
     subscribe,
-    () => ({ state: provider?.saveState ?? 'saved', pendingUpdates: provider?.pendingUpdates ?? 0 }),
+    // Before the provider exists nothing was acknowledged: not "saved".
+    () => ({ state: provider?.saveState ?? 'unknown', pendingUpdates: provider?.pendingUpdates ?? 0 }),
     shallowEqual,
   );
 }

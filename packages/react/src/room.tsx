@@ -1,5 +1,5 @@
 import { TandemProvider, type TandemProviderOptions } from '@tandem/client';
-import { createContext, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { createContext, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import * as Y from 'yjs';
 
 export interface RoomContextValue {
@@ -35,10 +35,21 @@ export function TandemRoom({ room, doc: givenDoc, children, ...options }: Tandem
   }
   const doc = givenDoc ?? ownDoc;
   const [provider, setProvider] = useState<TandemProvider | null>(null);
-  // Options are read when the room mounts; changing the room or the URL makes a new provider.
+  // The latest `token` prop is the one used, at every (re)connect and refresh: an app that refreshes
+  // its token by re-rendering gets it used without a new provider.
+  const token = useRef(options.token);
+  token.current = options.token;
+  // Other options are read when the room mounts; changing the room or the URL makes a new provider.
   const { url } = options;
   useEffect(() => {
-    const created = new TandemProvider({ ...options, room, doc, connect: false });
+    const latestToken =
+      options.token === undefined
+        ? undefined
+        : async () => {
+            const current = token.current;
+            return typeof current === 'function' ? current() : (current ?? '');
+          };
+    const created = new TandemProvider({ ...options, token: latestToken, room, doc, connect: false });
     const start = setTimeout(() => created.connect(), 0);
     setProvider(created);
     return () => {

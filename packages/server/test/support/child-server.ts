@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const BIN = fileURLToPath(new URL('../../bin/tandem.mjs', import.meta.url));
+// Path arithmetic, not `new URL(…, import.meta.url)`: under jsdom (the React tests) URL is jsdom's class.
+const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/tandem.mjs');
 
 export interface ChildServer {
   child: ChildProcess;
