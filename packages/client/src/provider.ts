@@ -10,6 +10,7 @@ import {
   encodeSyncUpdate,
   encodeToken,
   TANDEM_SUBPROTOCOL,
+  TOKEN_SUBPROTOCOL_PREFIX,
   type EventEnvelope,
   type Message,
 } from '@tandem/protocol';
@@ -29,6 +30,9 @@ import { tokenExpiry } from './token-expiry.js';
  * `live` is connected over WebSocket, `fallback` over the HTTP transport (see `transport`). See
  * docs/client.md for the transitions.
  */
+/** RFC 7230 token characters: what a Sec-WebSocket-Protocol value may hold. */
+const SUBPROTOCOL_VALUE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 export type ConnectionStatus = 'connecting' | 'live' | 'fallback' | 'reconnecting' | 'offline' | 'failed';
 
 /** What carries the connection: a WebSocket, or the HTTP fallback with an event stream or polling. */
@@ -390,8 +394,15 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
     if (token !== undefined) this.scheduleTokenRefresh(token);
   }
 
+  /**
+   * The token rides in a subprotocol entry, never in the URL, where a refused socket's console line,
+   * proxy logs and history would show it. Only a token that is not a valid subprotocol value (JWTs
+   * always are) goes in the query instead.
+   */
   private webSocket(token: string | undefined): WebSocketLike {
-    const ws = new this.WebSocketImpl(this.socketUrl(token), [TANDEM_SUBPROTOCOL]);
+    const inProtocol = token !== undefined && SUBPROTOCOL_VALUE.test(token);
+    const protocols = inProtocol ? [TANDEM_SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX + token] : [TANDEM_SUBPROTOCOL];
+    const ws = new this.WebSocketImpl(this.socketUrl(inProtocol ? undefined : token), protocols);
     ws.binaryType = 'arraybuffer';
     return ws;
   }

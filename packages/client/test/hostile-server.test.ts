@@ -1,4 +1,5 @@
 import { encodeAwareness, encodeStatus, TANDEM_SUBPROTOCOL } from '@tandem/protocol';
+import type { IncomingMessage } from 'node:http';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -8,11 +9,20 @@ import type { TandemProvider } from '../src/index.js';
 import { provider } from './support.js';
 
 /** A server that speaks whatever the test says: what TandemProvider meets from a broken or hostile one. */
-async function hostileServer(onSocket: (ws: WebSocket, n: number) => void): Promise<{ url: string; sockets: number }> {
+async function hostileServer(
+  onSocket: (ws: WebSocket, n: number) => void,
+): Promise<{ url: string; sockets: number; requests: IncomingMessage[] }> {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', handleProtocols: () => TANDEM_SUBPROTOCOL });
   await new Promise((resolve) => wss.once('listening', resolve));
-  const state = { url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}/v1/sync`, sockets: 0 };
-  wss.on('connection', (ws) => onSocket(ws, ++state.sockets));
+  const state = {
+    url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}/v1/sync`,
+    sockets: 0,
+    requests: [] as IncomingMessage[],
+  };
+  wss.on('connection', (ws, req) => {
+    state.requests.push(req);
+    onSocket(ws, ++state.sockets);
+  });
   onTestFinished(
     () =>
       new Promise<void>((resolve) => {
@@ -78,5 +88,18 @@ describe('TandemProvider against a hostile server', () => {
     await eventually(() => expect(errors.map((e) => e.code)).toContain('presence_limit'));
     expect(p.awareness.getStates().size).toBeLessThanOrEqual(100);
     expect(p.awareness.getStates().has(p.awareness.clientID)).toBe(true);
+  });
+
+  it('a token travels in the subprotocol, never in the URL (where consoles and proxy logs show it)', async () => {
+    const server = await hostileServer((ws) => ws.send(status));
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZGEifQ.c2lnbmF0dXJl';
+    const p = open(server.url, { token: jwt });
+    await eventually(() => expect(p.status).toBe('live'));
+    const [request] = server.requests;
+    expect(request!.url).toBe('/v1/sync/r');
+    expect(request!.headers['sec-websocket-protocol']?.split(/, */)).toEqual([
+      TANDEM_SUBPROTOCOL,
+      `tandem.token.${jwt}`,
+    ]);
   });
 });

@@ -37,6 +37,11 @@ export const AuthType = {
 
 /** WebSocket subprotocol a Tandem client offers to opt in to the extensions. */
 export const TANDEM_SUBPROTOCOL = 'tandem.v1';
+/**
+ * Prefix of a `Sec-WebSocket-Protocol` entry that carries a token: browsers cannot set headers on a
+ * WebSocket, and a token in the URL ends up in consoles, proxy logs and history.
+ */
+export const TOKEN_SUBPROTOCOL_PREFIX = 'tandem.token.';
 
 /** Close codes. Every refusal carries one of these plus a human-readable reason. */
 export const CloseCode = {

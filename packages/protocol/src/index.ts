@@ -1,4 +1,11 @@
-export { AuthType, CloseCode, MessageType, SyncType, TANDEM_SUBPROTOCOL } from './constants.js';
+export {
+  AuthType,
+  CloseCode,
+  MessageType,
+  SyncType,
+  TANDEM_SUBPROTOCOL,
+  TOKEN_SUBPROTOCOL_PREFIX,
+} from './constants.js';
 export { decodeMessage } from './decode.js';
 export {
   encodeAck,

@@ -1,8 +1,7 @@
 import { parse as parseCookies } from 'cookie';
 import type { IncomingMessage } from 'node:http';
 
-/** Prefix of a Sec-WebSocket-Protocol entry that carries a token (browsers cannot set headers on WebSockets). */
-export const TOKEN_SUBPROTOCOL_PREFIX = 'tandem.token.';
+import { TOKEN_SUBPROTOCOL_PREFIX } from '@tandem/protocol';
 
 export interface FoundToken {
   token: string;
