@@ -791,7 +791,11 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
   }
 
   /** Retry now (the browser came back online, or the tab became visible). */
-  private retryNow(): void {
+  /**
+   * Retries at once instead of waiting out the backoff (a dev server that came back, a "retry" button).
+   * Does nothing while connected or connecting, or after `failed` (call `connect()` then).
+   */
+  retryNow(): void {
     if (!this.retryTimer || !this.shouldConnect) return;
     clearTimeout(this.retryTimer);
     this.retryTimer = null;

@@ -2,15 +2,15 @@ import type { ConnectionStatus, Other, SaveState, Transport } from '@tandem/clie
 import type { EventEnvelope } from '@tandem/protocol';
 import { useCallback, useEffect, useRef, useSyncExternalStore } from 'react';
 import { invalidateSnapshot, jsonSnapshot, type SharedType } from './json-snapshot.js';
-import { useDoc, useProvider } from './room.js';
+import { useDoc, useProvider, useRoom } from './room.js';
 
-type Unsubscribe = () => void;
+export type Unsubscribe = () => void;
 
 /**
  * Subscribes to something that changes, re-rendering only when `read()` returns a value that is not
  * `equal` to the last one (so a selector over a big document re-renders only for what it selects).
  */
-function useExternal<T>(
+export function useExternal<T>(
   subscribe: (notify: () => void) => Unsubscribe,
   read: () => T,
   equal: (a: T, b: T) => boolean = Object.is,
@@ -90,7 +90,7 @@ export function useArray<T = unknown[]>(name: string, selector?: (items: unknown
   return useObserved(array, () => select(jsonSnapshot(array) as unknown[]), shallowEqual);
 }
 
-const noSubscription = (): Unsubscribe => () => undefined;
+export const noSubscription = (): Unsubscribe => () => undefined;
 
 /** The connection status; `connecting` until the room's provider exists. */
 export function useStatus(): ConnectionStatus {
@@ -154,10 +154,9 @@ function sameOthers(a: Other[], b: Other[]): boolean {
   return a.length === b.length && a.every((o, i) => JSON.stringify(o) === JSON.stringify(b[i]));
 }
 
-/** Merges fields into this client's presence. */
+/** Merges fields into this client's presence; calls made before the room's provider exists are kept for it. */
 export function useUpdateMyPresence(): (fields: Record<string, unknown>) => void {
-  const provider = useProvider();
-  return useCallback((fields) => provider?.presence.update(fields), [provider]);
+  return useRoom().updatePresence;
 }
 
 /** This client's presence state and a function that merges fields into it. */

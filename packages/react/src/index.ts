@@ -13,3 +13,5 @@ export {
   useTransport,
   useUpdateMyPresence,
 } from './hooks.js';
+export { useMutation, useUndoManager, useYArray, useYMap, useYText, type UndoState } from './doc-hooks.js';
+export { useError, useRetryNow, useSelf, useSuspendUntilSynced, useSynced, type RoomError } from './session-hooks.js';
