@@ -15,3 +15,4 @@ export {
 } from './hooks.js';
 export { useMutation, useUndoManager, useYArray, useYMap, useYText, type UndoState } from './doc-hooks.js';
 export { useError, useRetryNow, useSelf, useSuspendUntilSynced, useSynced, type RoomError } from './session-hooks.js';
+export { useTextInput, type TextInputBinding } from './text-input.js';
