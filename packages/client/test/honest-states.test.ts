@@ -1,27 +1,14 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
-import WebSocket from 'ws';
 import { SECRET, token } from '../../server/test/support/auth.js';
 import { eventually } from '../../server/test/support/eventually.js';
 import { startTestServer } from '../../server/test/support/server.js';
-import type { TandemProvider, WebSocketConstructor } from '../src/index.js';
-import { provider } from './support.js';
+import type { TandemProvider } from '../src/index.js';
+import { countingWebSocket, provider } from './support.js';
 
 function open(url: string, room: string, options: Parameters<typeof provider>[2] = {}): TandemProvider {
   const p = provider(url, room, options);
   onTestFinished(() => p.destroy());
   return p;
-}
-
-/** The `ws` WebSocket, counting the sockets made. */
-function counting(): { Impl: WebSocketConstructor; count: () => number } {
-  let made = 0;
-  class Counting extends WebSocket {
-    constructor(url: string, protocols?: string | string[]) {
-      super(url, protocols);
-      made++;
-    }
-  }
-  return { Impl: Counting as unknown as WebSocketConstructor, count: () => made };
 }
 
 describe('TandemProvider states that say what is true', () => {
@@ -32,7 +19,7 @@ describe('TandemProvider states that say what is true', () => {
       onTestFinished(async () => {
         await server.drain();
       });
-      const sockets = counting();
+      const sockets = countingWebSocket();
       let fetches = 0;
       const p = open(server.syncUrl, room, {
         WebSocketPolyfill: sockets.Impl,

@@ -15,3 +15,15 @@ export function provider(url: string, room: string, options: Partial<TandemProvi
     ...options,
   });
 }
+
+/** The `ws` WebSocket, counting how many sockets were ever constructed. */
+export function countingWebSocket(): { Impl: WebSocketConstructor; count: () => number } {
+  let constructed = 0;
+  class Counting extends WebSocket {
+    constructor(url: string, protocols?: string | string[]) {
+      super(url, protocols);
+      constructed++;
+    }
+  }
+  return { Impl: Counting as unknown as WebSocketConstructor, count: () => constructed };
+}

@@ -8,21 +8,10 @@ import * as Y from 'yjs';
 import type { TandemServer } from '../../server/src/server.js';
 import { eventually } from '../../server/test/support/eventually.js';
 import { startTestServer } from '../../server/test/support/server.js';
+import { countingWebSocket } from '../../client/test/support.js';
 import { TandemRoom, useMap, useOthers, useSaveState, useStatus, useText, useUpdateMyPresence } from '../src/index.js';
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-
-/** The `ws` WebSocket, counting how many sockets were ever constructed. */
-function countingWebSocket(): { Impl: WebSocketConstructor; count: () => number } {
-  let constructed = 0;
-  class Counting extends WebSocket {
-    constructor(url: string, protocols?: string | string[]) {
-      super(url, protocols);
-      constructed++;
-    }
-  }
-  return { Impl: Counting as unknown as WebSocketConstructor, count: () => constructed };
-}
 
 describe('@tandem/react', () => {
   let server: TandemServer;

@@ -1,16 +1,11 @@
 // @vitest-environment jsdom
-import { TandemProvider, type WebSocketConstructor } from '@tandem/client';
 import { act, Component, memo, StrictMode, useState, type ReactNode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { eventually } from '../../server/test/support/eventually.js';
-import { startTestServer } from '../../server/test/support/server.js';
 import { TandemRoom, useArray, useMap, useStatus } from '../src/index.js';
-
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-const NodeWebSocket = WebSocket as unknown as WebSocketConstructor;
+import { NodeWebSocket, remote, testServer as server, text } from './support.js';
 
 /** Catches what React throws (a render loop ends in "Maximum update depth exceeded"). */
 class Catch extends Component<{ children: ReactNode; onError: (error: Error) => void }, { failed: boolean }> {
@@ -35,23 +30,6 @@ function mount(node: ReactNode): { container: HTMLElement; errors: Error[]; rend
   render(node);
   onTestFinished(() => act(() => root.unmount()));
   return { container, errors, render };
-}
-
-const text = (container: HTMLElement, id: string): string =>
-  container.querySelector(`[data-testid="${id}"]`)?.textContent ?? '';
-
-async function server() {
-  const s = await startTestServer();
-  onTestFinished(async () => {
-    await s.drain();
-  });
-  return s;
-}
-
-function remote(url: string, room: string): TandemProvider {
-  const p = new TandemProvider({ url, room, doc: new Y.Doc(), WebSocketPolyfill: NodeWebSocket });
-  onTestFinished(() => p.destroy());
-  return p;
 }
 
 interface Todo {

@@ -1,12 +1,8 @@
 // @vitest-environment jsdom
-import { TandemProvider, type WebSocketConstructor } from '@tandem/client';
 import { act, Suspense, useEffect, type ReactNode } from 'react';
-import { createRoot } from 'react-dom/client';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import WebSocket from 'ws';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { eventually } from '../../server/test/support/eventually.js';
-import { startTestServer } from '../../server/test/support/server.js';
 import {
   TandemRoom,
   useArray,
@@ -20,35 +16,7 @@ import {
   useYArray,
   useYText,
 } from '../src/index.js';
-
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-const NodeWebSocket = WebSocket as unknown as WebSocketConstructor;
-
-function mount(node: ReactNode): HTMLElement {
-  const container = document.createElement('div');
-  document.body.appendChild(container);
-  const root = createRoot(container);
-  act(() => root.render(node));
-  onTestFinished(() => act(() => root.unmount()));
-  return container;
-}
-
-async function server() {
-  const s = await startTestServer();
-  onTestFinished(async () => {
-    await s.drain();
-  });
-  return s;
-}
-
-function remote(url: string, room: string): TandemProvider {
-  const p = new TandemProvider({ url, room, doc: new Y.Doc(), WebSocketPolyfill: NodeWebSocket });
-  onTestFinished(() => p.destroy());
-  return p;
-}
-
-const text = (container: HTMLElement, id: string): string =>
-  container.querySelector(`[data-testid="${id}"]`)?.textContent ?? '';
+import { mount, NodeWebSocket, remote, testServer as server, text } from './support.js';
 
 describe('@tandem/react writes, undo and session hooks', () => {
   it('useMutation writes in one transaction; useUndoManager undoes only this client’s change', async () => {

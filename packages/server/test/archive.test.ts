@@ -86,16 +86,17 @@ const roomLine = (room: ArchivedRoom): string => {
   return `{"sha256":"${createHash('sha256').update(json).digest('hex')}","room":${json}}`;
 };
 
-/** Exports the populated store and returns the archive's lines. */
-async function exportedLines(): Promise<string[]> {
+/** Exports the populated store: the archive, the data dir it came from, and its lines. */
+async function exported(): Promise<{ file: string; from: string; lines: string[] }> {
   const from = tempDir();
   const source = new SqliteStore(join(from, 'tandem.db'));
   await populate(source);
   await source.close();
   const file = join(tempDir(), 'rooms.ndjson');
   await tandem('export', file, '--data-dir', from);
-  return readFileSync(file, 'utf8').trimEnd().split('\n');
+  return { file, from, lines: readFileSync(file, 'utf8').trimEnd().split('\n') };
 }
+const exportedLines = async (): Promise<string[]> => (await exported()).lines;
 
 const importLines = async (lines: string[], ...options: string[]) => {
   const file = join(tempDir(), 'in.ndjson');
@@ -161,13 +162,7 @@ describe('tandem export / import', () => {
   });
 
   it('refuses an archive cut short, a damaged room, and an existing output file, with the reason', async () => {
-    const from = tempDir();
-    const source = new SqliteStore(join(from, 'tandem.db'));
-    await populate(source);
-    await source.close();
-    const file = join(tempDir(), 'rooms.ndjson');
-    await tandem('export', file, '--data-dir', from);
-    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    const { file, from, lines } = await exported();
 
     const overwrite = await failure('export', file, '--data-dir', from);
     expect(overwrite.stderr).toMatch(/EEXIST/);
