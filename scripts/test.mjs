@@ -43,6 +43,7 @@ check('typecheck', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']);
 check('typecheck react', bin('tsc'), ['-p', 'packages/react/tsconfig.json', '--noEmit']);
 check('typecheck demo', bin('tsc'), ['-p', 'apps/demo/tsconfig.json', '--noEmit']);
 check('typecheck demo tests', bin('tsc'), ['-p', 'apps/demo/test/tsconfig.json', '--noEmit']);
+check('typecheck example react-todos', bin('tsc'), ['-p', 'examples/react-todos/tsconfig.json', '--noEmit']);
 // Each package's dist/ (with declarations): spawned servers and the CLI run the compiled code.
 for (const pkg of ['protocol', 'client', 'react', 'server']) {
   check(`build ${pkg}`, bin('tsc'), ['-p', `packages/${pkg}/tsconfig.build.json`]);

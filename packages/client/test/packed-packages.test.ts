@@ -1,23 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-
-function run(command: string, args: string[], cwd: string): string {
-  const result = spawnSync(command, args, {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, npm_config_audit: 'false' },
-  });
-  if (result.status !== 0) {
-    throw new Error(`${command} ${args.join(' ')} exited ${result.status}:\n${result.stdout}\n${result.stderr}`);
-  }
-  return result.stdout;
-}
+import { packBrowserPackages, run } from './pack-packages.js';
 
 /**
  * What an outside app gets from `npm pack`: the browser packages as tarballs (built by `prepack`, so
@@ -30,28 +15,18 @@ describe('the packed browser packages in an outside app', () => {
     () => {
       const dir = mkdtempSync(join(tmpdir(), 'tandem-packed-'));
       onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-      // Packed from copies without dist/, as a fresh clone has them: only `prepack` can put it there.
-      const packed = join(dir, 'packed');
-      const mirror = join(dir, 'repo');
-      run('mkdir', ['-p', packed, join(mirror, 'packages')], dir);
-      run('cp', [join(ROOT, 'tsconfig.base.json'), mirror], dir);
-      run('ln', ['-s', join(ROOT, 'node_modules'), join(mirror, 'node_modules')], dir);
-      for (const name of ['protocol', 'client', 'react']) {
-        run('cp', ['-r', join(ROOT, 'packages', name), join(mirror, 'packages')], dir);
-        rmSync(join(mirror, 'packages', name, 'dist'), { recursive: true, force: true });
-        run('npm', ['pack', '--silent', '--pack-destination', packed], join(mirror, 'packages', name));
-      }
-      const tarballs = readdirSync(packed).sort();
+      const packed = packBrowserPackages(dir);
+      const tarballs = readdirSync(join(dir, 'packed')).sort();
       expect(tarballs).toEqual(['tandem-client-0.1.0.tgz', 'tandem-protocol-0.1.0.tgz', 'tandem-react-0.1.0.tgz']);
-      for (const tarball of tarballs) {
-        const files = run('tar', ['-tzf', join(packed, tarball)], dir).split('\n');
+      for (const tarball of Object.values(packed)) {
+        const files = run('tar', ['-tzf', tarball], dir).split('\n');
         expect(files, tarball).toContain('package/dist/index.js');
         expect(files, tarball).toContain('package/dist/index.d.ts');
       }
 
       const app = join(dir, 'app');
       run('mkdir', ['-p', app], dir);
-      const tarball = (name: string) => `file:${join(packed, `tandem-${name}-0.1.0.tgz`)}`;
+      const tarball = (name: keyof typeof packed) => `file:${packed[name]}`;
       writeFileSync(
         join(app, 'package.json'),
         JSON.stringify({
