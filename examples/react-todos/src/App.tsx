@@ -35,7 +35,12 @@ export function App() {
           ))}
         </select>
       </label>
-      <TandemRoom url={SYNC_URL} room={room} user={{ id: name.toLowerCase(), name }}>
+      <TandemRoom
+        url={SYNC_URL}
+        room={room}
+        token={params.get('token') ?? undefined}
+        user={{ id: name.toLowerCase(), name }}
+      >
         <Badge />
         <Todos />
         <Notes />

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { packBrowserPackages, run } from '../../../packages/client/test/pack-packages.js';
+import { SECRET, token } from '../../../packages/server/test/support/auth.js';
 import { spawnServer, type ChildServer } from '../../../packages/server/test/support/child-server.js';
 
 const EXAMPLE = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -65,7 +66,10 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')('the example todo ap
       onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
       const dist = buildFromTarballs(dir);
       // A fixed port and data dir, so the restarted server is the same address with the same rooms.
-      const args = ['--port', String(await freePort()), '--data-dir', join(dir, 'data'), '--static-dir', dist];
+      const args = [
+        ...['--port', String(await freePort()), '--data-dir', join(dir, 'data'), '--static-dir', dist],
+        ...['--jwt-secret', SECRET],
+      ];
       let server: ChildServer = await spawnServer(args);
       onTestFinished(() => void server.child.kill('SIGKILL'));
       const base = `http://127.0.0.1:${server.port}`;
@@ -73,10 +77,12 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')('the example todo ap
       const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
       onTestFinished(() => browser.close());
       const crashes: string[] = [];
-      const open = async (query: string): Promise<Page> => {
+      const open = async (query: string, role: 'editor' | 'viewer' = 'editor'): Promise<Page> => {
         const page = await (await browser.newContext()).newPage();
         page.on('pageerror', (error) => crashes.push(error.message));
-        await page.goto(`${base}/?${query}`);
+        const name = new URLSearchParams(query).get('name')!;
+        const jwt = await token(name.toLowerCase(), { rooms: { '**': role } });
+        await page.goto(`${base}/?${query}&token=${jwt}`);
         return page;
       };
       const field = (page: Page, id: string) => page.getByTestId(id);
@@ -121,6 +127,18 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')('the example todo ap
       await field(bob, 'room').selectOption('todos');
       await expect.poll(() => todos(bob)).toEqual(['milk']);
 
+      // A viewer reads, and its own edits stay local: the badge says read-only, nothing reaches the others.
+      const vic = await open('room=todos&name=Vic', 'viewer');
+      await expect.poll(() => todos(vic)).toEqual(['milk']);
+      await expect.poll(() => field(vic, 'save').textContent()).toBe('read-only');
+      await field(vic, 'new-todo').fill('from a viewer');
+      await field(vic, 'new-todo').press('Enter');
+      await expect.poll(() => field(vic, 'error').textContent()).toContain('read_only');
+      await field(ada, 'new-todo').fill('tea');
+      await field(ada, 'new-todo').press('Enter');
+      await expect.poll(() => todos(bob)).toEqual(['milk', 'tea']); // the viewer's item never arrived
+      await expect.poll(() => todos(vic)).toEqual(['milk', 'from a viewer', 'tea']);
+
       // A name the server would refuse says so instead of retrying forever.
       const bad = await open('room=a/../b&name=Eve');
       await expect.poll(() => field(bad, 'error').textContent()).toContain('invalid_room_name');
@@ -134,7 +152,7 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')('the example todo ap
       await expect.poll(() => field(ada, 'save').textContent()).toBe('unsaved');
       server = await spawnServer(args);
       await expect.poll(() => field(ada, 'save').textContent(), { timeout: 30_000 }).toBe('saved');
-      await expect.poll(() => todos(bob), { timeout: 30_000 }).toEqual(['milk', 'bread']);
+      await expect.poll(() => todos(bob), { timeout: 30_000 }).toEqual(['milk', 'tea', 'bread']);
 
       expect(crashes).toEqual([]);
     },

@@ -1,5 +1,5 @@
 import type { Other } from '@tandem/client';
-import { useCallback } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { noSubscription, shallowEqual, useExternal } from './hooks.js';
 import { useProvider } from './room.js';
 
@@ -33,30 +33,28 @@ export interface RoomError {
 
 /**
  * The latest coded error of the room (`invalid_room_name`, `read_only`, a server refusal such as
- * `permission_denied`…); null while none, and again once the connection is live.
+ * `permission_denied`…), or null: cleared when the connection next becomes live, so an error raised
+ * while live (a viewer's edit) stays until then.
  */
 export function useError(): RoomError | null {
   const provider = useProvider();
-  const subscribe = useCallback(
-    (notify: () => void) => {
-      if (!provider) return noSubscription();
-      provider.on('error', notify);
-      provider.on('status', notify);
-      return () => {
-        provider.off('error', notify);
-        provider.off('status', notify);
-      };
-    },
-    [provider],
-  );
-  return useExternal(
-    subscribe,
-    () => {
-      if (!provider || provider.status === 'live' || provider.status === 'fallback') return null;
-      return provider.getDiagnostics().lastError;
-    },
-    (a, b) => a === b || (a !== null && b !== null && a.code === b.code && a.message === b.message),
-  );
+  const [error, setError] = useState<RoomError | null>(null);
+  useEffect(() => {
+    if (!provider) return;
+    const live = () => provider.status === 'live' || provider.status === 'fallback';
+    setError(live() ? null : provider.getDiagnostics().lastError);
+    const onError = (next: RoomError) => setError(next);
+    const onStatus = () => {
+      if (live()) setError(null);
+    };
+    provider.on('error', onError);
+    provider.on('status', onStatus);
+    return () => {
+      provider.off('error', onError);
+      provider.off('status', onStatus);
+    };
+  }, [provider]);
+  return error;
 }
 
 /** Retries the connection now instead of waiting out the backoff (a "retry" button). */
