@@ -1,16 +1,16 @@
-import type { ConnectionStatus, Other, SaveState, Transport } from '@tandem/client';
+import type { ConnectionStatus, Other, Presence, SaveState, TandemProvider, Transport } from '@tandem/client';
 import type { EventEnvelope } from '@tandem/protocol';
 import { useCallback, useEffect, useRef, useSyncExternalStore } from 'react';
 import { invalidateSnapshot, jsonSnapshot, type SharedType } from './json-snapshot.js';
 import { useDoc, useProvider, useRoom } from './room.js';
 
-export type Unsubscribe = () => void;
+type Unsubscribe = () => void;
 
 /**
  * Subscribes to something that changes, re-rendering only when `read()` returns a value that is not
  * `equal` to the last one (so a selector over a big document re-renders only for what it selects).
  */
-export function useExternal<T>(
+function useExternal<T>(
   subscribe: (notify: () => void) => Unsubscribe,
   read: () => T,
   equal: (a: T, b: T) => boolean = Object.is,
@@ -90,28 +90,54 @@ export function useArray<T = unknown[]>(name: string, selector?: (items: unknown
   return useObserved(array, () => select(jsonSnapshot(array) as unknown[]), shallowEqual);
 }
 
-export const noSubscription = (): Unsubscribe => () => undefined;
+const noSubscription = (): Unsubscribe => () => undefined;
+
+/** What a hook re-reads the provider on. */
+type ProviderEvent = 'status' | 'transport' | 'save' | 'synced';
+
+/**
+ * A value read from the room's provider, read again whenever the provider emits one of `events`;
+ * `read(null)` before the provider exists (the first render).
+ */
+export function useProviderValue<T>(
+  events: readonly ProviderEvent[],
+  read: (provider: TandemProvider | null) => T,
+  equal?: (a: T, b: T) => boolean,
+): T {
+  const provider = useProvider();
+  const key = events.join(',');
+  const subscribe = useCallback(
+    (notify: () => void) => {
+      if (!provider) return noSubscription();
+      for (const event of events) provider.on(event, notify);
+      return () => {
+        for (const event of events) provider.off(event, notify);
+      };
+    },
+    // Keyed by the events' names: callers pass a new array literal on every render.
+    [provider, key],
+  );
+  return useExternal(subscribe, () => read(provider), equal);
+}
+
+/** A value read from the room's presence, read again whenever anyone's presence changes. */
+function usePresenceValue<T>(read: (presence: Presence | null) => T, equal: (a: T, b: T) => boolean): T {
+  const provider = useProvider();
+  const subscribe = useCallback(
+    (notify: () => void) => (provider ? provider.presence.onChange(notify) : noSubscription()),
+    [provider],
+  );
+  return useExternal(subscribe, () => read(provider?.presence ?? null), equal);
+}
 
 /** The connection status; `connecting` until the room's provider exists. */
 export function useStatus(): ConnectionStatus {
-  const provider = useProvider();
-  const subscribe = useCallback(
-    (notify: () => void) =>
-      provider ? (provider.on('status', notify), () => provider.off('status', notify)) : noSubscription(),
-    [provider],
-  );
-  return useExternal(subscribe, () => provider?.status ?? 'connecting');
+  return useProviderValue(['status'], (provider) => provider?.status ?? 'connecting');
 }
 
 /** What carries the connection: `websocket`, or the HTTP fallback (`http-stream`, `http-polling`). */
 export function useTransport(): Transport {
-  const provider = useProvider();
-  const subscribe = useCallback(
-    (notify: () => void) =>
-      provider ? (provider.on('transport', notify), () => provider.off('transport', notify)) : noSubscription(),
-    [provider],
-  );
-  return useExternal(subscribe, () => provider?.transport ?? 'websocket');
+  return useProviderValue(['transport'], (provider) => provider?.transport ?? 'websocket');
 }
 
 /**
@@ -119,35 +145,17 @@ export function useTransport(): Transport {
  * `unsaved`, `unknown` (nothing reached the server yet) or `read-only` (this client may not write).
  */
 export function useSaveState(): { state: SaveState; pendingUpdates: number } {
-  const provider = useProvider();
-  const subscribe = useCallback(
-    (notify: () => void) => {
-      if (!provider) return noSubscription();
-      provider.on('save', notify);
-      provider.on('status', notify);
-      return () => {
-        provider.off('save', notify);
-        provider.off('status', notify);
-      };
-    },
-    [provider],
-  );
-  return useExternal(
-    subscribe,
+  return useProviderValue(
+    ['save', 'status'],
     // Before the provider exists nothing was acknowledged: not "saved".
-    () => ({ state: provider?.saveState ?? 'unknown', pendingUpdates: provider?.pendingUpdates ?? 0 }),
+    (provider) => ({ state: provider?.saveState ?? 'unknown', pendingUpdates: provider?.pendingUpdates ?? 0 }),
     shallowEqual,
   );
 }
 
 /** Everyone else in the room, one entry per user. */
 export function useOthers(): Other[] {
-  const provider = useProvider();
-  const subscribe = useCallback(
-    (notify: () => void) => (provider ? provider.presence.onChange(notify) : noSubscription()),
-    [provider],
-  );
-  return useExternal(subscribe, () => provider?.presence.others() ?? [], sameOthers);
+  return usePresenceValue((presence) => presence?.others() ?? [], sameOthers);
 }
 
 function sameOthers(a: Other[], b: Other[]): boolean {
@@ -161,13 +169,12 @@ export function useUpdateMyPresence(): (fields: Record<string, unknown>) => void
 
 /** This client's presence state and a function that merges fields into it. */
 export function useMyPresence(): [Record<string, unknown> | null, (fields: Record<string, unknown>) => void] {
-  const provider = useProvider();
-  const subscribe = useCallback(
-    (notify: () => void) => (provider ? provider.presence.onChange(notify) : noSubscription()),
-    [provider],
-  );
-  const mine = useExternal(subscribe, () => provider?.presence.mine ?? null, shallowEqual);
-  return [mine, useUpdateMyPresence()];
+  return [useMyPresenceState(), useUpdateMyPresence()];
+}
+
+/** This client's presence state; null before the provider exists. */
+export function useMyPresenceState(): Record<string, unknown> | null {
+  return usePresenceValue((presence) => presence?.mine ?? null, shallowEqual);
 }
 
 /** Calls `handler` for each event of `type` (or `'*'`); the latest handler is used without resubscribing. */

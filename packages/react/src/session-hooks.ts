@@ -1,17 +1,11 @@
 import type { Other } from '@tandem/client';
 import { useCallback, useEffect, useState } from 'react';
-import { noSubscription, shallowEqual, useExternal } from './hooks.js';
+import { useMyPresenceState, useProviderValue } from './hooks.js';
 import { useProvider } from './room.js';
 
 /** Whether the room's document has had its first sync: an empty room and a room still loading differ. */
 export function useSynced(): boolean {
-  const provider = useProvider();
-  const subscribe = useCallback(
-    (notify: () => void) =>
-      provider ? (provider.on('synced', notify), () => provider.off('synced', notify)) : noSubscription(),
-    [provider],
-  );
-  return useExternal(subscribe, () => provider?.synced ?? false);
+  return useProviderValue(['synced'], (provider) => provider?.synced ?? false);
 }
 
 /**
@@ -65,12 +59,7 @@ export function useRetryNow(): () => void {
 
 /** This client as the others see it: its presence user and state (null before the provider exists). */
 export function useSelf(): Pick<Other, 'user' | 'state'> | null {
-  const provider = useProvider();
-  const subscribe = useCallback(
-    (notify: () => void) => (provider ? provider.presence.onChange(notify) : noSubscription()),
-    [provider],
-  );
-  const mine = useExternal(subscribe, () => provider?.presence.mine ?? null, shallowEqual);
+  const mine = useMyPresenceState();
   if (!mine) return null;
   const { user, ...state } = mine as { user?: Other['user'] } & Record<string, unknown>;
   return { user: user ?? {}, state };

@@ -72,11 +72,11 @@ export class ClusterSync {
 
   /** A commit of this instance: tell the others, and count it as had. */
   stored(room: string, seq: number, update: Uint8Array): void {
-    this.had(room, seq);
+    const position = this.position(room);
+    if (position) this.had(position, seq);
     this.bus.publish({ kind: 'update', room, seq, update });
     // A commit past a gap: another instance committed the seqs in between, and their messages have
     // not come. On a healthy bus they arrive within the grace; on a frozen one only the store has them.
-    const position = this.position(room);
     if (position && position.beyond.size > 0) this.catchUpIfGapStays(position);
   }
 
@@ -104,9 +104,8 @@ export class ClusterSync {
     return position;
   }
 
-  private had(name: string, seq: number): void {
-    const position = this.position(name);
-    if (!position || seq <= position.upto) return;
+  private had(position: Position, seq: number): void {
+    if (seq <= position.upto) return;
     position.beyond.add(seq);
     while (position.beyond.delete(position.upto + 1)) position.upto++;
   }
@@ -132,7 +131,7 @@ export class ClusterSync {
     }
     if (message.seq <= position.upto || position.beyond.has(message.seq)) return;
     position.room.applyRemote(message.update);
-    this.had(message.room, message.seq);
+    this.had(position, message.seq);
     if (position.beyond.size > 0) this.catchUpIfGapStays(position);
   }
 
