@@ -1,33 +1,17 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../packages/server/src/ops/config.js';
 import { startServer, type TandemServer } from '../../../packages/server/src/server.js';
+import { launchChromium, skipWithoutChromium } from '../../../packages/server/test/support/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const DIST = fileURLToPath(new URL('../dist', import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/demo', import.meta.url));
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 
-// In CI a missing browser is a failure; on a laptop without Chromium the suite says so and skips.
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.CI !== 'true') {
-  // eslint-disable-next-line no-console -- a skipped browser suite must be impossible to miss
-  console.warn(`\n!!! SKIPPING the demo's browser tests: ${CHROMIUM} not found (apt-get install chromium)\n`);
-}
-
-describe.skipIf(!haveChromium && process.env.CI !== 'true')('demo app in a real browser', () => {
+describe.skipIf(skipWithoutChromium("the demo's browser tests"))('demo app in a real browser', () => {
   let server: TandemServer;
   let browser: Browser;
   const contexts: BrowserContext[] = [];
@@ -38,12 +22,10 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')('demo app in a real 
   let nextRoom = 0;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`${CHROMIUM} is missing: .ci/run installs it (apt-get install chromium)`);
     if (!existsSync(`${DIST}/index.html`)) throw new Error('apps/demo/dist is missing: scripts/test.mjs builds it');
     mkdirSync(ARTIFACTS, { recursive: true });
     server = await startServer(parseConfig({ port: 0, store: 'memory', staticDir: DIST, unloadDelayMs: 1_000 }));
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
