@@ -149,6 +149,8 @@ const OPEN = 1;
 
 /** How long before a token expires the provider asks for a fresh one (see scheduleTokenRefresh). */
 const REFRESH_AHEAD_MS = 60_000;
+/** How long a replaced HTTP session stays open at most while its WebSocket successor syncs. */
+const RETIRE_AFTER_MS = 5_000;
 
 /**
  * A Yjs provider for Tandem, close in shape to y-websocket's `WebsocketProvider`, that also knows
@@ -185,6 +187,9 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
   private probe: WebSocketLike | null = null;
   private probeTimer: ReturnType<typeof setTimeout> | null = null;
   private probeFailures = 0;
+  /** The HTTP session a WebSocket took over from, open until the WebSocket has synced (see switchTo). */
+  private retiring: WebSocketLike | null = null;
+  private retiringTimer: ReturnType<typeof setTimeout> | null = null;
   private shouldConnect = false;
   private everConnected = false;
   private liveSince = 0;
@@ -337,6 +342,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
     this.shouldConnect = false;
     this.clearTimers();
     this.stopProbe();
+    this.closeRetired();
     const ws = this.ws;
     if (ws) ws.close(1000, 'client disconnected');
     else this.setStatus('offline');
@@ -543,6 +549,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
         Y.applyUpdate(this.doc, message.update, this);
         if (message.type === 'sync-step2' && !this.synced_) {
           this.synced_ = true;
+          this.closeRetired();
           this.emit('synced', [true]);
         }
         return;
@@ -646,6 +653,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
       else this.websocketFailures++;
     }
     this.stopProbe();
+    this.closeRetired();
     const liveMs = this.joined ? Date.now() - this.liveSince : 0;
     this.lastClose = { code, reason };
     this.connectionEnded();
@@ -661,8 +669,12 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
     this.emitSave();
   }
 
-  /** What ends with any connection, whether it closed or is being replaced by a better transport. */
-  private connectionEnded(): void {
+  /**
+   * What ends with any connection, whether it closed or is being replaced by a better transport. A
+   * replacement keeps the others' presence: the new connection re-sends it, and dropping it meanwhile
+   * would flicker everyone out and back in.
+   */
+  private connectionEnded(replaced = false): void {
     this.clearHandshakeTimer();
     this.joined = false;
     this.keepalive?.stop();
@@ -673,6 +685,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
       this.synced_ = false;
       this.emit('synced', [false]);
     }
+    if (replaced) return;
     // Others' presence is unknown until the next connection tells it again.
     const others = [...this.awareness.getStates().keys()].filter((id) => id !== this.awareness.clientID);
     awarenessProtocol.removeAwarenessStates(this.awareness, others, this);
@@ -719,7 +732,9 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
   /**
    * Replaces the HTTP connection by a WebSocket that just opened. Exactly a reconnect, minus the wait:
    * the new connection's sync exchange sends whatever the server lacks and its acks settle the save
-   * state; event catch-up fills any gap. The old session is closed, so its presence goes at once.
+   * state; event catch-up fills any gap. Others must not see this user leave and come back: the old
+   * session stays open until the WebSocket has synced — by then the server has our presence from the
+   * WebSocket (sent before its sync step 1 was answered), so closing the old session removes nothing.
    */
   private switchTo(ws: WebSocketLike): void {
     const old = this.ws;
@@ -728,12 +743,23 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
       return;
     }
     this.ws = ws;
-    this.connectionEnded();
-    old.close(1000, 'switching to WebSocket');
+    this.connectionEnded(true);
+    this.closeRetired();
+    this.retiring = old;
+    // A WebSocket that neither syncs nor closes must not keep the old session forever.
+    this.retiringTimer = setTimeout(() => this.closeRetired(), RETIRE_AFTER_MS);
     this.reconnects++;
     this.attach(ws);
     this.onOpen(ws);
     this.emitSave();
+  }
+
+  private closeRetired(): void {
+    if (this.retiringTimer) clearTimeout(this.retiringTimer);
+    this.retiringTimer = null;
+    const old = this.retiring;
+    this.retiring = null;
+    old?.close(1000, 'switching to WebSocket');
   }
 
   private stopProbe(): void {

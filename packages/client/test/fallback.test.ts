@@ -144,6 +144,50 @@ describe('HTTP fallback transport', () => {
     );
   });
 
+  it('returning to WebSocket is seamless to others: presence never drops, no left/joined events', async () => {
+    await setUp({ jwtSecret: SECRET });
+    const bob = provider(server!.syncUrl, 'seamless', { ...fast, token: await token('bob') });
+    cleanups.push(() => bob.destroy());
+    bob.doc!.getText('t').insert(0, 'the room exists, so joins and leaves are recorded');
+    await bob.whenSaved();
+    const userEvents: string[] = [];
+    for (const type of ['collab.user_joined', 'collab.user_left']) {
+      bob.events.on(type, (e: EventEnvelope) => userEvents.push(`${e.type.slice(7)} ${e.user}`));
+    }
+    proxy!.blockUpgrades = true;
+    const ada = open('seamless', { token: await token('ada') });
+    await eventually(() => expect(ada.status).toBe('fallback'));
+    ada.presence.setUser({ id: 'ada', name: 'Ada' });
+    const adaAt = (p: TandemProvider) => p.presence.others().find((o) => o.user.id === 'ada');
+    await eventually(() => expect(adaAt(bob)?.user.name).toBe('Ada'));
+    await eventually(() => expect(userEvents).toEqual(['user_joined ada']));
+    const bobSaw: string[] = [];
+    bob.awareness.on('change', ({ removed }: { removed: number[] }) => {
+      if (removed.includes(ada.awareness.clientID)) bobSaw.push('ada removed');
+    });
+    const notes: EventEnvelope[] = [];
+    bob.events.on('note', (e: EventEnvelope) => notes.push(e));
+
+    proxy!.blockUpgrades = false;
+    await eventually(() => expect(ada.transport).toBe('websocket'), 10_000);
+    // The HTTP session is closed once the WebSocket synced (not left to time out)…
+    await eventually(() =>
+      expect(server!.metrics.httpSessions.get()).resolves.toMatchObject({ values: [{ value: 0 }] }),
+    );
+    // …and what the server sends bob after that arrives after anything its closing caused.
+    ada.presence.setUser({ id: 'ada', name: 'Ada on WebSocket' });
+    await ada.events.send('note', { barrier: true });
+    await eventually(() => expect(adaAt(bob)?.user.name).toBe('Ada on WebSocket'));
+    await eventually(() => expect(notes).toHaveLength(1));
+    expect(bobSaw).toEqual([]);
+    expect(userEvents).toEqual(['user_joined ada']);
+    // The WebSocket owns the presence now: when ada really leaves, bob sees her go, with the event.
+    ada.destroy();
+    await eventually(() => expect(adaAt(bob)).toBeUndefined());
+    expect(bobSaw).toEqual(['ada removed']);
+    await eventually(() => expect(userEvents).toEqual(['user_joined ada', 'user_left ada']));
+  });
+
   it('an event stream cut mid-way resumes from Last-Event-ID and misses nothing', async () => {
     await setUp();
     proxy!.blockUpgrades = true;

@@ -36,6 +36,8 @@ export const errorCodes = {
   message_too_big: { status: 413, close: CloseCode.messageTooBig },
   too_many_pending_messages: { status: 429, close: CloseCode.tryAgainLater },
   send_buffer_full: { status: 503, close: CloseCode.tryAgainLater },
+  /** HTTP transport: the client asked for the same messages more often than a resume explains. */
+  resend_limit: { status: 429, close: CloseCode.rateLimited },
   room_load_failed: { status: 503, close: CloseCode.tryAgainLater },
   draining: { status: 503, close: CloseCode.serviceRestart },
   heartbeat_timeout: { status: 408, close: CloseCode.goingAway },

@@ -55,7 +55,9 @@ with every change of the document; pass one back as \`If-Match\` or \`baseVersio
 \`{id, type, room, ts, user, data}\`; \`id\` is a per-room increasing integer (as a string). Types starting
 with \`collab.\` are the server's own: \`collab.user_joined\`, \`collab.user_left\`,
 \`collab.collaborator_added\`, \`collab.collaborator_removed\`, \`collab.revision_created\`,
-\`collab.room_updated\` (at most once per \`--room-updated-debounce-ms\`).
+\`collab.room_updated\` (at most once per \`--room-updated-debounce-ms\`). \`collab.user_joined\` marks a user's
+first connection to the room on an instance and \`collab.user_left\` their last: a second tab, or the
+WebSocket that takes over from an HTTP fallback session, is no news.
 
 **Webhooks** (\`--webhook-url\`, repeatable or comma-separated, with \`--webhook-secret\`): every stored
 event is POSTed to each URL as its JSON envelope, with headers \`Tandem-Signature: t=<unix seconds>,v1=<hex>\`

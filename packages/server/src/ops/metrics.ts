@@ -17,6 +17,16 @@ export class Metrics {
     help: 'Open HTTP fallback sessions (stream or polling)',
     registers: [this.registry],
   });
+  /** Bytes HTTP sessions hold until their clients confirm them; kept as a number, read at scrape. */
+  httpBufferedBytesNow = 0;
+  readonly httpBufferedBytes: Gauge = new Gauge({
+    name: 'tandem_http_buffered_bytes',
+    help: 'Bytes of messages HTTP fallback sessions hold until their clients confirm them (each bounded by --max-buffered-bytes)',
+    registers: [this.registry],
+    collect: () => {
+      this.httpBufferedBytes.set(this.httpBufferedBytesNow);
+    },
+  });
   readonly roomsLoaded = new Gauge({
     name: 'tandem_rooms_loaded',
     help: 'Rooms loaded in memory',

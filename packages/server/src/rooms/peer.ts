@@ -1,4 +1,5 @@
 import type { TandemError } from '../errors.js';
+import type { PresenceFeed } from './presence-feed.js';
 
 /**
  * One participant of one room, as the room sees it. The transport implements it; the room never
@@ -17,4 +18,11 @@ export interface Peer {
   send(frame: Uint8Array): void;
   /** Ends the peer's session with a coded reason. */
   fail(error: TandemError): void;
+  /**
+   * Optional: takes the room's presence as a feed instead of as frames through `send`. A transport
+   * that resends what its client missed (the HTTP fallback) catches up from the feed's version rather
+   * than keeping every presence frame. `delta` brings a client at `feed.version - 1` to `feed.version`;
+   * null (on join) means "catch up from whatever the client has".
+   */
+  sendPresence?(feed: PresenceFeed, delta: Uint8Array | null): void;
 }

@@ -379,6 +379,33 @@ describe('Room presence expiry', () => {
     solo.destroy();
   });
 
+  it('the same state through a new connection of its user moves it there: the old one leaving removes nothing', async () => {
+    const { solo, x, y } = storedPair();
+    const again = new FakePeer(3, 'x');
+    again.tandem = true;
+    y.tandem = true;
+    // A stock client of the same user echoes what it receives: that is no takeover.
+    const echo = new FakePeer(4, 'x');
+    solo.addPeer(again);
+    solo.addPeer(echo);
+    const state = presence(101, { name: 'x' });
+    solo.receive(x, { type: 'awareness', update: state });
+    solo.receive(echo, { type: 'awareness', update: state });
+    solo.removePeer(echo);
+    expect([...solo.awareness.getStates().keys()]).toEqual([101]);
+    // A transport switch re-sends the unchanged state (same clock); another user's copy is not a takeover.
+    solo.receive(again, { type: 'awareness', update: state });
+    solo.receive(y, { type: 'awareness', update: state });
+    solo.removePeer(x);
+    expect([...solo.awareness.getStates().keys()]).toEqual([101]);
+    solo.removePeer(y);
+    expect([...solo.awareness.getStates().keys()]).toEqual([101]);
+    solo.removePeer(again);
+    expect([...solo.awareness.getStates().keys()]).toEqual([]);
+    await solo.flush();
+    solo.destroy();
+  });
+
   it('leaves no timer of its own per room: the registry sweeps every room at once', () => {
     const { solo } = storedPair();
     const timer = (solo.awareness as unknown as { _checkInterval: { _destroyed?: boolean } })._checkInterval;

@@ -19,6 +19,7 @@ import type { FlushLoad } from './flush-load.js';
 import type { Peer } from './peer.js';
 import { mergeUpdates } from './merge-updates.js';
 import { PresenceBudget } from './presence-budget.js';
+import { RoomPresenceFeed } from './presence-feed.js';
 import type { RoomPersistence } from './room-persistence.js';
 import { checkUpdate } from './update-check.js';
 
@@ -110,6 +111,8 @@ export class Room {
    * (see applyAwareness); PeerState.awarenessClients is the reverse index, kept in step here.
    */
   private readonly awarenessOwners = new Map<number, Peer>();
+  /** Connected peers per user: a user joins with their first connection and leaves with their last. */
+  private readonly connectionsPerUser = new Map<string, number>();
   /** Client updates received since the last flush, applied together when it runs. */
   private received: { peer: Peer; update: Uint8Array; decoded: DecodedUpdate }[] = [];
   private receivedBytes = 0;
@@ -126,6 +129,7 @@ export class Room {
   /** Updates other instances committed, applied here: sent to our peers, never stored again. */
   private pendingRemote: Uint8Array[] = [];
   private readonly presenceBudget: PresenceBudget;
+  private readonly presenceFeed: RoomPresenceFeed;
   private failed = false;
   private pendingAcks = new Map<Peer, number>();
   /** When the first update of the batch waiting for acks arrived. */
@@ -166,6 +170,7 @@ export class Room {
     // silent states, which the registry does for every room in one sweep (expirePresence).
     clearInterval((this.awareness as unknown as { _checkInterval: ReturnType<typeof setInterval> })._checkInterval);
     this.awareness.on('update', this.onAwarenessUpdate);
+    this.presenceFeed = new RoomPresenceFeed(this.awareness);
   }
 
   /**
@@ -270,6 +275,11 @@ export class Room {
     return wasUnclaimed;
   }
 
+  /** How many connections `user` has to this room on this instance. */
+  connectionsOf(user: string): number {
+    return this.connectionsPerUser.get(user) ?? 0;
+  }
+
   peerList(): Peer[] {
     return [...this.peers.keys()];
   }
@@ -289,6 +299,7 @@ export class Room {
   addPeer(peer: Peer): void {
     if (this.destroyed) throw new Error(`room ${this.name} is destroyed`);
     if (this.failed) throw new TandemError('room_reset', 'the room is being reloaded; try again');
+    this.connectionsPerUser.set(peer.user, (this.connectionsPerUser.get(peer.user) ?? 0) + 1);
     this.peers.set(peer, {
       awarenessClients: null,
       updatesReceived: 0,
@@ -299,13 +310,17 @@ export class Room {
     this.sendStatus(peer);
     // Same opening as y-websocket's server: our state vector, so the client sends what we lack.
     peer.send(encodeSyncStep1(this.live ? Y.encodeStateVector(this.live) : this.state!.stateVector()));
-    if (this.awareness.getStates().size > 0) peer.send(this.fullAwarenessFrame());
+    if (peer.sendPresence) peer.sendPresence(this.presenceFeed, null);
+    else if (this.awareness.getStates().size > 0) peer.send(this.fullAwarenessFrame());
   }
 
   removePeer(peer: Peer): void {
     const state = this.peers.get(peer);
     if (!state) return;
     this.peers.delete(peer);
+    const connections = (this.connectionsPerUser.get(peer.user) ?? 1) - 1;
+    if (connections > 0) this.connectionsPerUser.set(peer.user, connections);
+    else this.connectionsPerUser.delete(peer.user);
     this.pendingAcks.delete(peer);
     if (state.awarenessClients?.length) {
       awarenessProtocol.removeAwarenessStates(this.awareness, [...state.awarenessClients], 'disconnect');
@@ -410,7 +425,12 @@ export class Room {
     if (this.pendingAwareness.size > 0) {
       const clients = [...this.pendingAwareness];
       this.pendingAwareness.clear();
-      this.broadcast(encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, clients)));
+      const frame = encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, clients));
+      this.presenceFeed.advance(clients);
+      for (const peer of this.peers.keys()) {
+        if (peer.sendPresence) peer.sendPresence(this.presenceFeed, frame);
+        else peer.send(frame);
+      }
       if (this.pendingLocalAwareness.size > 0 && this.options.onAwareness) {
         const local = [...this.pendingLocalAwareness];
         this.options.onAwareness(this.name, awarenessProtocol.encodeAwarenessUpdate(this.awareness, local));
@@ -634,6 +654,19 @@ export class Room {
         throw new TandemError('invalid_awareness', 'malformed awareness update', { cause });
       }
     });
+    // Stock y-websocket clients echo every state they receive, their own user's other tabs' included:
+    // only Tandem clients, which send nothing but their own, can take a state over unchanged.
+    if (!peer.tandem) return;
+    for (const { clientID, clock, state } of own) {
+      const owner = this.awarenessOwners.get(clientID);
+      if (owner === undefined || owner === peer || state === 'null') continue;
+      // The same state again (same clock) through a new connection of its client — a reconnect, or a
+      // switch from the HTTP fallback back to WebSocket. y-protocols ignores it as not newer, but the
+      // client speaks through this peer now: the old connection must not remove it when it closes.
+      if (this.awareness.meta.get(clientID)?.clock === clock && this.awareness.states.has(clientID)) {
+        this.ownAwarenessClient(peer, clientID);
+      }
+    }
   }
 
   /**
@@ -695,6 +728,17 @@ export class Room {
     this.approxBytes += update.length;
   }
 
+  /** Makes `peer` the owner of awareness client `id`, taking it from the peer that had it. */
+  private ownAwarenessClient(peer: Peer, id: number): void {
+    const state = this.peers.get(peer);
+    if (!state) return;
+    const previous = this.awarenessOwners.get(id);
+    if (previous && previous !== peer) this.forgetAwarenessClient(previous, id);
+    state.awarenessClients ??= [];
+    if (!state.awarenessClients.includes(id)) state.awarenessClients.push(id);
+    this.awarenessOwners.set(id, peer);
+  }
+
   private forgetAwarenessClient(peer: Peer, id: number): void {
     const clients = this.peers.get(peer)?.awarenessClients;
     const at = clients?.indexOf(id) ?? -1;
@@ -707,14 +751,8 @@ export class Room {
   ): void => {
     const owner = typeof origin === 'object' && origin !== null ? this.peers.get(origin as Peer) : undefined;
     for (const id of [...added, ...updated]) {
-      if (owner) {
-        // A takeover (same user, new socket) moves the id: the old socket must not remove it on close.
-        const previous = this.awarenessOwners.get(id);
-        if (previous && previous !== origin) this.forgetAwarenessClient(previous, id);
-        owner.awarenessClients ??= [];
-        if (!owner.awarenessClients.includes(id)) owner.awarenessClients.push(id);
-        this.awarenessOwners.set(id, origin as Peer);
-      }
+      // A takeover (same user, new socket) moves the id: the old socket must not remove it on close.
+      if (owner) this.ownAwarenessClient(origin as Peer, id);
       this.pendingAwareness.add(id);
       if (origin !== REMOTE) this.pendingLocalAwareness.add(id);
       this.presenceBudget.changed(id);

@@ -55,7 +55,11 @@ export class HttpSyncEndpoint {
     private readonly options: HttpSyncOptions,
   ) {
     this.log = deps.logger.child({ module: 'http-sync' });
-    this.hooks = { ...reportingHooks(deps.metrics, this.log), onEnd: (peer, error) => this.forget(peer, error) };
+    this.hooks = {
+      ...reportingHooks(deps.metrics, this.log),
+      onBuffered: (delta) => void (deps.metrics.httpBufferedBytesNow += delta),
+      onEnd: (peer, error) => this.forget(peer, error),
+    };
     this.sweeper = setInterval(() => this.sweep(), Math.min(MAX_SWEEP_MS, options.sessionTimeoutMs / 3));
     this.sweeper.unref();
     this.stopWatchingAccess = deps.access.onChange((room, user) => {

@@ -67,6 +67,7 @@ export class SyncSession<P extends SessionPeer = SessionPeer> implements Throttl
   private updateBucket: TokenBucket | null = null;
   private awarenessThrottle: LatestOnlyThrottle<Message> | null = null;
   private syncRequestThrottle: LatestOnlyThrottle<Message> | null = null;
+  private presenceRequestThrottle: LatestOnlyThrottle<Message> | null = null;
   /** A collaborator change arrived while we were still joining: re-check once joined. */
   private recheckAfterJoin = false;
   /** An update is with the extensions' beforeApplyUpdate; later messages wait behind it, in order. */
@@ -96,6 +97,15 @@ export class SyncSession<P extends SessionPeer = SessionPeer> implements Throttl
 
   private syncRequestLimit(): LatestOnlyThrottle<Message> {
     return (this.syncRequestThrottle ??= new LatestOnlyThrottle(SYNC_REQUESTS_PER_SECOND, SYNC_REQUEST_BURST, this));
+  }
+
+  /** A query for every presence state is answered with all of them: throttled like a sync step 1. */
+  private presenceRequestLimit(): LatestOnlyThrottle<Message> {
+    return (this.presenceRequestThrottle ??= new LatestOnlyThrottle(
+      SYNC_REQUESTS_PER_SECOND,
+      SYNC_REQUEST_BURST,
+      this,
+    ));
   }
 
   /** Hands a message its throttle let through to the room; a refusal closes the peer. */
@@ -156,7 +166,11 @@ export class SyncSession<P extends SessionPeer = SessionPeer> implements Throttl
         return;
       }
       this.room = room;
-      this.deps.events.emitPresenceEvent(this.roomName, 'collab.user_joined', principal.user, this.presenceData());
+      // A user's second connection (another tab, or the WebSocket that replaces an HTTP fallback
+      // session) is no news to the room: joined and left mark their first and last connection.
+      if (room.connectionsOf(principal.user) === 1) {
+        this.deps.events.emitPresenceEvent(this.roomName, 'collab.user_joined', principal.user, this.presenceData());
+      }
       const early = this.early ?? [];
       this.early = null;
       for (const message of early) {
@@ -203,11 +217,12 @@ export class SyncSession<P extends SessionPeer = SessionPeer> implements Throttl
     this.peer.dispose();
     this.awarenessThrottle?.cancel();
     this.syncRequestThrottle?.cancel();
+    this.presenceRequestThrottle?.cancel();
     if (this.room) {
       this.deps.registry.leave(this.room, this.peer);
       this.deps.extensions.disconnect(this.connectionInfo());
       // A destroyed room was deleted: recording an event would bring it back.
-      if (this.room.isDestroyed) return;
+      if (this.room.isDestroyed || this.room.connectionsOf(this.peer.user) > 0) return;
       this.deps.events.emitPresenceEvent(this.roomName, 'collab.user_left', this.peer.user, this.presenceData());
     }
   }
@@ -277,6 +292,9 @@ export class SyncSession<P extends SessionPeer = SessionPeer> implements Throttl
         return;
       case 'sync-step1':
         this.syncRequestLimit().offer(message);
+        return;
+      case 'query-awareness':
+        this.presenceRequestLimit().offer(message);
         return;
       case 'token':
         void this.refreshToken(message.token);
