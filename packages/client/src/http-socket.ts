@@ -1,7 +1,7 @@
-import { TANDEM_SUBPROTOCOL } from '@tandem/protocol';
+import { closeCodeForStatus, TANDEM_SUBPROTOCOL } from '@tandem/protocol';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { fromBase64, toBase64 } from 'lib0/buffer';
-import type { WebSocketLike } from './provider.js';
+import type { WebSocketLike } from './websocket-like.js';
 
 export interface HttpSocketOptions {
   /** Base URL of the server's HTTP API, e.g. `http://localhost:1234`. */
@@ -29,17 +29,6 @@ const MAX_BATCH_CHARS = 512 * 1024;
 const MAX_BATCH_MESSAGES = 256;
 // A stream that drops after it opened is resumed this many times in a row before the session is given up.
 const STREAM_RESUMES = 3;
-
-/** HTTP statuses of refusals without a body that says their close code. */
-function closeCodeFor(status: number): number {
-  if (status === 401) return 4401;
-  if (status === 403) return 4403;
-  if (status === 429) return 4429;
-  if (status === 410) return 4410;
-  if (status === 413) return 1009;
-  if (status >= 500) return 1013;
-  return 1008;
-}
 
 function sessionId(): string {
   const bytes = new Uint8Array(16);
@@ -263,7 +252,7 @@ export class HttpSocket implements WebSocketLike {
   }
 
   private async refused(res: Response): Promise<void> {
-    let code = closeCodeFor(res.status);
+    let code = closeCodeForStatus(res.status);
     let reason = `HTTP ${res.status}`;
     try {
       const { error } = (await res.json()) as { error?: { message?: string; closeCode?: number } };

@@ -4,13 +4,14 @@ export {
   type ConnectionStatus,
   type FallbackOptions,
   type Transport,
+  type ClientErrorCode,
   type Diagnostics,
+  type ProviderError,
   type TandemProviderEvents,
   type TandemProviderOptions,
   type TokenSource,
-  type WebSocketConstructor,
-  type WebSocketLike,
 } from './provider.js';
+export type { WebSocketConstructor, WebSocketLike } from './websocket-like.js';
 export {
   defaultReconnectOptions,
   ReconnectPolicy,
@@ -20,4 +21,4 @@ export {
 export { colorFor, Presence, type Other, type PresenceUser } from './presence.js';
 export { PublishError, RoomEvents, type EventHandler } from './room-events.js';
 export { SaveTracker, type SaveState } from './save-tracker.js';
-export type { EventEnvelope } from '@tandem/protocol';
+export type { ErrorCode, EventEnvelope, ReceivedErrorCode } from '@tandem/protocol';

@@ -13,6 +13,7 @@ import {
   TOKEN_SUBPROTOCOL_PREFIX,
   type EventEnvelope,
   type Message,
+  type ReceivedErrorCode,
 } from '@tandem/protocol';
 import { ObservableV2 } from 'lib0/observable';
 import * as awarenessProtocol from 'y-protocols/awareness';
@@ -20,6 +21,7 @@ import * as Y from 'yjs';
 import { defaultReconnectOptions, ReconnectPolicy, type ReconnectOptions } from './reconnect-policy.js';
 import { browserOffline, listenToBrowser } from './browser-hooks.js';
 import { HttpSocket } from './http-socket.js';
+import type { WebSocketConstructor, WebSocketLike } from './websocket-like.js';
 import { Keepalive } from './keepalive.js';
 import { Presence } from './presence.js';
 import { RoomEvents } from './room-events.js';
@@ -65,20 +67,6 @@ export const defaultFallbackOptions: FallbackOptions = {
 /** A token, or a function asked for one on every connect and before the current one expires. */
 export type TokenSource = string | (() => string | Promise<string>);
 
-/** The browser WebSocket API (Node's `ws` package implements it too). */
-export interface WebSocketLike {
-  binaryType: string;
-  readonly readyState: number;
-  readonly protocol: string;
-  onopen: ((event: unknown) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  send(data: Uint8Array): void;
-  close(code?: number, reason?: string): void;
-}
-export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
-
 export interface TandemProviderOptions {
   /** The sync endpoint, e.g. `ws://localhost:1234/v1/sync`; the room is appended as a path segment. */
   url: string;
@@ -122,12 +110,27 @@ export interface TandemProviderOptions {
   localPersistence?: { whenSynced: Promise<unknown> };
 }
 
+/**
+ * Codes the provider raises itself, beside the server's (`ErrorCode` of @tandem/protocol):
+ * `token_failed` (the token callback threw), `invalid_message` (a frame that does not decode),
+ * `permission_denied` (a stock server's auth message), `handshake_timeout` (no answer in time),
+ * `presence_limit` (others' presence states past `maxPresenceStates` were dropped).
+ */
+export type ClientErrorCode =
+  'token_failed' | 'invalid_message' | 'permission_denied' | 'handshake_timeout' | 'presence_limit';
+
+/** An error the provider reports: a server's coded refusal or one of its own. */
+export interface ProviderError {
+  code: ReceivedErrorCode | ClientErrorCode;
+  message: string;
+}
+
 export interface TandemProviderEvents {
   status: (status: ConnectionStatus) => void;
   save: (state: { state: SaveState; pendingUpdates: number }) => void;
   synced: (synced: boolean) => void;
   /** An error frame from the server (`read_only`, a refusal's reason before the close, …). */
-  error: (error: { code: string; message: string }) => void;
+  error: (error: ProviderError) => void;
   /** The connection now goes over this transport. */
   transport: (transport: Transport) => void;
 }
@@ -139,7 +142,7 @@ export interface Diagnostics {
   websocketFailures: number;
   reconnects: number;
   lastClose: { code: number; reason: string } | null;
-  lastError: { code: string; message: string } | null;
+  lastError: ProviderError | null;
   /** Time from sending a change to its durable ack, of the latest ack (ms). */
   lastAckMs: number | null;
   pendingUpdates: number;
@@ -205,7 +208,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
   private readOnly_ = false;
   private reconnects = 0;
   private lastClose: { code: number; reason: string } | null = null;
-  private lastError: { code: string; message: string } | null = null;
+  private lastError: ProviderError | null = null;
   private handshakeTimer: ReturnType<typeof setTimeout> | null = null;
   private lastAckMs: number | null = null;
   private oldestUnackedAt: number | null = null;
@@ -365,7 +368,7 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
     // The server's own rule: a name it would refuse (or a URL would normalise, as `a/../b` into `b`)
     // fails here, for good, instead of retrying forever over every transport.
     if (!isValidRoomName(this.room)) {
-      const error = { code: 'invalid_room_name', message: `"${this.room}": ${ROOM_NAME_RULE}` };
+      const error: ProviderError = { code: 'invalid_room_name', message: `"${this.room}": ${ROOM_NAME_RULE}` };
       this.lastError = error;
       this.shouldConnect = false;
       // After the constructor returns, so listeners attached right after it hear it.

@@ -1,4 +1,4 @@
-import { CloseCode } from '@tandem/protocol';
+import { closeAction } from '@tandem/protocol';
 
 export interface ReconnectOptions {
   /** First backoff step; doubles per failed attempt (full jitter: the delay is uniform in [0, step]). */
@@ -35,17 +35,6 @@ export type ReconnectDecision =
   /** Refused for good: retrying would be refused again (or loop on the same update). */
   | { action: 'fail' };
 
-// Closes that no retry can fix: no access, room gone, or our own data refused (resending it would loop).
-const FINAL = new Set<number>([
-  CloseCode.forbidden,
-  4410,
-  CloseCode.policyViolation,
-  CloseCode.messageTooBig,
-  CloseCode.protocolError,
-  CloseCode.unsupportedData,
-  1007,
-]);
-
 /**
  * The reconnect schedule, by close code. Pure apart from `random`, so fake timers and a seeded random
  * test it exactly. One instance per provider: it counts attempts since the last stable connection.
@@ -75,16 +64,18 @@ export class ReconnectPolicy {
     if (liveMs >= this.options.stableAfterMs) this.reset();
     // A connection that got live proved its token: a later 4401 (expiry) deserves a fresh one again.
     if (liveMs > 0) this.refreshedForAuth = false;
-    if (code === CloseCode.unauthenticated) {
+    // What each close code calls for is the protocol's (closeAction); the schedule is ours.
+    const action = closeAction(code);
+    if (action === 'refresh-token') {
       if (this.refreshedForAuth) return { action: 'fail' };
       this.refreshedForAuth = true;
       return { action: 'refresh-token' };
     }
-    if (FINAL.has(code)) return { action: 'fail' };
+    if (action === 'stop') return { action: 'fail' };
     const attempt = this.attempts++;
     const { baseDelayMs, maxDelayMs, restartWindowMs, slowDelayMs } = this.options;
-    if (code === CloseCode.rateLimited) return { action: 'retry', delayMs: slowDelayMs * (0.5 + this.random() / 2) };
-    if ((code === CloseCode.serviceRestart || code === CloseCode.tryAgainLater) && attempt === 0) {
+    if (action === 'retry-slowly') return { action: 'retry', delayMs: slowDelayMs * (0.5 + this.random() / 2) };
+    if (action === 'retry-spread' && attempt === 0) {
       return { action: 'retry', delayMs: this.random() * restartWindowMs };
     }
     const step = Math.min(maxDelayMs, baseDelayMs * 2 ** attempt);

@@ -1,4 +1,4 @@
-import { encodePublish, type EventEnvelope, type PublishResult } from '@tandem/protocol';
+import { encodePublish, type EventEnvelope, type PublishResult, type ReceivedErrorCode } from '@tandem/protocol';
 
 export type EventHandler = (event: EventEnvelope) => void;
 
@@ -13,7 +13,7 @@ export interface EventTransport {
 /** An error the server answered a publish with (same codes as the REST API). */
 export class PublishError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: ReceivedErrorCode,
     message: string,
   ) {
     super(message);

@@ -49,6 +49,8 @@ export const CloseCode = {
   goingAway: 1001,
   protocolError: 1002,
   unsupportedData: 1003,
+  /** The Yjs or awareness payload does not parse (RFC 6455: data inconsistent with the message type). */
+  invalidPayload: 1007,
   policyViolation: 1008,
   messageTooBig: 1009,
   internalError: 1011,
@@ -56,6 +58,7 @@ export const CloseCode = {
   tryAgainLater: 1013,
   unauthenticated: 4401,
   forbidden: 4403,
+  roomDeleted: 4410,
   rateLimited: 4429,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

@@ -8,6 +8,15 @@ export {
 } from './constants.js';
 export { decodeMessage } from './decode.js';
 export {
+  closeAction,
+  closeCodeForStatus,
+  errorCloseCodes,
+  isErrorCode,
+  type CloseAction,
+  type ErrorCode,
+  type ReceivedErrorCode,
+} from './error-codes.js';
+export {
   encodeAck,
   encodeAuthDenied,
   encodeAwareness,

@@ -1,3 +1,4 @@
+import type { ReceivedErrorCode } from './error-codes.js';
 /** Decoded form of every message on the wire. Byte payloads are views into the frame. */
 export type Message =
   | { type: 'sync-step1'; stateVector: Uint8Array }
@@ -9,7 +10,7 @@ export type Message =
   | { type: 'hello'; hello: Hello }
   | { type: 'ack'; seq: number }
   | { type: 'event'; event: EventEnvelope }
-  | { type: 'error'; code: string; message: string }
+  | { type: 'error'; code: ReceivedErrorCode; message: string }
   | { type: 'status'; status: RoomStatus }
   | { type: 'token'; token: string }
   | { type: 'publish'; publish: PublishRequest }
@@ -29,7 +30,7 @@ export interface PublishRequest {
 
 /** The answer to a publish: the stored event, or why it was refused (the socket stays open). */
 export type PublishResult =
-  { ref: string; event: EventEnvelope } | { ref: string; error: { code: string; message: string } };
+  { ref: string; event: EventEnvelope } | { ref: string; error: { code: ReceivedErrorCode; message: string } };
 
 /** Sent by a Tandem client right after connecting. */
 export interface Hello {

@@ -1,4 +1,4 @@
-import type { Other } from '@tandem/client';
+import type { Other, ProviderError } from '@tandem/client';
 import { useCallback, useEffect, useState } from 'react';
 import { useMyPresenceState, useProviderValue } from './hooks.js';
 import { useProvider } from './room.js';
@@ -20,10 +20,8 @@ export function useSuspendUntilSynced(): void {
   throw provider ? provider.whenSynced() : new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-export interface RoomError {
-  code: string;
-  message: string;
-}
+/** The latest error of the room: a server's coded refusal or one the provider raised itself. */
+export type RoomError = ProviderError;
 
 /**
  * The latest coded error of the room (`invalid_room_name`, `read_only`, a server refusal such as

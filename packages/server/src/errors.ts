@@ -1,56 +1,61 @@
-import { CloseCode, ProtocolError } from '@tandem/protocol';
+import { errorCloseCodes, ProtocolError, type ErrorCode } from '@tandem/protocol';
 import type { Logger } from './ops/logger.js';
 
 /**
- * The one registry of coded errors. Each code maps once to an HTTP status and a WebSocket close
- * code, so REST and socket refusals agree on what went wrong.
+ * The HTTP status of each coded error. The codes and their close codes are the protocol's
+ * (`errorCloseCodes` in @tandem/protocol, which clients read too); the server adds how REST and the
+ * HTTP transport answer with them, so REST and socket refusals agree on what went wrong.
  */
-export const errorCodes = {
-  unauthenticated: { status: 401, close: CloseCode.unauthenticated },
-  forbidden: { status: 403, close: CloseCode.forbidden },
-  origin_not_allowed: { status: 403, close: CloseCode.policyViolation },
-  auth_unavailable: { status: 503, close: CloseCode.tryAgainLater },
-  rate_limited: { status: 429, close: CloseCode.rateLimited },
-  too_many_connections: { status: 429, close: CloseCode.rateLimited },
-  room_full: { status: 503, close: CloseCode.tryAgainLater },
-  too_many_rooms: { status: 503, close: CloseCode.tryAgainLater },
-  too_many_rooms_per_address: { status: 429, close: CloseCode.rateLimited },
-  document_too_large: { status: 413, close: CloseCode.messageTooBig },
-  read_only: { status: 403, close: CloseCode.forbidden },
-  invalid_request: { status: 400, close: CloseCode.policyViolation },
-  room_not_found: { status: 404, close: CloseCode.policyViolation },
-  version_conflict: { status: 409, close: CloseCode.policyViolation },
-  idempotency_key_reused: { status: 422, close: CloseCode.policyViolation },
-  room_deleted: { status: 410, close: 4410 },
-  events_expired: { status: 410, close: CloseCode.policyViolation },
-  invalid_room_name: { status: 400, close: CloseCode.policyViolation },
-  not_found: { status: 404, close: CloseCode.policyViolation },
-  protocol_error: { status: 400, close: CloseCode.protocolError },
-  text_frame: { status: 400, close: CloseCode.unsupportedData },
-  invalid_update: { status: 400, close: 1007 },
-  invalid_awareness: { status: 400, close: 1007 },
-  presence_too_large: { status: 413, close: CloseCode.messageTooBig },
-  /** Sent as an error frame only: the peer's presence was dropped, the connection stays. */
-  presence_full: { status: 503, close: CloseCode.tryAgainLater },
-  room_reset: { status: 503, close: CloseCode.tryAgainLater },
-  message_too_big: { status: 413, close: CloseCode.messageTooBig },
-  too_many_pending_messages: { status: 429, close: CloseCode.tryAgainLater },
-  send_buffer_full: { status: 503, close: CloseCode.tryAgainLater },
-  /** HTTP transport: the client asked for the same messages more often than a resume explains. */
-  resend_limit: { status: 429, close: CloseCode.rateLimited },
-  room_load_failed: { status: 503, close: CloseCode.tryAgainLater },
-  draining: { status: 503, close: CloseCode.serviceRestart },
-  heartbeat_timeout: { status: 408, close: CloseCode.goingAway },
-  session_closed: { status: 410, close: CloseCode.normal },
-  /** An extension refused a peer's update (schema validation…): the sender's copy differs now. */
-  update_rejected: { status: 422, close: CloseCode.policyViolation },
-  event_rejected: { status: 422, close: CloseCode.policyViolation },
-  /** An extension hook threw something other than a TandemError (a bug in the hook). */
-  extension_failed: { status: 500, close: CloseCode.internalError },
-  internal: { status: 500, close: CloseCode.internalError },
-} as const satisfies Record<string, { status: number; close: number }>;
+export const errorStatus = {
+  unauthenticated: 401,
+  forbidden: 403,
+  origin_not_allowed: 403,
+  auth_unavailable: 503,
+  rate_limited: 429,
+  too_many_connections: 429,
+  room_full: 503,
+  too_many_rooms: 503,
+  too_many_rooms_per_address: 429,
+  document_too_large: 413,
+  read_only: 403,
+  invalid_request: 400,
+  room_not_found: 404,
+  version_conflict: 409,
+  idempotency_key_reused: 422,
+  room_deleted: 410,
+  events_expired: 410,
+  invalid_room_name: 400,
+  not_found: 404,
+  protocol_error: 400,
+  text_frame: 400,
+  invalid_update: 400,
+  invalid_awareness: 400,
+  presence_too_large: 413,
+  presence_full: 503,
+  room_reset: 503,
+  message_too_big: 413,
+  too_many_pending_messages: 429,
+  send_buffer_full: 503,
+  resend_limit: 429,
+  room_load_failed: 503,
+  draining: 503,
+  heartbeat_timeout: 408,
+  session_closed: 410,
+  update_rejected: 422,
+  event_rejected: 422,
+  extension_failed: 500,
+  internal: 500,
+} as const satisfies Record<ErrorCode, number>;
 
-export type ErrorCode = keyof typeof errorCodes;
+/** Each code's HTTP status and close code together. */
+export const errorCodes = Object.fromEntries(
+  (Object.keys(errorStatus) as ErrorCode[]).map((code) => [
+    code,
+    { status: errorStatus[code], close: errorCloseCodes[code] },
+  ]),
+) as { readonly [C in ErrorCode]: { status: (typeof errorStatus)[C]; close: (typeof errorCloseCodes)[C] } };
+
+export type { ErrorCode };
 
 export class TandemError extends Error {
   readonly code: ErrorCode;
@@ -62,11 +67,11 @@ export class TandemError extends Error {
   }
 
   get status(): number {
-    return errorCodes[this.code].status;
+    return errorStatus[this.code];
   }
 
   get closeCode(): number {
-    return errorCodes[this.code].close;
+    return errorCloseCodes[this.code];
   }
 }
 

@@ -4,7 +4,7 @@ export { JwtAuthenticator, type JwtAuthenticatorOptions } from './auth/jwt-authe
 export type { Grant } from './auth/room-pattern.js';
 export { ROLES, type Role } from './auth/roles.js';
 export { signToken, type TokenRequest } from './auth/sign-token.js';
-export { errorCodes, TandemError, type ErrorCode } from './errors.js';
+export { errorCodes, errorStatus, TandemError, type ErrorCode } from './errors.js';
 export type { ConnectionInfo, Extension, InitialContent, TransportName } from './extensions/extension.js';
 export { configFromSources, parseConfig, type Config, type ConfigInput } from './ops/config.js';
 export { createLogger, type Logger } from './ops/logger.js';
