@@ -21,6 +21,8 @@ export interface Scenario {
   clientsPerRoom: number;
   rate: number;
   mode: LoadConfig['mode'];
+  transport?: LoadConfig['transport'];
+  presence?: boolean;
   warmupMs: number;
   durationMs: number;
 }

@@ -4,6 +4,7 @@
 import * as awarenessProtocol from 'y-protocols/awareness';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
+import { openHttpSession, type HttpSession, type HttpTransport } from './http-session.js';
 import {
   awarenessFrame,
   hocuspocusAuth,
@@ -25,6 +26,10 @@ export interface LoadConfig {
   /** Messages per second per client (0 = idle connections). */
   rate: number;
   mode: 'edit' | 'awareness' | 'idle';
+  /** How clients connect (Tandem only for the HTTP fallback's two ways); WebSocket by default. */
+  transport?: 'websocket' | HttpTransport;
+  /** Each client publishes a presence state once connected, as an app with cursors does. */
+  presence?: boolean;
   warmupMs: number;
   durationMs: number;
 }
@@ -89,6 +94,7 @@ async function run(config: LoadConfig): Promise<LoadResult> {
   let delivered = 0;
   let connected = 0;
   const sockets: WebSocket[] = [];
+  const httpSessions: HttpSession[] = [];
   const senders: (() => void)[] = [];
   const total = config.rooms * config.clientsPerRoom;
 
@@ -99,6 +105,17 @@ async function run(config: LoadConfig): Promise<LoadResult> {
     const text = doc.getText('t');
     const awareness = new awarenessProtocol.Awareness(doc);
     const { target } = config;
+    const presenceState = { user: { name: `client ${index}`, color: '#3366ff' }, cursor: null };
+    if (config.transport && config.transport !== 'websocket') {
+      awareness.setLocalState(presenceState);
+      const opening = [syncStep1(target, room, Y.encodeStateVector(doc))];
+      if (config.presence) {
+        opening.push(awarenessFrame(target, room, awarenessProtocol.encodeAwarenessUpdate(awareness, [doc.clientID])));
+      }
+      const session = openHttpSession(config.bases[index % instances]!, room, config.transport, opening);
+      httpSessions.push(session);
+      return session.synced.then((ok) => void (ok && connected++));
+    }
     return new Promise<void>((resolve) => {
       const instance = index % instances;
       const ws = new WebSocket(roomUrl(target, config.bases[instance]!, room), { perMessageDeflate: false });
@@ -114,6 +131,7 @@ async function run(config: LoadConfig): Promise<LoadResult> {
       ws.on('open', () => {
         if (speaksHocuspocus(target)) ws.send(hocuspocusAuth(room));
         ws.send(syncStep1(target, room, Y.encodeStateVector(doc)));
+        if (config.presence) awareness.setLocalState(presenceState);
       });
       ws.on('error', () => resolve());
       ws.on('close', () => resolve());
@@ -174,6 +192,7 @@ async function run(config: LoadConfig): Promise<LoadResult> {
   await new Promise((r) => setTimeout(r, 1_000));
   measuring = false;
   for (const ws of sockets) ws.terminate();
+  for (const session of httpSessions) session.close();
   return {
     clients: total,
     connected,

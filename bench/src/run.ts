@@ -90,7 +90,22 @@ const scenarios: Scenario[] = [
     warmupMs: 1000,
     durationMs: 500,
   },
+  // One room of clients that show presence, connected each way a Tandem client can be: what an HTTP
+  // fallback session costs beside a WebSocket (the HTTP ones run against Tandem only).
+  ...(['websocket', 'http-stream', 'http-polling'] as const).map((transport): Scenario => ({
+    name: `1 room × 1000 idle clients with presence, ${transport}`,
+    rooms: 1,
+    clientsPerRoom: 1000,
+    rate: 0,
+    mode: 'idle',
+    transport,
+    presence: true,
+    warmupMs: 1000,
+    durationMs: 500,
+  })),
 ];
+/** Servers that speak the HTTP fallback transport. */
+const speaksHttpFallback = (target: Target): boolean => target === 'tandem' || target === 'baseline';
 
 // Clients of each room alternate between the two instances, so most deliveries cross from one to the other.
 const clusterScenarios: Scenario[] = [
@@ -198,9 +213,12 @@ if (warmupArg >= 0) for (const sc of scenarios) sc.warmupMs = warmupArg;
 for (const scenario of onlyMaxRoom
   ? []
   : (cluster ? clusterScenarios : scenarios).filter((sc) => sc.name.includes(only))) {
-  const runs = new Map<Target, Measurement[]>(targets.map((t) => [t, []]));
+  const scenarioTargets = targets.filter(
+    (t) => !scenario.transport || scenario.transport === 'websocket' || speaksHttpFallback(t),
+  );
+  const runs = new Map<Target, Measurement[]>(scenarioTargets.map((t) => [t, []]));
   for (let r = 0; r < repeat; r++) {
-    for (const target of targets) {
+    for (const target of scenarioTargets) {
       process.stderr.write(`${scenario.name} — ${target}${repeat > 1 ? ` (run ${r + 1}/${repeat})` : ''}… `);
       const m = await measure(target, scenario);
       process.stderr.write(
@@ -209,13 +227,13 @@ for (const scenario of onlyMaxRoom
       runs.get(target)!.push(m);
     }
   }
-  const results = targets.map((t) => {
+  const results = scenarioTargets.map((t) => {
     const sorted = [...runs.get(t)!].sort((a, b) => keyOf(a) - keyOf(b));
     return sorted[Math.floor((sorted.length - 1) / 2)]!;
   });
   const spread =
     repeat > 1
-      ? targets.map((t) => {
+      ? scenarioTargets.map((t) => {
           const keys = runs.get(t)!.map(keyOf);
           const unit = scenario.mode === 'idle' ? ' KB' : ' µs';
           const scale = scenario.mode === 'idle' ? 1 / 1024 : 1;
