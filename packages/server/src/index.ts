@@ -9,11 +9,22 @@ export type { ConnectionInfo, Extension, InitialContent, TransportName } from '.
 export { configFromSources, parseConfig, type Config, type ConfigInput } from './ops/config.js';
 export { createLogger, type Logger } from './ops/logger.js';
 export type { Peer } from './rooms/peer.js';
-export { Room } from './rooms/room.js';
-export { RoomRegistry } from './rooms/room-registry.js';
 export { MemoryStore } from './storage/memory-store.js';
 export { PostgresStore, type PostgresStoreOptions } from './storage/postgres-store.js';
 export { SqliteStore } from './storage/sqlite-store.js';
-export type { Collaborator, Store, StoredRoom } from './storage/store.js';
+export { soleLeadership, type Lease, type Leadership } from './storage/leadership.js';
+export type {
+  Collaborator,
+  CollaboratorStore,
+  DocumentAppender,
+  DocumentLog,
+  EventFeed,
+  EventLog,
+  RevisionStore,
+  RoomData,
+  RoomListing,
+  Store,
+  StoredRoom,
+} from './storage/store.js';
 export type { EventEnvelope } from './events/event-service.js';
 export { createStore, startServer, type ServerDeps, type TandemServer } from './server.js';

@@ -18,7 +18,6 @@ import { silentLogger, type Logger } from './ops/logger.js';
 import { Metrics } from './ops/metrics.js';
 import { RoomRegistry } from './rooms/room-registry.js';
 import { MemoryStore } from './storage/memory-store.js';
-import { soleLeadership } from './storage/leadership.js';
 import { PostgresStore } from './storage/postgres-store.js';
 import { SqliteStore } from './storage/sqlite-store.js';
 import type { Store } from './storage/store.js';
@@ -56,6 +55,7 @@ export interface TandemServer {
   /** Base WebSocket URL; clients connect to `${syncUrl}/<room>`. */
   readonly syncUrl: string;
   readonly httpUrl: string;
+  /** The loaded rooms. Internal (for tests and tooling): its API may change between versions. */
   readonly registry: RoomRegistry;
   readonly store: Store;
   readonly access: RoomAccess;
@@ -93,13 +93,11 @@ export function createStore(config: Config, logger: Logger): Store {
  * reason (and is closed), before anything is served from it.
  */
 export async function whenStoreReady(store: Store): Promise<Store> {
-  if (store instanceof PostgresStore) {
-    try {
-      await store.whenReady();
-    } catch (err) {
-      await store.close().catch(() => undefined);
-      throw err;
-    }
+  try {
+    await store.whenReady();
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
   }
   return store;
 }
@@ -207,7 +205,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       logger.child({ module: 'webhooks' }),
       metrics,
       // Instances sharing a database deliver once between them, whoever stored the event.
-      store instanceof PostgresStore ? store : soleLeadership,
+      store.leadership,
     );
     events.subscribe(webhooks.notify, { includeRemote: true });
     await webhooks.start();

@@ -36,6 +36,11 @@ describe.runIf(run)('PostgresStore', () => {
       await store.whenReady();
       return store;
     },
+    async openAnother() {
+      const store = new PostgresStore({ connectionString: TEST_DATABASE_URL, schema: current! });
+      await store.whenReady();
+      return store;
+    },
   });
 
   it('migrations are idempotent and two instances starting together take turns', async () => {

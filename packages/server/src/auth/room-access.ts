@@ -1,5 +1,5 @@
 import { TandemError } from '../errors.js';
-import type { Collaborator, RoomVisibility, Store } from '../storage/store.js';
+import type { Collaborator, CollaboratorStore, RoomVisibility } from '../storage/store.js';
 import type { Principal } from './authenticator.js';
 import { roleFromGrants } from './room-pattern.js';
 import { canWrite, maxRole, roleAtLeast, type Role } from './roles.js';
@@ -18,7 +18,7 @@ export class RoomAccess {
   private readonly listeners = new Set<AccessChangeListener>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: CollaboratorStore,
     /** With open auth the collaborators table is not consulted: everyone is owner already. */
     private readonly open: boolean,
   ) {}

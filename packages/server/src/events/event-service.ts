@@ -2,7 +2,7 @@ import { checkAppEvent } from './event-rules.js';
 import { encodeEvent, type EventEnvelope } from '@tandem/protocol';
 import type { Logger } from '../ops/logger.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
-import type { Store, StoredEvent } from '../storage/store.js';
+import type { EventLog, RoomListing, StoredEvent } from '../storage/store.js';
 import { TandemError } from '../errors.js';
 
 export type { EventEnvelope };
@@ -59,7 +59,7 @@ export class EventService {
   private closed = false;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: EventLog & RoomListing,
     private readonly registry: RoomRegistry,
     private readonly log: Logger,
     private readonly options: EventServiceOptions,

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import { soleLeadership, type Lease, type Leadership } from '../storage/leadership.js';
-import type { LoggedEvent, Store } from '../storage/store.js';
+import type { EventFeed, LoggedEvent } from '../storage/store.js';
 import { toEnvelope } from './event-service.js';
 
 export interface WebhookOptions {
@@ -52,7 +52,7 @@ export class WebhookSender {
    */
   constructor(
     private readonly options: WebhookOptions,
-    private readonly store: Store,
+    private readonly store: EventFeed,
     private readonly log: Logger,
     private readonly metrics: Metrics,
     private readonly leadership: Leadership = soleLeadership,
@@ -171,7 +171,7 @@ class UrlWorker {
   constructor(
     private readonly url: string,
     private readonly settings: DeliverySettings,
-    private readonly store: Store,
+    private readonly store: EventFeed,
     private readonly log: Logger,
     private readonly metrics: Metrics,
   ) {}

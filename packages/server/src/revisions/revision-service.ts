@@ -3,7 +3,7 @@ import type { EventService } from '../events/event-service.js';
 import type { Logger } from '../ops/logger.js';
 import type { Room } from '../rooms/room.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
-import type { RevisionInfo, Store } from '../storage/store.js';
+import type { RevisionInfo, RevisionStore } from '../storage/store.js';
 
 /**
  * Named snapshots of a room's state: on request, before every restore, and automatically for rooms
@@ -15,7 +15,7 @@ export class RevisionService {
   private running: Promise<void> | null = null;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: RevisionStore,
     private readonly registry: RoomRegistry,
     private readonly events: EventService,
     private readonly log: Logger,

@@ -2,7 +2,7 @@ import type { Bus, BusMessage } from '../bus/bus.js';
 import type { RoomAccess } from '../auth/room-access.js';
 import type { EventService } from '../events/event-service.js';
 import type { Logger } from '../ops/logger.js';
-import type { Store, StoredRoom } from '../storage/store.js';
+import type { DocumentLog, StoredRoom } from '../storage/store.js';
 import type { Room } from './room.js';
 import type { RoomRegistry } from './room-registry.js';
 
@@ -41,7 +41,7 @@ export class ClusterSync {
 
   constructor(
     private readonly registry: RoomRegistry,
-    private readonly store: Store,
+    private readonly store: DocumentLog,
     private readonly bus: Bus,
     private readonly events: EventService,
     private readonly access: RoomAccess,

@@ -1,6 +1,6 @@
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
-import type { Store } from '../storage/store.js';
+import type { DocumentAppender } from '../storage/store.js';
 import type { CompactionScheduler } from './compaction-scheduler.js';
 import { mergeUpdates } from './merge-updates.js';
 
@@ -61,7 +61,7 @@ export class RoomPersistence {
     private readonly room: string,
     /** The room's whole state, to store as its snapshot: it must hold every committed update. */
     private readonly snapshot: () => Uint8Array,
-    private readonly store: Store,
+    private readonly store: DocumentAppender,
     private readonly log: Logger,
     private readonly options: RoomPersistenceOptions,
     /** Where the stored room stands: its last sequence number, and its log tail and snapshot sizes. */

@@ -1,7 +1,7 @@
 import { TandemError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
-import type { Store } from '../storage/store.js';
+import type { DocumentLog } from '../storage/store.js';
 import type { Peer } from './peer.js';
 import { CompactionScheduler } from './compaction-scheduler.js';
 import { DocumentState } from './document-state.js';
@@ -87,7 +87,7 @@ export class RoomRegistry {
   readonly flushLoad: FlushLoad;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: DocumentLog,
     logger: Logger,
     private readonly options: RoomRegistryOptions,
     private readonly metrics: Metrics,

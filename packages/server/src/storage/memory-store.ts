@@ -12,6 +12,7 @@ import type {
   StoredEvent,
   StoredRoom,
 } from './store.js';
+import { soleLeadership, type Leadership } from './leadership.js';
 import { dumpNeedsRoomInfo, RoomExistsError } from './store.js';
 
 interface MemoryRoom {
@@ -36,6 +37,12 @@ export class MemoryStore implements Store {
   private lastPosition = 0;
   private readonly cursors = new Map<string, number>();
   private closed = false;
+  /** One process owns this store: every deployment-wide job is this instance's. */
+  readonly leadership: Leadership = soleLeadership;
+
+  whenReady(): Promise<void> {
+    return Promise.resolve();
+  }
 
   async loadRoom(room: string): Promise<StoredRoom | null> {
     this.assertOpen();

@@ -122,6 +122,8 @@ export class PostgresStore implements Store, Leadership {
   private readonly schema: string;
   /** A connection kept from a lease attempt that found the lease taken (see tryAcquire). */
   private leaseCandidate: pg.Client | null = null;
+  /** Instances sharing the database take turns by advisory-lock leases (tryAcquire). */
+  readonly leadership: Leadership = this;
 
   constructor(private readonly options: PostgresStoreOptions) {
     this.schema = options.schema ?? 'public';

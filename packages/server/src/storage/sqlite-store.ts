@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { Role } from '../auth/roles.js';
 import type { Logger } from '../ops/logger.js';
 import { FileLock } from './file-lock.js';
+import { soleLeadership, type Leadership } from './leadership.js';
 import { SqliteDatabase } from './sqlite-database.js';
 import { patternToRegExp } from '../auth/room-pattern.js';
 import {
@@ -192,6 +193,8 @@ export class SqliteStore implements Store {
   private readonly drainAfterAppends: number;
 
   private readonly lock: FileLock | null;
+  /** One process owns this store: every deployment-wide job is this instance's. */
+  readonly leadership: Leadership = soleLeadership;
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
     this.drainIntervalMs = options.drainIntervalMs ?? 250;
@@ -758,6 +761,11 @@ export class SqliteStore implements Store {
    * Reading works even on a full disk, so after a failed commit this writes a probe row: the store is
    * ready again only once a commit succeeds.
    */
+  /** The database is opened and migrated in the constructor: ready once constructed. */
+  whenReady(): Promise<void> {
+    return Promise.resolve();
+  }
+
   async ping(): Promise<void> {
     if (!this.db.open) throw new Error('store is closed');
     this.stmts.select1.get();

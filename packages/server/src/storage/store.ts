@@ -10,6 +10,7 @@ export interface StoredRoom {
 }
 
 import type { Role } from '../auth/roles.js';
+import type { Leadership } from './leadership.js';
 
 export interface Collaborator {
   user: string;
@@ -77,7 +78,7 @@ export interface RevisionInfo {
   size: number;
 }
 
-/** What every part of the store has: a readiness check and an orderly close. */
+/** What every store has: a readiness check and an orderly close. */
 export interface StoreLifecycle {
   /** Cheap round trip for readiness checks; throws when the store is unusable. */
   ping(): Promise<void>;
@@ -85,10 +86,14 @@ export interface StoreLifecycle {
   close(): Promise<void>;
 }
 
-/** The durable Yjs log of each room: the only copy of an acknowledged update. */
-export interface DocumentLog extends StoreLifecycle {
-  /** Null when nothing was ever stored for the room. */
-  loadRoom(room: string): Promise<StoredRoom | null>;
+/*
+ * The store's ports: each consumer depends on the smallest one it uses (RoomPersistence on
+ * DocumentAppender, RoomAccess on CollaboratorStore, WebhookSender on EventFeed…), so a test double or a
+ * new backend for one concern implements that concern only.
+ */
+
+/** Writes to a room's durable Yjs log: what a loaded room's persistence needs. */
+export interface DocumentAppender {
   /**
    * Appends one Yjs update to the room's log. Resolves with the update's per-room seq only after the
    * commit is durable; appends made in the same tick share one commit (group commit). Seqs are
@@ -96,15 +101,21 @@ export interface DocumentLog extends StoreLifecycle {
    */
   appendUpdate(room: string, update: Uint8Array): Promise<number>;
   /**
-   * Appends a room's initial content only if the room has no document content yet (atomically, so of
-   * two loaders only one stores): resolves with its seq, or null when content was already there.
-   */
-  appendInitial(room: string, update: Uint8Array): Promise<number | null>;
-  /**
    * Folds the log into a snapshot: `state` must contain every update with seq <= uptoSeq. Those updates
    * are dropped; later ones stay. A compaction older than the current snapshot is ignored.
    */
   compact(room: string, uptoSeq: number, state: Uint8Array): Promise<void>;
+}
+
+/** The durable Yjs log of each room: the only copy of an acknowledged update. */
+export interface DocumentLog extends DocumentAppender {
+  /** Null when nothing was ever stored for the room. */
+  loadRoom(room: string): Promise<StoredRoom | null>;
+  /**
+   * Appends a room's initial content only if the room has no document content yet (atomically, so of
+   * two loaders only one stores): resolves with its seq, or null when content was already there.
+   */
+  appendInitial(room: string, update: Uint8Array): Promise<number | null>;
   /**
    * The updates after `afterSeq`, in seq order, for a reader that has everything up to it (another
    * instance catching up). Null when the room does not exist or a compaction folded part of that range
@@ -115,18 +126,25 @@ export interface DocumentLog extends StoreLifecycle {
   lastSeqs(rooms: readonly string[]): Promise<Map<string, number>>;
 }
 
-/** Everything about a room but its document: collaborators, events, revisions, the listing. */
-export interface RoomData extends StoreLifecycle {
+/** Who may do what in a room, beyond what a token's claims say. */
+export interface CollaboratorStore {
   getCollaborator(room: string, user: string): Promise<Role | null>;
   /** Sorted by user id. */
   listCollaborators(room: string): Promise<Collaborator[]>;
   setCollaborator(room: string, user: string, role: Role): Promise<void>;
   /** Resolves true if there was such a collaborator. */
   removeCollaborator(room: string, user: string): Promise<boolean>;
+}
+
+/** Which rooms exist, with their times and log position. */
+export interface RoomListing {
   getRoomInfo(room: string): Promise<RoomInfo | null>;
   /** Up to `limit` rooms sorted by name, after `after`, of those `visibleTo` allows: one query per page. */
   listRooms(options: ListRoomsOptions): Promise<RoomInfo[]>;
+}
 
+/** Each room's events, numbered per room. */
+export interface EventLog {
   /** Appends an event (or returns the existing one for a repeated idempotency key); creates the room if new. */
   appendEvent(room: string, event: NewEvent): Promise<{ event: StoredEvent; duplicate: boolean }>;
   /** Events with id > since, oldest first. */
@@ -138,14 +156,21 @@ export interface RoomData extends StoreLifecycle {
   pruneEvents(room: string, keepLast: number): Promise<number>;
   /** The highest event id pruned from the room (0 if none): a reader at `since` below it missed events. */
   eventHorizon(room: string): Promise<number>;
-  /** Events of every room after `position`, in append order (for webhook delivery). */
+}
+
+/** Every room's events in one store-wide order, with named cursors into it (webhook delivery). */
+export interface EventFeed {
+  /** Events of every room after `position`, in append order. */
   listEventsAfter(position: number, limit: number): Promise<LoggedEvent[]>;
   /** The position of the newest event (0 for none). */
   lastEventPosition(): Promise<number>;
   /** A named position that survives restarts (a webhook URL's delivery cursor); null if never set. */
   getCursor(name: string): Promise<number | null>;
   setCursor(name: string, position: number): Promise<void>;
+}
 
+/** Named snapshots of a room's document. */
+export interface RevisionStore {
   createRevision(
     room: string,
     revision: { label: string; user: string | null; state: Uint8Array },
@@ -154,6 +179,9 @@ export interface RoomData extends StoreLifecycle {
   listRevisions(room: string, options: { limit: number }): Promise<RevisionInfo[]>;
   getRevision(room: string, id: number): Promise<(RevisionInfo & { state: Uint8Array }) | null>;
 }
+
+/** Everything about a room but its document: collaborators, events, revisions, the listing. */
+export interface RoomData extends CollaboratorStore, RoomListing, EventLog, EventFeed, RevisionStore {}
 
 /** One room as `tandem export` writes it and `importRoom` takes it: ids and times kept. */
 export interface RoomDump {
@@ -184,7 +212,18 @@ export interface RoomDump {
  * This rule spans both halves, which is why one implementation serves both: a log and room data in
  * two engines could not order a delete against a collaborator write.
  */
-export interface Store extends DocumentLog, RoomData {
+export interface Store extends DocumentLog, RoomData, StoreLifecycle {
+  /**
+   * Who does deployment-wide jobs (webhook delivery) among the instances sharing this store, declared
+   * by the store rather than guessed from its class: a store several processes share (PostgreSQL)
+   * grants each named lease to one of them; a store one process owns gives `soleLeadership`.
+   */
+  readonly leadership: Leadership;
+  /**
+   * Resolves once the store can be used (connected, migrated); rejects with the reason, and the store
+   * should then be closed. Nothing is served from a store before this.
+   */
+  whenReady(): Promise<void>;
   /** Removes the room's updates, snapshot, collaborators, events and revisions. */
   deleteRoom(room: string): Promise<void>;
   /**

@@ -24,6 +24,11 @@ export interface StoreFactory {
   create(): Promise<Store> | Store;
   /** Re-opens the same storage after close (omit for stores that do not persist). */
   reopen?(): Promise<Store> | Store;
+  /**
+   * For a store several processes share: another store on the same storage while the first is open.
+   * Its leadership must then be exclusive between them (one lease holder per name).
+   */
+  openAnother?(): Promise<Store> | Store;
   cleanup?(): void;
 }
 
@@ -283,6 +288,35 @@ export function storeConformance(name: string, factory: StoreFactory): void {
         expect(await store.listRevisions('rev', { limit: 10 })).toEqual([]);
         expect(await store.getRevision('rev', 1)).toBeNull();
       });
+    });
+
+    describe('declared capabilities', () => {
+      it('is ready, and grants a named lease that can be given back and taken again', async () => {
+        await store.whenReady();
+        const lease = await store.leadership.tryAcquire('conformance');
+        expect(lease).not.toBeNull();
+        await lease!.release();
+        const again = await store.leadership.tryAcquire('conformance');
+        expect(again).not.toBeNull();
+        await again!.release();
+      });
+
+      if (factory.openAnother) {
+        it('shared by several processes: one lease holder per name between them', async () => {
+          const other = await factory.openAnother!();
+          try {
+            const held = await store.leadership.tryAcquire('conformance-shared');
+            expect(held).not.toBeNull();
+            expect(await other.leadership.tryAcquire('conformance-shared')).toBeNull();
+            await held!.release();
+            const taken = await other.leadership.tryAcquire('conformance-shared');
+            expect(taken).not.toBeNull();
+            await taken!.release();
+          } finally {
+            await other.close();
+          }
+        });
+      }
     });
 
     describe('whole store', () => {

@@ -32,6 +32,14 @@ export class ControllableStore implements Store {
 
   constructor(readonly inner: Store = new MemoryStore()) {}
 
+  get leadership(): Store['leadership'] {
+    return this.inner.leadership;
+  }
+
+  whenReady(): Promise<void> {
+    return this.inner.whenReady();
+  }
+
   /** Appends wait until release() is called. */
   hold(): void {
     this.gate ??= new Promise((resolve) => (this.openGate = resolve));
