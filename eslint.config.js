@@ -25,6 +25,14 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': 'error',
     },
   },
+  // The server's layers (docs/architecture.md): a lower folder never imports a higher one, type-only
+  // imports included (no-restricted-imports counts them). Tests are exempt.
+  ...serverLayers([
+    ['yjs', ['rooms', 'storage', 'http', 'transport', 'events', 'revisions', 'extensions', 'bus', 'auth']],
+    ['storage', ['rooms', 'http', 'transport', 'events/event-service', 'revisions', 'extensions', 'bus']],
+    ['rooms', ['http', 'transport', 'extensions', 'revisions']],
+    ['transport', ['http']],
+  ]),
   {
     files: ['scripts/**', '**/bin/**'],
     rules: { 'no-console': 'off' },
@@ -36,3 +44,22 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );
+
+/** One no-restricted-imports block per server folder: the folders it must not import from. */
+function serverLayers(rules) {
+  return rules.map(([folder, forbidden]) => ({
+    files: [`packages/server/src/${folder}/**/*.ts`],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: forbidden.map((target) => ({
+            group: [`../${target}/*`, `../${target}.js`, `../../${target}/*`],
+            message: `${folder}/ is below ${target.split('/')[0]}/ (docs/architecture.md, "Layers")`,
+          })),
+        },
+      ],
+    },
+  }));
+}

@@ -51,6 +51,8 @@ for (const pkg of ['protocol', 'client', 'react', 'server']) {
 // The browser tests drive the built demo, served by the server like `npm start` does.
 check('build demo', bin('vite'), ['build', '--logLevel', 'warn', 'apps/demo']);
 check('eslint', bin('eslint'), ['.']);
+// No import cycle in the packages' source, type-only imports included (eslint's layer rules cover the rest).
+check('import cycles', process.execPath, ['scripts/check-import-cycles.mjs']);
 check('prettier', bin('prettier'), ['--check', '.']);
 
 /** Runs vitest (through `launcher`, e.g. another Node line) and counts its results into the summary. */

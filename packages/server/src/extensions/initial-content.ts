@@ -1,7 +1,7 @@
 import * as Y from 'yjs';
 import { TandemError } from '../errors.js';
 import { importJson } from '../rooms/doc-edit.js';
-import { checkUpdate } from '../rooms/update-check.js';
+import { checkUpdate } from '../yjs/update-check.js';
 import type { InitialContent } from './extension.js';
 
 /** Where plain text goes when the content does not name a field. */

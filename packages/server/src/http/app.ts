@@ -1,12 +1,6 @@
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
-import Fastify, {
-  LogController,
-  type FastifyBaseLogger,
-  type FastifyError,
-  type FastifyInstance,
-  type FastifyRequest,
-} from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError } from 'fastify';
 import {
   jsonSchemaTransform,
   serializerCompiler,
@@ -14,22 +8,8 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { jsonTextDepth, MAX_JSON_DEPTH } from '@tandem/protocol';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { Authenticator, Principal } from '../auth/authenticator.js';
-import type { RoomAccess } from '../auth/room-access.js';
-import type { Role } from '../auth/roles.js';
 import { TandemError } from '../errors.js';
-import type { Config } from '../ops/config.js';
-import { redactUrl, type Logger } from '../ops/logger.js';
-import type { Metrics } from '../ops/metrics.js';
-import type { RoomRegistry } from '../rooms/room-registry.js';
-import type { Store } from '../storage/store.js';
-import type { AddressCounter } from '../transport/client-address.js';
-import type { HttpSyncEndpoint } from '../transport/http-sync.js';
-import { originAllowed } from '../transport/origin.js';
-import type { EventService } from '../events/event-service.js';
-import type { RevisionService } from '../revisions/revision-service.js';
-import type { RoomInfo } from '../storage/store.js';
+import { redactUrl } from '../ops/logger.js';
 import { collaboratorRoutes } from './routes/collaborators.js';
 import { contentRoutes } from './routes/content.js';
 import { eventStreamRoute } from './routes/event-stream.js';
@@ -39,34 +19,9 @@ import { healthRoutes } from './routes/health.js';
 import { roomRoutes } from './routes/rooms.js';
 import { staticAppRoutes, wantsAppPage } from './routes/static-app.js';
 import { syncFallbackRoutes } from './routes/sync-fallback.js';
-import type { WriteLimiter } from './write-limiter.js';
+import type { App, HttpDeps } from './http-deps.js';
 
-export interface HttpDeps {
-  config: Config;
-  logger: Logger;
-  store: Store;
-  registry: RoomRegistry;
-  access: RoomAccess;
-  authenticator: Authenticator;
-  metrics: Metrics;
-  isDraining: () => boolean;
-  /** The bus to other instances: none (one instance), connected, or down (rooms poll the store). */
-  busState: () => 'local' | 'connected' | 'down';
-  events: EventService;
-  revisions: RevisionService;
-  /** Open SSE responses, ended on drain. */
-  sseStreams: Set<ServerResponse>;
-  /** Per-user budget for REST writes. */
-  writeLimiter: WriteLimiter;
-  /** Live connections per client address, shared by sockets and SSE streams. */
-  addresses: AddressCounter;
-  /** Sessions of the HTTP fallback transport. */
-  httpSync: HttpSyncEndpoint;
-}
-
-export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
-
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+export type { App, HttpDeps } from './http-deps.js';
 
 /** The REST side of the server. WebSockets share its http.Server (see transport/websocket.ts). */
 export async function buildApp(deps: HttpDeps): Promise<App> {
@@ -167,36 +122,4 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
   syncFallbackRoutes(app, deps);
   if (deps.config.staticDir) await staticAppRoutes(app, deps.config.staticDir);
   return app;
-}
-
-/**
- * Establishes the caller for a REST request. With cookie auth, writes must also come from an allowed
- * Origin (CSRF), exactly like cookie-authenticated WebSockets.
- */
-export async function authenticate(request: FastifyRequest, deps: HttpDeps): Promise<Principal> {
-  if (deps.authenticator.usesCookies && !SAFE_METHODS.has(request.method)) {
-    if (!originAllowed(request.raw, deps.config.corsOrigin)) {
-      throw new TandemError('origin_not_allowed', 'this Origin may not make cookie-authenticated changes');
-    }
-  }
-  return deps.authenticator.authenticate(request.raw);
-}
-
-/** Authenticates, then requires at least `needed` in `room`: always before anything about the room is read. */
-export async function authorize(
-  request: FastifyRequest,
-  deps: HttpDeps,
-  room: string,
-  needed: Role,
-): Promise<{ principal: Principal; role: Role }> {
-  const principal = await authenticate(request, deps);
-  return { principal, role: await deps.access.require(principal, room, needed) };
-}
-
-/** The room's stored info; a room loaded but never written counts too. 404 otherwise. */
-export async function requireRoom(deps: HttpDeps, room: string): Promise<RoomInfo> {
-  const info = await deps.store.getRoomInfo(room);
-  if (info) return info;
-  if (deps.registry.get(room)) return { name: room, createdAt: Date.now(), updatedAt: Date.now(), lastSeq: 0 };
-  throw new TandemError('room_not_found', `room "${room}" does not exist`);
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { DocumentState } from './document-state.js';
-import { checkUpdate } from './update-check.js';
+import { checkUpdate } from '../yjs/update-check.js';
 
 /** A client document whose every change is recorded as the update it would send. */
 function client(id: number): { doc: Y.Doc; sent: Uint8Array[] } {

@@ -1,13 +1,10 @@
 import * as Y from 'yjs';
-import { mergeUpdates } from './merge-updates.js';
+import { mergeUpdates } from '../yjs/merge-updates.js';
+import type { DecodedUpdate } from '../yjs/update-check.js';
 
-type DeleteSet = ReturnType<typeof Y.decodeUpdate>['ds'];
+export type { DecodedUpdate } from '../yjs/update-check.js';
 
-/** A Yjs update as checkUpdate decoded it: its structs (Skips included) and its delete set. */
-export interface DecodedUpdate {
-  structs: (Y.Item | Y.GC | Y.Skip)[];
-  ds: DeleteSet;
-}
+type DeleteSet = DecodedUpdate['ds'];
 
 /**
  * Accepted updates kept as they came before they are folded into one part (see add). Folding costs

@@ -2,7 +2,7 @@ import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { DocumentAppender } from '../storage/store.js';
 import type { CompactionScheduler } from './compaction-scheduler.js';
-import { mergeUpdates } from './merge-updates.js';
+import { mergeUpdates } from '../yjs/merge-updates.js';
 
 export interface RoomPersistenceOptions {
   /**

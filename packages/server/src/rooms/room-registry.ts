@@ -8,7 +8,7 @@ import { DocumentState } from './document-state.js';
 import { FlushLoad } from './flush-load.js';
 import { Room, type RoomOptions } from './room.js';
 import { RoomPersistence, type RoomPersistenceOptions } from './room-persistence.js';
-import { checkUpdate } from './update-check.js';
+import { checkUpdate } from '../yjs/update-check.js';
 
 /**
  * How often silent presence is looked for (y-protocols' own Awareness timer period, a tenth of 30 s),

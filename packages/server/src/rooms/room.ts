@@ -17,11 +17,11 @@ import { encodeAwarenessEntries, readAwarenessEntries } from './awareness-entrie
 import { type DecodedUpdate, DocumentState } from './document-state.js';
 import type { FlushLoad } from './flush-load.js';
 import type { Peer } from './peer.js';
-import { mergeUpdates } from './merge-updates.js';
+import { mergeUpdates } from '../yjs/merge-updates.js';
 import { PresenceBudget } from './presence-budget.js';
 import { RoomPresenceFeed } from './presence-feed.js';
 import type { RoomPersistence } from './room-persistence.js';
-import { checkUpdate } from './update-check.js';
+import { checkUpdate } from '../yjs/update-check.js';
 
 /** Rooms with this many peers or more use the whole flush window. */
 export const FULL_WINDOW_PEERS = 100;

@@ -5,8 +5,8 @@ import type { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
 import { USER_ID_PATTERN, USER_ID_RULE } from '../auth/user-id.js';
 import { EVENT_TYPE_PATTERN, EVENT_TYPE_RULE, MAX_EVENT_DATA_BYTES } from '../events/event-rules.js';
-import { mergeUpdates } from '../rooms/merge-updates.js';
-import { checkUpdate } from '../rooms/update-check.js';
+import { mergeUpdates } from '../yjs/merge-updates.js';
+import { checkUpdate } from '../yjs/update-check.js';
 import { RoomExistsError, type RoomDump, type Store } from './store.js';
 
 /**

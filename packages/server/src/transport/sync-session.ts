@@ -20,7 +20,7 @@ import type { ExtensionRunner } from '../extensions/extension-runner.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Room } from '../rooms/room.js';
-import { checkUpdate } from '../rooms/update-check.js';
+import { checkUpdate } from '../yjs/update-check.js';
 import type * as Y from 'yjs';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { SessionPeer } from './session-peer.js';

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { ROLES } from '../../auth/roles.js';
 import { TandemError } from '../../errors.js';
-import { authorize, type App, type HttpDeps } from '../app.js';
-import { roomParam, userParam } from './params.js';
+import type { App, HttpDeps } from '../http-deps.js';
+import { authorize } from '../request-access.js';
+import { roomParam, userParam } from '../route-params.js';
 const collaborator = z.object({ user: z.string(), role: z.enum(ROLES) });
 
 /** Owner-only management of a room's collaborators; changes apply to live sessions at once. */

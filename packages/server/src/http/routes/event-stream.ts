@@ -3,9 +3,10 @@ import { TandemError } from '../../errors.js';
 import { toEnvelope, type EventEnvelope } from '../../events/event-service.js';
 import { clientAddress } from '../../transport/client-address.js';
 import { onExpiry } from '../../transport/expiry-timer.js';
-import { authorize, requireRoom, type App, type HttpDeps } from '../app.js';
+import type { App, HttpDeps } from '../http-deps.js';
+import { authorize, requireRoom } from '../request-access.js';
 import { writeEventStreamHead } from '../event-stream-head.js';
-import { roomParam } from './params.js';
+import { roomParam } from '../route-params.js';
 
 const SSE_HEARTBEAT_MS = 15_000;
 

@@ -7,9 +7,10 @@ import {
   EVENT_TYPE_RULE,
   RESERVED_EVENT_PREFIX,
 } from '../../events/event-rules.js';
-import { authorize, requireRoom, type App, type HttpDeps } from '../app.js';
-import { authorizeWrite } from './content.js';
-import { roomParam } from './params.js';
+import type { App, HttpDeps } from '../http-deps.js';
+import { authorize, requireRoom } from '../request-access.js';
+import { authorizeWrite } from '../room-content.js';
+import { roomParam } from '../route-params.js';
 
 export const envelope = z.object({
   id: z.string(),

@@ -1,5 +1,5 @@
 import { StoreUnavailableError } from '../../storage/store.js';
-import type { App, HttpDeps } from '../app.js';
+import type { App, HttpDeps } from '../http-deps.js';
 
 const hidden = { schema: { hide: true } };
 /**

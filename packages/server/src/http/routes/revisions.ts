@@ -2,9 +2,10 @@ import { z } from 'zod';
 import * as Y from 'yjs';
 import { TandemError } from '../../errors.js';
 import { replaceContent } from '../../rooms/doc-edit.js';
-import { authorize, requireRoom, type App, type HttpDeps } from '../app.js';
-import { authorizeWrite, renderDoc, renderQuery, writeRoom } from './content.js';
-import { roomParam } from './params.js';
+import type { App, HttpDeps } from '../http-deps.js';
+import { authorize, requireRoom } from '../request-access.js';
+import { authorizeWrite, renderDoc, renderQuery, writeRoom } from '../room-content.js';
+import { roomParam } from '../route-params.js';
 
 const revisionInfo = z.object({
   id: z.number(),

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { docVersion } from '../../rooms/doc-view.js';
 import * as Y from 'yjs';
-import { authenticate, authorize, requireRoom, type App, type HttpDeps } from '../app.js';
-import { roomParam } from './params.js';
+import type { App, HttpDeps } from '../http-deps.js';
+import { authenticate, authorize, requireRoom } from '../request-access.js';
+import { roomParam } from '../route-params.js';
 
 const roomSummary = z.object({ name: z.string(), createdAt: z.number(), updatedAt: z.number() });
 

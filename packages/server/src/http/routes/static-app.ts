@@ -1,7 +1,7 @@
 import fastifyStatic from '@fastify/static';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { App } from '../app.js';
+import type { App } from '../http-deps.js';
 
 /** Paths that belong to the server; never answered with the app's page. */
 const API_PATH = /^\/(v1|healthz|readyz|metrics)(\/|$)/;

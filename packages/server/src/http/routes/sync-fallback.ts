@@ -3,9 +3,10 @@ import { z } from 'zod';
 import { TandemError, toTandemError } from '../../errors.js';
 import { sessionClosedBody } from '../../transport/http-peer.js';
 import { SESSION_ID } from '../../transport/http-sync.js';
-import { authenticate, type App, type HttpDeps } from '../app.js';
+import type { App, HttpDeps } from '../http-deps.js';
+import { authenticate } from '../request-access.js';
 import { writeEventStreamHead } from '../event-stream-head.js';
-import { roomParam } from './params.js';
+import { roomParam } from '../route-params.js';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const MAX_BATCH = 256;

@@ -1,7 +1,14 @@
 import { MAX_JSON_DEPTH, valueDepth } from '@tandem/protocol';
 import * as Y from 'yjs';
 import { TandemError } from '../errors.js';
-import type { DecodedUpdate } from './document-state.js';
+
+type DeleteSet = ReturnType<typeof Y.decodeUpdate>['ds'];
+
+/** A Yjs update as checkUpdate decoded it: its structs (Skips included) and its delete set. */
+export interface DecodedUpdate {
+  structs: (Y.Item | Y.GC | Y.Skip)[];
+  ds: DeleteSet;
+}
 
 /**
  * Refuses a Yjs update before it is integrated anywhere: malformed bytes, items that refer to their own

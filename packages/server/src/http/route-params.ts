@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { USER_ID_PATTERN, USER_ID_RULE } from '../../auth/user-id.js';
+import { USER_ID_PATTERN, USER_ID_RULE } from '../auth/user-id.js';
 import { isValidRoomName, ROOM_NAME_RULE } from '@tandem/protocol';
 
 export const roomParam = z.string().refine(isValidRoomName, { message: ROOM_NAME_RULE });
