@@ -95,6 +95,8 @@ export class NetworkProxy {
   }
 
   private upgrade(req: IncomingMessage, socket: net.Socket, head: Buffer): void {
+    // A client that gives up on the upgrade resets its socket; unhandled, that is an uncaught ECONNRESET.
+    socket.on('error', () => socket.destroy());
     if (this.blockUpgrades) {
       this.upgradesRefused++;
       socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');

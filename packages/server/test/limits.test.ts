@@ -210,7 +210,7 @@ describe('limits', () => {
     for (let i = 0; i < 20; i++) {
       const visitor = await join(`visit-${i}`);
       visitor.awareness.setLocalStateField('name', 'just looking');
-      await eventually(() => expect(server.registry.get(`visit-${i}`)?.presence().length).toBe(1));
+      await eventually(() => expect(server.registry.get(`visit-${i}`)?.presenceStates().length).toBe(1));
       visitor.terminate();
     }
     await eventually(() => expect(server.registry.size).toBe(0));

@@ -60,7 +60,7 @@ describe('CompactionScheduler', () => {
       const doc = new Y.Doc();
       const persistence = new RoomPersistence(
         name,
-        () => Y.encodeStateAsUpdate(doc),
+        { snapshot: () => Y.encodeStateAsUpdate(doc) },
         store,
         silentLogger(),
         { compactAfterUpdates: 2, compactions: scheduler },

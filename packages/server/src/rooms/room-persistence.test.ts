@@ -16,7 +16,7 @@ function persistedDoc(store: MemoryStore, lastSeq: number) {
   const persistence = (snapshotBytes: number): RoomPersistence =>
     new RoomPersistence(
       'r',
-      () => Y.encodeStateAsUpdate(doc),
+      { snapshot: () => Y.encodeStateAsUpdate(doc) },
       store,
       silentLogger(),
       { compactAfterUpdates: 10, compactions: new CompactionScheduler() },

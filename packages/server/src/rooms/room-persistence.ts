@@ -24,6 +24,14 @@ export interface RoomPersistenceOptions {
   appliedThrough?: (room: string) => number | null;
 }
 
+/** The room a persistence writes for, as it is asked for a snapshot. */
+export interface SnapshotSource {
+  /** The room's whole state, to store as its snapshot: it must hold every committed update. */
+  snapshot(): Uint8Array;
+  /** Told the byte size of each snapshot written (the room's real size at that moment). */
+  compacted?(bytes: number): void;
+}
+
 interface OpenBatch {
   updates: Uint8Array[];
   done: Promise<void>;
@@ -54,13 +62,10 @@ export class RoomPersistence {
   private readonly maxRetryDelayMs: number;
   /** Commits that failed and are being retried; exported to metrics and logs. */
   failedAttempts = 0;
-  /** Told the byte size of each snapshot written (the room's real size at that moment). */
-  onCompacted: ((bytes: number) => void) | null = null;
 
   constructor(
     private readonly room: string,
-    /** The room's whole state, to store as its snapshot: it must hold every committed update. */
-    private readonly snapshot: () => Uint8Array,
+    private readonly source: SnapshotSource,
     private readonly store: DocumentAppender,
     private readonly log: Logger,
     private readonly options: RoomPersistenceOptions,
@@ -208,8 +213,8 @@ export class RoomPersistence {
       const tailBytes = this.tailBytes;
       try {
         // Read in the same turn as uptoSeq: nothing can be applied in between.
-        const state = this.snapshot();
-        this.onCompacted?.(state.length);
+        const state = this.source.snapshot();
+        this.source.compacted?.(state.length);
         await this.store.compact(this.room, uptoSeq, state);
         this.compactedSeq = uptoSeq;
         this.tailLength -= tail;

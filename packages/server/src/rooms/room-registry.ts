@@ -7,7 +7,7 @@ import { CompactionScheduler } from './compaction-scheduler.js';
 import { DocumentState } from './document-state.js';
 import { FlushLoad } from './flush-load.js';
 import { Room, type RoomOptions } from './room.js';
-import { RoomPersistence, type RoomPersistenceOptions } from './room-persistence.js';
+import { RoomPersistence, type RoomPersistenceOptions, type SnapshotSource } from './room-persistence.js';
 import { checkUpdate } from '../yjs/update-check.js';
 
 /**
@@ -165,13 +165,13 @@ export class RoomRegistry {
    */
   async use<T>(name: string, fn: (room: Room) => Promise<T> | T): Promise<T> {
     const room = await this.attach(name, null, (r) => {
-      r.holds++;
+      r.hold();
       return r;
     });
     try {
       return await fn(room);
     } finally {
-      room.holds--;
+      room.release();
       this.scheduleUnloadIfIdle(room);
     }
   }
@@ -321,34 +321,32 @@ export class RoomRegistry {
     if (stored?.snapshot) parts.unshift(stored.snapshot);
     const state = new DocumentState(parts);
     const tailBytes = stored?.updates.reduce((n, u) => n + u.length, 0) ?? 0;
-    // eslint-disable-next-line prefer-const -- persistence needs the room, and the room its persistence
-    let room: Room;
-    const persistence = new RoomPersistence(
-      name,
-      () => room.snapshotState(),
-      this.store,
-      this.log,
-      this.persistenceOptions,
-      {
-        lastSeq: stored?.lastSeq ?? 0,
-        tailLength: stored?.updates.length ?? 0,
-        tailBytes,
-        snapshotBytes: stored?.snapshot?.length ?? 0,
-      },
-      this.metrics,
-    );
+    const persistenceFor = (room: SnapshotSource): RoomPersistence =>
+      new RoomPersistence(
+        name,
+        room,
+        this.store,
+        this.log,
+        this.persistenceOptions,
+        {
+          lastSeq: stored?.lastSeq ?? 0,
+          tailLength: stored?.updates.length ?? 0,
+          tailBytes,
+          snapshotBytes: stored?.snapshot?.length ?? 0,
+        },
+        this.metrics,
+      );
     this.log.debug({ room: name, tail: stored?.updates.length ?? 0 }, 'room loaded');
     const bytes = (stored?.snapshot?.length ?? 0) + tailBytes;
-    room = new Room(
+    return new Room(
       name,
       state,
-      persistence,
+      persistenceFor,
       this.log,
       this.roomOptions,
       { bytes, existed: stored !== null },
       this.metrics,
     );
-    return room;
   }
 
   /**

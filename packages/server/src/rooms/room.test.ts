@@ -47,21 +47,19 @@ function makeRoom({
   load = alwaysBatch(),
 } = {}): Room {
   const metrics = new Metrics();
-  // eslint-disable-next-line prefer-const -- persistence needs the room, and the room its persistence
-  let room: Room;
-  const persistence = new RoomPersistence(
-    'r',
-    () => room.snapshotState(),
-    store,
-    silentLogger(),
-    { compactAfterUpdates: 1000, compactions: new CompactionScheduler() },
-    { lastSeq: 0, tailLength: 0, tailBytes: 0, snapshotBytes: 0 },
-    metrics,
-  );
-  room = new Room(
+  return new Room(
     'r',
     new DocumentState(),
-    persistence,
+    (room) =>
+      new RoomPersistence(
+        'r',
+        room,
+        store,
+        silentLogger(),
+        { compactAfterUpdates: 1000, compactions: new CompactionScheduler() },
+        { lastSeq: 0, tailLength: 0, tailBytes: 0, snapshotBytes: 0 },
+        metrics,
+      ),
     silentLogger(),
     {
       viewerPresence: true,
@@ -74,7 +72,6 @@ function makeRoom({
     { bytes: 0, existed: true },
     metrics,
   );
-  return room;
 }
 
 /** Two peers in a room that flushes at once, with the store it writes to. */

@@ -1,6 +1,5 @@
 import {
   encodeAck,
-  encodeAwareness,
   encodeError,
   encodeStatus,
   encodeSyncStep1,
@@ -8,19 +7,16 @@ import {
   encodeSyncUpdate,
   type Message,
 } from '@tandem/protocol';
-import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { TandemError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
-import { encodeAwarenessEntries, readAwarenessEntries } from './awareness-entries.js';
 import { type DecodedUpdate, DocumentState } from './document-state.js';
 import type { FlushLoad } from './flush-load.js';
 import type { Peer } from './peer.js';
 import { mergeUpdates } from '../yjs/merge-updates.js';
-import { PresenceBudget } from './presence-budget.js';
-import { RoomPresenceFeed } from './presence-feed.js';
-import type { RoomPersistence } from './room-persistence.js';
+import { REMOTE, RoomPresence } from './room-presence.js';
+import type { RoomPersistence, SnapshotSource } from './room-persistence.js';
 import { checkUpdate } from '../yjs/update-check.js';
 
 /** Rooms with this many peers or more use the whole flush window. */
@@ -31,17 +27,6 @@ export const DOC_IDLE_MS = 30_000;
 
 /** How long a room has not flushed before its binary state's small updates are folded together. */
 const QUIET_FOLD_MS = 2_000;
-
-/**
- * What every room's Awareness is built on. y-protocols reads only a document's `clientID` (the
- * server's own presence id; it never publishes a state) and subscribes to its 'destroy'. A `Y.Doc` per
- * room for that was 2 KB of every loaded room; one shared Y.Doc would collect a 'destroy' listener per
- * room ever loaded, never removed. So: one shared stand-in with a client id drawn as Yjs draws them.
- */
-const AWARENESS_HOST = { clientID: new Y.Doc().clientID, on: () => undefined } as unknown as Y.Doc;
-
-/** The origin of changes that came from another instance. */
-export const REMOTE = Symbol('remote');
 
 export interface RoomOptions {
   /** Whether read-only peers may publish awareness (presence). */
@@ -74,14 +59,7 @@ export interface RoomOptions {
 interface PeerState {
   /** Whether this peer was already told its writes are dropped (told once, not per update). */
   toldReadOnly: boolean;
-  /** Whether this peer was already told the room's presence is full. */
-  toldPresenceFull: boolean;
   statusSent: boolean;
-  /**
-   * Awareness client ids this peer introduced (almost always one); removed when it leaves. Null until
-   * the first: a peer that never publishes presence allocates nothing for it.
-   */
-  awarenessClients: number[] | null;
   /** Count of sync-step2/sync-update messages received: the numbers acks refer to. */
   updatesReceived: number;
 }
@@ -100,17 +78,13 @@ interface PeerState {
  * docs/decisions/0001-update-path-without-ydoc.md.
  */
 export class Room {
-  readonly awareness: awarenessProtocol.Awareness;
+  /** Awareness, who owns each state, the presence budget and the feed the HTTP transport reads. */
+  private readonly presence: RoomPresence;
   /** The document while something uses one; null on the binary path. Exactly one of live/state is set. */
   private live: Y.Doc | null = null;
   private state: DocumentState | null;
   private docUsedAt = 0;
   private readonly peers = new Map<Peer, PeerState>();
-  /**
-   * Which peer currently owns each awareness client id. Only the same user may change or remove it
-   * (see applyAwareness); PeerState.awarenessClients is the reverse index, kept in step here.
-   */
-  private readonly awarenessOwners = new Map<number, Peer>();
   /** Connected peers per user: a user joins with their first connection and leaves with their last. */
   private readonly connectionsPerUser = new Map<string, number>();
   /** Client updates received since the last flush, applied together when it runs. */
@@ -123,13 +97,8 @@ export class Room {
    * frame skips it. `null` once a second peer (or the server) contributed.
    */
   private pendingOrigin: Peer | null | undefined = undefined;
-  private pendingAwareness = new Set<number>();
-  /** Of those, the ones this instance's peers changed (others came from other instances). */
-  private pendingLocalAwareness = new Set<number>();
   /** Updates other instances committed, applied here: sent to our peers, never stored again. */
   private pendingRemote: Uint8Array[] = [];
-  private readonly presenceBudget: PresenceBudget;
-  private readonly presenceFeed: RoomPresenceFeed;
   private failed = false;
   private pendingAcks = new Map<Peer, number>();
   /** When the first update of the batch waiting for acks arrived. */
@@ -147,30 +116,29 @@ export class Room {
   /** True until someone has joined a room that did not exist in the store. */
   private unclaimed: boolean;
 
+  /** Writes the room's updates to the store, in order, and compacts its log. */
+  readonly persistence: RoomPersistence;
+
   constructor(
     readonly name: string,
     state: DocumentState,
-    readonly persistence: RoomPersistence,
+    /** The room's persistence, made for it (it asks the room for snapshots). */
+    persistenceFor: (room: SnapshotSource) => RoomPersistence,
     private readonly log: Logger,
     private readonly options: RoomOptions,
     loaded: { bytes: number; existed: boolean },
     private readonly metrics: Metrics,
   ) {
     this.state = state;
-    this.presenceBudget = new PresenceBudget(options.maxRoomPresenceBytes);
     this.approxBytes = loaded.bytes;
     this.unclaimed = !loaded.existed;
-    persistence.onCompacted = (bytes) => {
-      this.approxBytes = bytes;
-    };
-    this.awareness = new awarenessProtocol.Awareness(AWARENESS_HOST);
-    // The server is not a participant; without this every client would see a phantom user.
-    this.awareness.setLocalState(null);
-    // Each Awareness runs its own 3 s timer; with no local state to renew, all it does is expire
-    // silent states, which the registry does for every room in one sweep (expirePresence).
-    clearInterval((this.awareness as unknown as { _checkInterval: ReturnType<typeof setInterval> })._checkInterval);
-    this.awareness.on('update', this.onAwarenessUpdate);
-    this.presenceFeed = new RoomPresenceFeed(this.awareness);
+    this.persistence = persistenceFor({
+      snapshot: () => this.snapshotState(),
+      compacted: (bytes) => {
+        this.approxBytes = bytes;
+      },
+    });
+    this.presence = new RoomPresence(options, () => this.scheduleFlush(), metrics);
   }
 
   /**
@@ -230,7 +198,16 @@ export class Room {
   }
 
   /** REST calls and other server-side users that keep the room loaded without being peers. */
-  holds = 0;
+  private holds = 0;
+
+  /** Keeps the room loaded (and its document live) for a server-side user until `release`. */
+  hold(): void {
+    this.holds++;
+  }
+
+  release(): void {
+    this.holds--;
+  }
 
   get peerCount(): number {
     return this.peers.size;
@@ -241,13 +218,14 @@ export class Room {
     return this.peers.size === 0 && this.holds === 0;
   }
 
+  /** The room's presence states (y-protocols Awareness; read-only to callers). */
+  get awareness(): RoomPresence['awareness'] {
+    return this.presence.awareness;
+  }
+
   /** Awareness states with the user that published each (for the presence API). */
-  presence(): { clientId: number; user: string | null; state: unknown }[] {
-    return [...this.awareness.getStates()].map(([clientId, state]) => ({
-      clientId,
-      user: this.awarenessOwners.get(clientId)?.user ?? null,
-      state,
-    }));
+  presenceStates(): { clientId: number; user: string | null; state: unknown }[] {
+    return this.presence.list();
   }
 
   /** Sends an encoded Tandem extension frame to every peer that opted in. */
@@ -290,9 +268,7 @@ export class Room {
     if (!state || peer.readOnly === readOnly) return;
     peer.readOnly = readOnly;
     state.toldReadOnly = false;
-    if (readOnly && !this.options.viewerPresence && state.awarenessClients?.length) {
-      awarenessProtocol.removeAwarenessStates(this.awareness, [...state.awarenessClients], 'read-only');
-    }
+    if (readOnly && !this.options.viewerPresence) this.presence.removeStatesOf(peer, 'read-only');
     this.sendStatus(peer);
   }
 
@@ -301,17 +277,14 @@ export class Room {
     if (this.failed) throw new TandemError('room_reset', 'the room is being reloaded; try again');
     this.connectionsPerUser.set(peer.user, (this.connectionsPerUser.get(peer.user) ?? 0) + 1);
     this.peers.set(peer, {
-      awarenessClients: null,
       updatesReceived: 0,
       toldReadOnly: false,
-      toldPresenceFull: false,
       statusSent: false,
     });
     this.sendStatus(peer);
     // Same opening as y-websocket's server: our state vector, so the client sends what we lack.
     peer.send(encodeSyncStep1(this.live ? Y.encodeStateVector(this.live) : this.state!.stateVector()));
-    if (peer.sendPresence) peer.sendPresence(this.presenceFeed, null);
-    else if (this.awareness.getStates().size > 0) peer.send(this.fullAwarenessFrame());
+    this.presence.welcome(peer);
   }
 
   removePeer(peer: Peer): void {
@@ -322,9 +295,7 @@ export class Room {
     if (connections > 0) this.connectionsPerUser.set(peer.user, connections);
     else this.connectionsPerUser.delete(peer.user);
     this.pendingAcks.delete(peer);
-    if (state.awarenessClients?.length) {
-      awarenessProtocol.removeAwarenessStates(this.awareness, [...state.awarenessClients], 'disconnect');
-    }
+    this.presence.leave(peer);
   }
 
   /** Handles one decoded message from a peer. Throws TandemError when the peer must be dropped. */
@@ -342,10 +313,10 @@ export class Room {
         return;
       case 'awareness':
         if (peer.readOnly && !this.options.viewerPresence) return;
-        this.applyAwareness(peer, state, message.update);
+        this.presence.apply(peer, message.update);
         return;
       case 'query-awareness':
-        peer.send(this.fullAwarenessFrame());
+        peer.send(this.presence.fullFrame());
         return;
       case 'hello':
         // Opting in with a hello frame (rather than the subprotocol) still gets the room status.
@@ -422,20 +393,13 @@ export class Room {
       this.pendingRemote = [];
       this.broadcast(encodeSyncUpdate(merged), null);
     }
-    if (this.pendingAwareness.size > 0) {
-      const clients = [...this.pendingAwareness];
-      this.pendingAwareness.clear();
-      const frame = encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, clients));
-      this.presenceFeed.advance(clients);
+    const presence = this.presence.takeChanges();
+    if (presence) {
       for (const peer of this.peers.keys()) {
-        if (peer.sendPresence) peer.sendPresence(this.presenceFeed, frame);
-        else peer.send(frame);
+        if (peer.sendPresence) peer.sendPresence(this.presence.feed, presence.frame);
+        else peer.send(presence.frame);
       }
-      if (this.pendingLocalAwareness.size > 0 && this.options.onAwareness) {
-        const local = [...this.pendingLocalAwareness];
-        this.options.onAwareness(this.name, awarenessProtocol.encodeAwarenessUpdate(this.awareness, local));
-      }
-      this.pendingLocalAwareness.clear();
+      if (presence.local && this.options.onAwareness) this.options.onAwareness(this.name, presence.local);
     }
     const acks = this.pendingAcks;
     if (durable === null && acks.size === 0) return this.persistence.idle();
@@ -467,7 +431,7 @@ export class Room {
     this.received = [];
     this.pendingUpdates = [];
     this.pendingAcks.clear();
-    this.pendingAwareness.clear();
+    this.presence.discardChanges();
     this.log.error({ err, room: this.name }, 'room flush failed; reloading the room');
     this.metrics.roomResets.inc();
     const error = new TandemError('room_reset', 'the room hit an internal error and is being reloaded; reconnect');
@@ -489,14 +453,7 @@ export class Room {
     this.flushTimer = null;
     this.live?.off('update', this.onDocUpdate);
     this.live?.destroy();
-    this.awareness.off('update', this.onAwarenessUpdate);
-    this.awareness.destroy();
-  }
-
-  private fullAwarenessFrame(): Uint8Array {
-    return encodeAwareness(
-      awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...this.awareness.getStates().keys()]),
-    );
+    this.presence.destroy();
   }
 
   private diffFor(stateVector: Uint8Array): Uint8Array {
@@ -629,46 +586,6 @@ export class Room {
     if (this.pendingUpdates.length > before) this.pendingOrigin = sameOrigin(this.pendingOrigin, origin ?? null);
   }
 
-  private applyAwareness(peer: Peer, state: PeerState, update: Uint8Array): void {
-    const entries = readAwarenessEntries(update, this.options.maxPresenceBytes);
-    // The same user may take over (a reconnect can race the old socket's close); nobody else may.
-    const own = entries.filter(({ clientID }) => {
-      const owner = this.awarenessOwners.get(clientID);
-      return owner === undefined || owner === peer || owner.user === peer.user;
-    });
-    if (own.length === 0) return;
-    if (!this.presenceBudget.fits(own)) {
-      // Dropped, not closed: the peer did nothing wrong by itself, and presence is ephemeral.
-      this.metrics.presenceDrops.inc();
-      if (!state.toldPresenceFull && peer.tandem) {
-        peer.send(encodeError('presence_full', 'the room holds all the presence it can; yours is not shown'));
-      }
-      state.toldPresenceFull = true;
-      return;
-    }
-    const apply = own.length === entries.length ? update : encodeAwarenessEntries(own);
-    this.presenceBudget.applying(own, () => {
-      try {
-        awarenessProtocol.applyAwarenessUpdate(this.awareness, apply, peer);
-      } catch (cause) {
-        throw new TandemError('invalid_awareness', 'malformed awareness update', { cause });
-      }
-    });
-    // Stock y-websocket clients echo every state they receive, their own user's other tabs' included:
-    // only Tandem clients, which send nothing but their own, can take a state over unchanged.
-    if (!peer.tandem) return;
-    for (const { clientID, clock, state } of own) {
-      const owner = this.awarenessOwners.get(clientID);
-      if (owner === undefined || owner === peer || state === 'null') continue;
-      // The same state again (same clock) through a new connection of its client — a reconnect, or a
-      // switch from the HTTP fallback back to WebSocket. y-protocols ignores it as not newer, but the
-      // client speaks through this peer now: the old connection must not remove it when it closes.
-      if (this.awareness.meta.get(clientID)?.clock === clock && this.awareness.states.has(clientID)) {
-        this.ownAwarenessClient(peer, clientID);
-      }
-    }
-  }
-
   /**
    * An update another instance committed (it arrived over the bus, or was read back from the store):
    * applied to the document and sent to this instance's peers in the next flush, not stored again.
@@ -687,25 +604,15 @@ export class Room {
     this.scheduleFlush();
   }
 
-  /**
-   * Removes presence states not renewed for y-protocols' 30 s (`outdatedTimeout`), as each Awareness's
-   * own timer would: clients renew theirs every 15 s, so only the silent go — such as the clients of
-   * another instance that died, whom nobody else will ever remove.
-   */
+  /** Removes presence states not renewed for 30 s (the registry sweeps every room at once). */
   expirePresence(now = Date.now()): void {
-    const stale: number[] = [];
-    for (const [clientId, meta] of this.awareness.meta) {
-      if (now - meta.lastUpdated >= awarenessProtocol.outdatedTimeout && this.awareness.states.has(clientId)) {
-        stale.push(clientId);
-      }
-    }
-    if (stale.length > 0) awarenessProtocol.removeAwarenessStates(this.awareness, stale, 'timeout');
+    this.presence.expire(now);
   }
 
   /** Presence of another instance's peers. Their states expire like any (30 s without renewal). */
   applyRemoteAwareness(update: Uint8Array): void {
     if (this.destroyed || this.failed) return;
-    awarenessProtocol.applyAwarenessUpdate(this.awareness, update, REMOTE);
+    this.presence.applyRemote(update);
   }
 
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
@@ -727,46 +634,6 @@ export class Room {
     this.pendingUpdates.push(update);
     this.approxBytes += update.length;
   }
-
-  /** Makes `peer` the owner of awareness client `id`, taking it from the peer that had it. */
-  private ownAwarenessClient(peer: Peer, id: number): void {
-    const state = this.peers.get(peer);
-    if (!state) return;
-    const previous = this.awarenessOwners.get(id);
-    if (previous && previous !== peer) this.forgetAwarenessClient(previous, id);
-    state.awarenessClients ??= [];
-    if (!state.awarenessClients.includes(id)) state.awarenessClients.push(id);
-    this.awarenessOwners.set(id, peer);
-  }
-
-  private forgetAwarenessClient(peer: Peer, id: number): void {
-    const clients = this.peers.get(peer)?.awarenessClients;
-    const at = clients?.indexOf(id) ?? -1;
-    if (at >= 0) clients!.splice(at, 1);
-  }
-
-  private readonly onAwarenessUpdate = (
-    { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
-    origin: unknown,
-  ): void => {
-    const owner = typeof origin === 'object' && origin !== null ? this.peers.get(origin as Peer) : undefined;
-    for (const id of [...added, ...updated]) {
-      // A takeover (same user, new socket) moves the id: the old socket must not remove it on close.
-      if (owner) this.ownAwarenessClient(origin as Peer, id);
-      this.pendingAwareness.add(id);
-      if (origin !== REMOTE) this.pendingLocalAwareness.add(id);
-      this.presenceBudget.changed(id);
-    }
-    for (const id of removed) {
-      this.presenceBudget.removed(id);
-      const previous = this.awarenessOwners.get(id);
-      if (previous) this.forgetAwarenessClient(previous, id);
-      this.awarenessOwners.delete(id);
-      this.pendingAwareness.add(id);
-      if (origin !== REMOTE) this.pendingLocalAwareness.add(id);
-    }
-    this.scheduleFlush();
-  };
 
   /**
    * A quiet room flushes at the end of the turn. A busy one — it flushed less than its window ago —

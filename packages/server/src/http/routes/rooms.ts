@@ -103,7 +103,7 @@ export function roomRoutes(app: App, deps: HttpDeps): void {
       await authorize(request, deps, room, 'viewer');
       const loaded = deps.registry.get(room);
       if (!loaded) await requireRoom(deps, room);
-      return { presence: loaded?.presence() ?? [] };
+      return { presence: loaded?.presenceStates() ?? [] };
     },
   );
 }
