@@ -20,6 +20,7 @@ import { roomRoutes } from './routes/rooms.js';
 import { staticAppRoutes, wantsAppPage } from './routes/static-app.js';
 import { syncFallbackRoutes } from './routes/sync-fallback.js';
 import type { App, HttpDeps } from './http-deps.js';
+import { enforceDeclaredAccess } from './route-access.js';
 
 export type { App, HttpDeps } from './http-deps.js';
 
@@ -112,6 +113,8 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
   // Raw Yjs updates; text bodies are parsed by Fastify already.
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
+  // Before any route: each route's declared access is checked as it is added, and enforced per request.
+  enforceDeclaredAccess(app, deps);
   healthRoutes(app, deps);
   roomRoutes(app, deps);
   contentRoutes(app, deps);

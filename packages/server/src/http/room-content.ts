@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import * as Y from 'yjs';
 import type { Principal } from '../auth/authenticator.js';
@@ -7,7 +7,6 @@ import { TandemError } from '../errors.js';
 import { docToJson, docVersion, typedRoot } from '../rooms/doc-view.js';
 import type { Room } from '../rooms/room.js';
 import type { HttpDeps } from './http-deps.js';
-import { authorize } from './request-access.js';
 import { fieldParam } from './route-params.js';
 
 export const renderQuery = z.object({
@@ -39,13 +38,6 @@ export function renderDoc(reply: FastifyReply, doc: Y.Doc, query: z.infer<typeof
 export interface WriteAccess {
   principal: Principal;
   role: Role;
-}
-
-/** Authenticates a write and checks role and rate: always before anything about the room is revealed. */
-export async function authorizeWrite(deps: HttpDeps, request: FastifyRequest, room: string): Promise<WriteAccess> {
-  const access = await authorize(request, deps, room, 'editor');
-  deps.writeLimiter.take(access.principal.user);
-  return access;
 }
 
 /**

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { ROLES } from '../../auth/roles.js';
 import { TandemError } from '../../errors.js';
 import type { App, HttpDeps } from '../http-deps.js';
-import { authorize } from '../request-access.js';
 import { roomParam, userParam } from '../route-params.js';
 const collaborator = z.object({ user: z.string(), role: z.enum(ROLES) });
 
@@ -11,13 +10,13 @@ export function collaboratorRoutes(app: App, deps: HttpDeps): void {
   app.get(
     '/v1/rooms/:room/collaborators',
     {
+      config: { access: 'owner' },
       schema: {
         params: z.object({ room: roomParam }),
         response: { 200: z.object({ collaborators: z.array(collaborator) }) },
       },
     },
     async (request) => {
-      await authorize(request, deps, request.params.room, 'owner');
       return { collaborators: await deps.access.list(request.params.room) };
     },
   );
@@ -25,11 +24,11 @@ export function collaboratorRoutes(app: App, deps: HttpDeps): void {
   app.get(
     '/v1/rooms/:room/collaborators/:user',
     {
+      config: { access: 'owner' },
       schema: { params: z.object({ room: roomParam, user: userParam }), response: { 200: collaborator } },
     },
     async (request) => {
       const { room, user } = request.params;
-      await authorize(request, deps, room, 'owner');
       const role = await deps.store.getCollaborator(room, user);
       if (!role) throw new TandemError('not_found', `"${user}" is not a collaborator of "${room}"`);
       return { user, role };
@@ -39,6 +38,7 @@ export function collaboratorRoutes(app: App, deps: HttpDeps): void {
   app.put(
     '/v1/rooms/:room/collaborators/:user',
     {
+      config: { access: 'owner' },
       schema: {
         params: z.object({ room: roomParam, user: userParam }),
         body: z.object({ role: z.enum(ROLES) }),
@@ -47,7 +47,6 @@ export function collaboratorRoutes(app: App, deps: HttpDeps): void {
     },
     async (request) => {
       const { room, user } = request.params;
-      await authorize(request, deps, room, 'owner');
       await deps.access.setCollaborator(room, user, request.body.role);
       return { user, role: request.body.role };
     },
@@ -55,10 +54,9 @@ export function collaboratorRoutes(app: App, deps: HttpDeps): void {
 
   app.delete(
     '/v1/rooms/:room/collaborators/:user',
-    { schema: { params: z.object({ room: roomParam, user: userParam }) } },
+    { config: { access: 'owner' }, schema: { params: z.object({ room: roomParam, user: userParam }) } },
     async (request, reply) => {
       const { room, user } = request.params;
-      await authorize(request, deps, room, 'owner');
       if (!(await deps.access.removeCollaborator(room, user))) {
         throw new TandemError('not_found', `"${user}" is not a collaborator of "${room}"`);
       }

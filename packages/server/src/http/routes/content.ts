@@ -4,9 +4,10 @@ import { TandemError } from '../../errors.js';
 import { applyTextOps, importJson, replaceText, type TextOp } from '../../rooms/doc-edit.js';
 import { checkUpdate } from '../../yjs/update-check.js';
 import type { App, HttpDeps } from '../http-deps.js';
-import { authorize, requireRoom } from '../request-access.js';
+import { roomCaller } from '../route-access.js';
+import { requireRoom } from '../request-access.js';
 import { expectedVersion, fieldParam, roomParam } from '../route-params.js';
-import { authorizeWrite, renderDoc, renderQuery, writeRoom } from '../room-content.js';
+import { renderDoc, renderQuery, writeRoom } from '../room-content.js';
 
 const versionBody = z.object({ version: z.string() });
 
@@ -20,6 +21,7 @@ export function contentRoutes(app: App, deps: HttpDeps): void {
   app.get(
     '/v1/rooms/:room/content',
     {
+      config: { access: 'viewer' },
       schema: {
         summary: 'Read the document as JSON, raw Yjs state, or one text field as plain text',
         params: z.object({ room: roomParam }),
@@ -28,7 +30,6 @@ export function contentRoutes(app: App, deps: HttpDeps): void {
     },
     async (request, reply) => {
       const { room } = request.params;
-      await authorize(request, deps, room, 'viewer');
       await requireRoom(deps, room);
       return deps.registry.use(room, (r) => renderDoc(reply, r.doc, request.query));
     },
@@ -37,6 +38,7 @@ export function contentRoutes(app: App, deps: HttpDeps): void {
   app.put(
     '/v1/rooms/:room/content',
     {
+      config: { access: 'editor' },
       schema: {
         summary: 'Import or replace content: a Yjs update (merged), plain text (replaces one field), or JSON',
         description:
@@ -58,7 +60,7 @@ export function contentRoutes(app: App, deps: HttpDeps): void {
       const { format, field, baseVersion } = request.query;
       const expected = expectedVersion(request.headers['if-match'], baseVersion);
       const body = request.body;
-      const access = await authorizeWrite(deps, request, room);
+      const access = roomCaller(request);
       if (format === 'yjs') {
         const update = yjsBody(body);
         return writeRoom(deps, access, room, expected, (r) => {
@@ -91,6 +93,7 @@ export function contentRoutes(app: App, deps: HttpDeps): void {
   app.post(
     '/v1/rooms/:room/text/:field/ops',
     {
+      config: { access: 'editor' },
       schema: {
         summary: 'Apply a text delta ([{retain}, {insert, attributes?}, {delete}]) to a Y.Text',
         params: z.object({ room: roomParam, field: fieldParam }),
@@ -103,7 +106,7 @@ export function contentRoutes(app: App, deps: HttpDeps): void {
     },
     async (request) => {
       const { room, field } = request.params;
-      const access = await authorizeWrite(deps, request, room);
+      const access = roomCaller(request);
       const size = Number(request.headers['content-length'] ?? JSON.stringify(request.body).length);
       if (size > deps.config.maxOpBytes) {
         throw new TandemError('message_too_big', `operations are limited to ${deps.config.maxOpBytes} bytes`);

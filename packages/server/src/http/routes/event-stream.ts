@@ -4,7 +4,8 @@ import { toEnvelope, type EventEnvelope } from '../../events/event-service.js';
 import { clientAddress } from '../../transport/client-address.js';
 import { onExpiry } from '../../transport/expiry-timer.js';
 import type { App, HttpDeps } from '../http-deps.js';
-import { authorize, requireRoom } from '../request-access.js';
+import { roomCaller } from '../route-access.js';
+import { requireRoom } from '../request-access.js';
 import { writeEventStreamHead } from '../event-stream-head.js';
 import { roomParam } from '../route-params.js';
 
@@ -25,6 +26,7 @@ export function eventStreamRoute(app: App, deps: HttpDeps): void {
   app.get(
     '/v1/rooms/:room/events/stream',
     {
+      config: { access: 'viewer' },
       schema: {
         summary: 'Server-Sent Events: missed events since Last-Event-ID (or ?since), then live ones',
         description:
@@ -38,7 +40,7 @@ export function eventStreamRoute(app: App, deps: HttpDeps): void {
     },
     async (request, reply) => {
       const { room } = request.params;
-      const { principal } = await authorize(request, deps, room, 'viewer');
+      const { principal } = roomCaller(request);
       await requireRoom(deps, room);
       const address = clientAddress(request.raw, deps.config.trustProxy);
       if (!deps.addresses.acquire(address)) {

@@ -8,8 +8,8 @@ import {
   RESERVED_EVENT_PREFIX,
 } from '../../events/event-rules.js';
 import type { App, HttpDeps } from '../http-deps.js';
-import { authorize, requireRoom } from '../request-access.js';
-import { authorizeWrite } from '../room-content.js';
+import { roomCaller } from '../route-access.js';
+import { requireRoom } from '../request-access.js';
 import { roomParam } from '../route-params.js';
 
 export const envelope = z.object({
@@ -30,6 +30,7 @@ export function eventRoutes(app: App, deps: HttpDeps): void {
   app.post(
     '/v1/rooms/:room/events',
     {
+      config: { access: 'editor' },
       schema: {
         summary: 'Publish an app event: stored, sent live to Tandem clients, SSE streams and webhooks',
         description:
@@ -44,7 +45,7 @@ export function eventRoutes(app: App, deps: HttpDeps): void {
     },
     async (request, reply) => {
       const { room } = request.params;
-      const { principal } = await authorizeWrite(deps, request, room);
+      const { principal } = roomCaller(request);
       checkEventData(request.body.data);
       const screened = await deps.events.screen(room, {
         type: request.body.type,
@@ -62,6 +63,7 @@ export function eventRoutes(app: App, deps: HttpDeps): void {
   app.get(
     '/v1/rooms/:room/events',
     {
+      config: { access: 'viewer' },
       schema: {
         summary: 'Events after `since` (an event id), oldest first, for polling clients',
         description:
@@ -78,7 +80,6 @@ export function eventRoutes(app: App, deps: HttpDeps): void {
     },
     async (request) => {
       const { room } = request.params;
-      await authorize(request, deps, room, 'viewer');
       await requireRoom(deps, room);
       const horizon = await deps.store.eventHorizon(room);
       // since=0 asks for whatever is kept; a later position behind the horizon has a gap.
@@ -96,6 +97,7 @@ export function eventRoutes(app: App, deps: HttpDeps): void {
   app.post(
     '/v1/rooms/:room/broadcast',
     {
+      config: { access: 'editor' },
       schema: {
         summary: 'Send an ephemeral message to the connected Tandem clients of a room (not stored)',
         params: z.object({ room: roomParam }),
@@ -105,7 +107,7 @@ export function eventRoutes(app: App, deps: HttpDeps): void {
     },
     async (request, reply) => {
       const { room } = request.params;
-      const { principal } = await authorizeWrite(deps, request, room);
+      const { principal } = roomCaller(request);
       checkEventData(request.body.data);
       const event = deps.events.broadcast(
         room,

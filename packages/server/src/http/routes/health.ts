@@ -42,7 +42,7 @@ export function healthRoutes(app: App, deps: HttpDeps): void {
     return deps.busState() === 'down' ? { status: 'ready', bus: 'down' } : { status: 'ready' };
   });
 
-  app.get('/v1/openapi.json', hidden, async () => app.swagger());
+  app.get('/v1/openapi.json', { ...hidden, config: { access: 'public' } }, async () => app.swagger());
 
   app.get('/metrics', hidden, async (_request, reply) => {
     deps.metrics.roomsLoaded.set(deps.registry.size);

@@ -3,8 +3,9 @@ import * as Y from 'yjs';
 import { TandemError } from '../../errors.js';
 import { replaceContent } from '../../rooms/doc-edit.js';
 import type { App, HttpDeps } from '../http-deps.js';
-import { authorize, requireRoom } from '../request-access.js';
-import { authorizeWrite, renderDoc, renderQuery, writeRoom } from '../room-content.js';
+import { roomCaller } from '../route-access.js';
+import { requireRoom } from '../request-access.js';
+import { renderDoc, renderQuery, writeRoom } from '../room-content.js';
 import { roomParam } from '../route-params.js';
 
 const revisionInfo = z.object({
@@ -20,6 +21,7 @@ export function revisionRoutes(app: App, deps: HttpDeps): void {
   app.post(
     '/v1/rooms/:room/revisions',
     {
+      config: { access: 'editor' },
       schema: {
         summary: 'Save a named revision of the current document',
         params: z.object({ room: roomParam }),
@@ -29,7 +31,7 @@ export function revisionRoutes(app: App, deps: HttpDeps): void {
     },
     async (request, reply) => {
       const { room } = request.params;
-      const { principal } = await authorizeWrite(deps, request, room);
+      const { principal } = roomCaller(request);
       await requireRoom(deps, room);
       const info = await deps.registry.use(room, (r) => deps.revisions.create(r, request.body.label, principal.user));
       return reply.status(201).send(info);
@@ -39,6 +41,7 @@ export function revisionRoutes(app: App, deps: HttpDeps): void {
   app.get(
     '/v1/rooms/:room/revisions',
     {
+      config: { access: 'viewer' },
       schema: {
         summary: 'Revisions, newest first',
         params: z.object({ room: roomParam }),
@@ -48,7 +51,6 @@ export function revisionRoutes(app: App, deps: HttpDeps): void {
     },
     async (request) => {
       const { room } = request.params;
-      await authorize(request, deps, room, 'viewer');
       await requireRoom(deps, room);
       return { revisions: await deps.store.listRevisions(room, request.query) };
     },
@@ -57,6 +59,7 @@ export function revisionRoutes(app: App, deps: HttpDeps): void {
   app.get(
     '/v1/rooms/:room/revisions/:id',
     {
+      config: { access: 'viewer' },
       schema: {
         summary: 'A revision as JSON, Yjs state or one text field (same formats as content)',
         params: revisionParams,
@@ -65,7 +68,6 @@ export function revisionRoutes(app: App, deps: HttpDeps): void {
     },
     async (request, reply) => {
       const { room, id } = request.params;
-      await authorize(request, deps, room, 'viewer');
       const revision = await deps.store.getRevision(room, id);
       if (!revision) throw new TandemError('not_found', `room "${room}" has no revision ${id}`);
       const doc = new Y.Doc();
@@ -78,6 +80,7 @@ export function revisionRoutes(app: App, deps: HttpDeps): void {
   app.post(
     '/v1/rooms/:room/revisions/:id/restore',
     {
+      config: { access: 'editor' },
       schema: {
         summary: 'Restore a revision as a new change (live clients converge); the prior state is saved first',
         params: revisionParams,
@@ -86,7 +89,7 @@ export function revisionRoutes(app: App, deps: HttpDeps): void {
     },
     async (request) => {
       const { room, id } = request.params;
-      const access = await authorizeWrite(deps, request, room);
+      const access = roomCaller(request);
       const revision = await deps.store.getRevision(room, id);
       if (!revision) throw new TandemError('not_found', `room "${room}" has no revision ${id}`);
       const target = new Y.Doc();

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { docVersion } from '../../rooms/doc-view.js';
 import * as Y from 'yjs';
 import type { App, HttpDeps } from '../http-deps.js';
-import { authenticate, authorize, requireRoom } from '../request-access.js';
+import { callerOf } from '../route-access.js';
+import { requireRoom } from '../request-access.js';
 import { roomParam } from '../route-params.js';
 
 const roomSummary = z.object({ name: z.string(), createdAt: z.number(), updatedAt: z.number() });
@@ -11,6 +12,7 @@ export function roomRoutes(app: App, deps: HttpDeps): void {
   app.get(
     '/v1/rooms',
     {
+      config: { access: 'authenticated' },
       schema: {
         summary: 'List rooms the caller can read, by name',
         querystring: z.object({
@@ -21,7 +23,7 @@ export function roomRoutes(app: App, deps: HttpDeps): void {
       },
     },
     async (request) => {
-      const principal = await authenticate(request, deps);
+      const principal = callerOf(request);
       const { limit, after } = request.query;
       // Filtered by the store before the page is cut, so `next` is always a room the caller may see.
       const page = await deps.store.listRooms({ after, limit, visibleTo: deps.access.visibility(principal) });
@@ -35,6 +37,7 @@ export function roomRoutes(app: App, deps: HttpDeps): void {
   app.get(
     '/v1/rooms/:room',
     {
+      config: { access: 'viewer' },
       schema: {
         summary: 'Room details: timestamps, size, version and who is connected',
         params: z.object({ room: roomParam }),
@@ -50,7 +53,6 @@ export function roomRoutes(app: App, deps: HttpDeps): void {
     },
     async (request, reply) => {
       const { room } = request.params;
-      await authorize(request, deps, room, 'viewer');
       const info = await requireRoom(deps, room);
       return deps.registry.use(room, (r) => {
         const version = docVersion(r.doc);
@@ -71,11 +73,11 @@ export function roomRoutes(app: App, deps: HttpDeps): void {
   app.delete(
     '/v1/rooms/:room',
     {
+      config: { access: 'owner' },
       schema: { summary: 'Delete a room and everything stored for it (owner)', params: z.object({ room: roomParam }) },
     },
     async (request, reply) => {
       const { room } = request.params;
-      await authorize(request, deps, room, 'owner');
       await requireRoom(deps, room);
       deps.registry.dropDeleted(room);
       await deps.store.deleteRoom(room);
@@ -88,6 +90,7 @@ export function roomRoutes(app: App, deps: HttpDeps): void {
   app.get(
     '/v1/rooms/:room/presence',
     {
+      config: { access: 'viewer' },
       schema: {
         summary: 'Who is connected, with their awareness state',
         params: z.object({ room: roomParam }),
@@ -100,7 +103,6 @@ export function roomRoutes(app: App, deps: HttpDeps): void {
     },
     async (request) => {
       const { room } = request.params;
-      await authorize(request, deps, room, 'viewer');
       const loaded = deps.registry.get(room);
       if (!loaded) await requireRoom(deps, room);
       return { presence: loaded?.presenceStates() ?? [] };

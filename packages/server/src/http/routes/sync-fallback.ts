@@ -37,6 +37,7 @@ export function syncFallbackRoutes(app: App, deps: HttpDeps): void {
   app.get(
     '/v1/sync/:room/stream',
     {
+      config: { access: 'session' },
       schema: {
         summary: 'HTTP fallback: the session’s messages as Server-Sent Events',
         description:
@@ -71,6 +72,7 @@ export function syncFallbackRoutes(app: App, deps: HttpDeps): void {
   app.post(
     '/v1/sync/:room/messages',
     {
+      config: { access: 'session' },
       bodyLimit: maxMessageChars + 64 * 1024,
       schema: {
         summary: 'HTTP fallback: send a batch of protocol messages (and poll)',
