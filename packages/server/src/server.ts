@@ -141,6 +141,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       viewerPresence: config.viewerPresence,
       maxPresenceBytes: config.maxPresenceBytes,
       maxRoomPresenceBytes: config.maxRoomPresenceBytes,
+      loadInitial: extensions.loadsDocuments ? (room) => extensions.loadDocument(room) : undefined,
     },
     metrics,
   );
@@ -155,11 +156,11 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     logger.child({ module: 'revisions' }),
     config.revisionIntervalMs,
   );
-  registry.onDocChanged = (room) => {
+  registry.docChanged.subscribe((room) => {
     events.roomChanged(room);
     revisions.markChanged(room);
     extensions.changed(room);
-  };
+  });
   const bus =
     deps.bus ??
     (config.bus === 'redis'
@@ -176,12 +177,11 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       : new ClusterSync(registry, store, bus, events, access, logger.child({ module: 'cluster' }), {
           checkIntervalMs: config.busCheckMs,
         });
-  registry.onStored = (room, seq, update) => {
+  registry.stored.subscribe((room, seq, update) => {
     extensions.stored(room, seq);
     cluster?.stored(room, seq, update);
-  };
+  });
   if (cluster) registry.appliedThrough = (room) => cluster.appliedThrough(room);
-  if (extensions.loadsDocuments) registry.loadInitial = (room) => extensions.loadDocument(room);
   extensions.reader = (room, fn) => registry.use(room, (r) => fn(r.doc));
   events.screenAppEvent = (room, event) => extensions.beforeEvent(room, event);
   events.subscribe((event) => extensions.event(event));
@@ -193,10 +193,10 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       role,
     });
   });
-  registry.onDeleted = (room) => {
+  registry.deleted.subscribe((room) => {
     events.forget(room);
     revisions.forget(room);
-  };
+  });
   let webhooks: WebhookSender | null = null;
   if (config.webhookUrl.length > 0) {
     webhooks = new WebhookSender(

@@ -1,6 +1,7 @@
 import { checkAppEvent } from './event-rules.js';
 import { encodeEvent, type EventEnvelope } from '@tandem/protocol';
 import type { Logger } from '../ops/logger.js';
+import { Signal } from '../signal.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { EventLog, RoomListing, StoredEvent } from '../storage/store.js';
 import { TandemError } from '../errors.js';
@@ -65,8 +66,8 @@ export class EventService {
     private readonly options: EventServiceOptions,
   ) {}
 
-  /** Told each stored event after it was sent here (the bus takes it to other instances). */
-  onStored: ((event: EventEnvelope) => void) | null = null;
+  /** Each event stored here, after it was sent to this instance's listeners (the bus takes it on). */
+  readonly storedHere = new Signal<[event: EventEnvelope]>();
 
   /**
    * An event another instance stored: sent to this instance's Tandem peers. Not to this instance's
@@ -123,7 +124,7 @@ export class EventService {
     const envelope = toEnvelope(room, event);
     if (!duplicate) {
       this.fanOut(envelope, true);
-      this.onStored?.(envelope);
+      this.storedHere.emit(envelope);
       this.pruneIfDue(room, event.id);
     }
     return { event: envelope, duplicate };

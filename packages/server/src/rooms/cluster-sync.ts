@@ -48,12 +48,14 @@ export class ClusterSync {
     private readonly log: Logger,
     options: ClusterSyncOptions,
   ) {
-    registry.onLoaded = (room, lastSeq) => {
-      this.positions.set(room.name, { room, upto: lastSeq, beyond: new Set(), catchingUp: null, gapTimer: null });
-    };
-    registry.onAwareness = (room, update) => bus.publish({ kind: 'awareness', room, update });
-    events.onStored = (event) => bus.publish({ kind: 'event', room: event.room, event });
-    registry.onDeleteCommitted = (room) => bus.publish({ kind: 'deleted', room });
+    this.stops.push(
+      registry.loaded.subscribe((room, lastSeq) => {
+        this.positions.set(room.name, { room, upto: lastSeq, beyond: new Set(), catchingUp: null, gapTimer: null });
+      }),
+      registry.localPresence.subscribe((room, update) => bus.publish({ kind: 'awareness', room, update })),
+      events.storedHere.subscribe((event) => bus.publish({ kind: 'event', room: event.room, event })),
+      registry.committedDelete.subscribe((room) => bus.publish({ kind: 'deleted', room })),
+    );
     this.stops.push(
       access.onChange((room, user, _role, remote) => {
         if (!remote) bus.publish({ kind: 'access', room, user });

@@ -1,5 +1,6 @@
 import { TandemError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
+import { Signal } from '../signal.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { DocumentLog } from '../storage/store.js';
 import type { Peer } from './peer.js';
@@ -30,6 +31,11 @@ export interface RoomRegistryOptions extends Omit<RoomOptions, 'load'> {
   maxRoomsPerAddress: number;
   /** How long an unloading room waits for failing writes before it gives them up. */
   unloadSaveTimeoutMs?: number;
+  /**
+   * Initial content of a room that was never stored (the extensions' onLoadDocument), stored before the
+   * room is served. A throw fails the load: peers are refused and nothing is stored.
+   */
+  loadInitial?: (room: string) => Promise<Uint8Array | null>;
 }
 
 interface Entry {
@@ -54,29 +60,24 @@ interface Entry {
 export class RoomRegistry {
   private readonly entries = new Map<string, Entry>();
   private readonly loadsByAddress = new Map<string, number>();
-  /** Called after any loaded room's document changed. */
-  onDocChanged: ((room: string) => void) | null = null;
-  /** Called after a commit of a room's updates. */
-  onStored: ((room: string, seq: number, update: Uint8Array) => void) | null = null;
-  /** Called with the presence changes of this instance's peers. */
-  onAwareness: ((room: string, update: Uint8Array) => void) | null = null;
-  /** Called after a room was dropped as deleted. */
-  onDeleted: ((room: string) => void) | null = null;
-  /** Called once a delete made here is committed to the store (other instances are told then). */
-  onDeleteCommitted: ((room: string) => void) | null = null;
-  /** Called when a room finished loading, with the last seq it was loaded at. */
-  onLoaded: ((room: Room, lastSeq: number) => void) | null = null;
+  /** After any loaded room's document changed. */
+  readonly docChanged = new Signal<[room: string]>();
+  /** After a commit of a room's updates. */
+  readonly stored = new Signal<[room: string, seq: number, update: Uint8Array]>();
+  /** The presence changes of this instance's peers, encoded. */
+  readonly localPresence = new Signal<[room: string, update: Uint8Array]>();
+  /** After a room was dropped as deleted. */
+  readonly deleted = new Signal<[room: string]>();
+  /** Once a delete made here is committed to the store (other instances are told then). */
+  readonly committedDelete = new Signal<[room: string]>();
+  /** A room finished loading, with the last seq it was loaded at. */
+  readonly loaded = new Signal<[room: Room, lastSeq: number]>();
   /**
    * With other instances on the store: the highest seq up to which a loaded room's state holds every
    * stored update (theirs arrive over the bus, maybe late), which bounds what a compaction may fold.
    * Unset: this process is the store's only writer, and a room's own last commit is that point.
    */
   appliedThrough: ((room: string) => number) | null = null;
-  /**
-   * Initial content of a room that was never stored (the extensions' onLoadDocument), stored before the
-   * room is served. A throw fails the load: peers are refused and nothing is stored.
-   */
-  loadInitial: ((room: string) => Promise<Uint8Array | null>) | null = null;
   private readonly log: Logger;
   /** One timer for every loaded room's presence expiry, running while any room is loaded. */
   private presenceSweep: ReturnType<typeof setInterval> | null = null;
@@ -100,14 +101,14 @@ export class RoomRegistry {
     this.roomOptions = {
       ...options,
       load: this.flushLoad,
-      onChanged: (room: string) => this.onDocChanged?.(room),
-      onAwareness: (room: string, update: Uint8Array) => this.onAwareness?.(room, update),
+      onChanged: (room: string) => this.docChanged.emit(room),
+      onAwareness: (room: string, update: Uint8Array) => this.localPresence.emit(room, update),
       onFailed: (room: Room) => this.dropFailed(room),
     };
     this.persistenceOptions = {
       compactAfterUpdates: options.compactAfterUpdates,
       compactions: new CompactionScheduler(),
-      onStored: (room, seq, update) => this.onStored?.(room, seq, update),
+      onStored: (room, seq, update) => this.stored.emit(room, seq, update),
       appliedThrough: (room) => this.appliedThrough?.(room) ?? null,
     };
   }
@@ -201,11 +202,11 @@ export class RoomRegistry {
     for (const peer of this.get(name)?.peerList() ?? [])
       peer.fail(new TandemError('room_deleted', 'this room was deleted'));
     this.evict(name);
-    this.onDeleted?.(name);
+    this.deleted.emit(name);
   }
 
   deleteCommitted(name: string): void {
-    this.onDeleteCommitted?.(name);
+    this.committedDelete.emit(name);
   }
 
   evict(name: string): void {
@@ -273,7 +274,7 @@ export class RoomRegistry {
       (room) => {
         entry.room = room;
         this.startPresenceSweep();
-        this.onLoaded?.(room, room.persistence.committedSeq);
+        this.loaded.emit(room, room.persistence.committedSeq);
         return room;
       },
       (cause: unknown) => {
@@ -307,8 +308,8 @@ export class RoomRegistry {
 
   private async load(name: string): Promise<Room> {
     let stored = await this.store.loadRoom(name);
-    if (stored === null && this.loadInitial) {
-      const initial = await this.loadInitial(name);
+    if (stored === null && this.options.loadInitial) {
+      const initial = await this.options.loadInitial(name);
       // Stored before anyone is served, so it is applied once: a restart finds it in the store, and of
       // two loaders racing (another instance on the same store) only the first one's content is kept.
       if (initial) {
