@@ -11,7 +11,8 @@ import * as Y from 'yjs';
 import { TandemError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
-import { type DecodedUpdate, DocumentState } from './document-state.js';
+import type { DecodedUpdate, DocumentState } from './document-state.js';
+import { BinaryDocument, type LiveDocument } from './room-document.js';
 import type { FlushLoad } from './flush-load.js';
 import type { Peer } from './peer.js';
 import { mergeUpdates } from '../yjs/merge-updates.js';
@@ -80,9 +81,8 @@ interface PeerState {
 export class Room {
   /** Awareness, who owns each state, the presence budget and the feed the HTTP transport reads. */
   private readonly presence: RoomPresence;
-  /** The document while something uses one; null on the binary path. Exactly one of live/state is set. */
-  private live: Y.Doc | null = null;
-  private state: DocumentState | null;
+  /** Binary on the hot path; a live Y.Doc while something uses a document (see `doc`). */
+  private document: BinaryDocument | LiveDocument;
   private docUsedAt = 0;
   private readonly peers = new Map<Peer, PeerState>();
   /** Connected peers per user: a user joins with their first connection and leaves with their last. */
@@ -129,7 +129,7 @@ export class Room {
     loaded: { bytes: number; existed: boolean },
     private readonly metrics: Metrics,
   ) {
-    this.state = state;
+    this.document = new BinaryDocument(state);
     this.approxBytes = loaded.bytes;
     this.unclaimed = !loaded.existed;
     this.persistence = persistenceFor({
@@ -147,24 +147,18 @@ export class Room {
    */
   get doc(): Y.Doc {
     this.docUsedAt = performance.now();
-    if (this.live) return this.live;
-    const doc = this.state!.toDoc();
-    // 'update' fires only for changes that were new to the doc, so a resent update costs no
-    // broadcast and no storage.
-    doc.on('update', this.onDocUpdate);
-    this.live = doc;
-    this.state = null;
-    return doc;
+    if (this.document.kind === 'binary') this.document = this.document.materialise(this.onDocUpdate);
+    return this.document.doc;
   }
 
   /** Whether the room holds a materialised document right now (for metrics and tests). */
   get hasLiveDoc(): boolean {
-    return this.live !== null;
+    return this.document.kind === 'live';
   }
 
   /** Accepted updates the binary state holds unfolded (0 with a live document). */
   get unfoldedUpdates(): number {
-    return this.state?.unfoldedCount ?? 0;
+    return this.document.kind === 'binary' ? this.document.state.unfoldedCount : 0;
   }
 
   /**
@@ -172,13 +166,10 @@ export class Room {
    * be applied (the registry's sweep calls it for every room).
    */
   releaseIdleDoc(now = performance.now()): void {
-    const doc = this.live;
-    if (!doc || this.holds > 0 || this.flushScheduled || this.received.length > 0) return;
+    const current = this.document;
+    if (current.kind !== 'live' || this.holds > 0 || this.flushScheduled || this.received.length > 0) return;
     if (now - this.docUsedAt < DOC_IDLE_MS || this.failed) return;
-    this.state = DocumentState.fromDoc(doc);
-    doc.off('update', this.onDocUpdate);
-    doc.destroy();
-    this.live = null;
+    this.document = current.release();
   }
 
   /**
@@ -187,14 +178,15 @@ export class Room {
    * single merged part would hold in less.
    */
   foldIfQuiet(now = performance.now()): void {
-    if (!this.state || this.state.unfoldedCount < 2 || this.flushScheduled) return;
+    const current = this.document;
+    if (current.kind !== 'binary' || current.state.unfoldedCount < 2 || this.flushScheduled) return;
     if (now - this.lastFlushAt < QUIET_FOLD_MS) return;
-    this.state.merged();
+    current.state.merged();
   }
 
   /** The room's state to store as its snapshot (persistence asks when it compacts). */
   snapshotState(): Uint8Array {
-    return this.live ? Y.encodeStateAsUpdate(this.live) : this.state!.compacted();
+    return this.document.snapshot();
   }
 
   /** REST calls and other server-side users that keep the room loaded without being peers. */
@@ -283,7 +275,7 @@ export class Room {
     });
     this.sendStatus(peer);
     // Same opening as y-websocket's server: our state vector, so the client sends what we lack.
-    peer.send(encodeSyncStep1(this.live ? Y.encodeStateVector(this.live) : this.state!.stateVector()));
+    peer.send(encodeSyncStep1(this.document.stateVector()));
     this.presence.welcome(peer);
   }
 
@@ -337,7 +329,7 @@ export class Room {
   documentWith(update: Uint8Array): Y.Doc {
     const copy = new Y.Doc();
     Y.transact(copy, () => {
-      Y.applyUpdate(copy, this.live ? Y.encodeStateAsUpdate(this.live) : this.state!.merged());
+      Y.applyUpdate(copy, this.document.merged());
       for (const r of this.received) Y.applyUpdate(copy, r.update);
       Y.applyUpdate(copy, update);
     });
@@ -373,8 +365,8 @@ export class Room {
 
   private flushBatch(): Promise<void> {
     if (this.received.length > 0) {
-      if (this.live) this.applyReceived();
-      else this.acceptReceived();
+      if (this.document.kind === 'live') this.applyReceived(this.document);
+      else this.acceptReceived(this.document);
     }
     let durable: Promise<void> | null = null;
     if (this.pendingUpdates.length > 0) {
@@ -451,14 +443,13 @@ export class Room {
     this.destroyed = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
-    this.live?.off('update', this.onDocUpdate);
-    this.live?.destroy();
+    if (this.document.kind === 'live') this.document.destroy();
     this.presence.destroy();
   }
 
   private diffFor(stateVector: Uint8Array): Uint8Array {
     try {
-      return this.live ? Y.encodeStateAsUpdate(this.live, stateVector) : this.state!.diff(stateVector);
+      return this.document.diff(stateVector);
     } catch (cause) {
       throw new TandemError('invalid_update', 'malformed state vector', { cause });
     }
@@ -502,11 +493,11 @@ export class Room {
    * vector, and only what it adds is kept, sent and stored — the update as received, or stripped of
    * what a resend repeats. Nothing can fail here per peer: checkUpdate already decoded every update.
    */
-  private acceptReceived(): void {
+  private acceptReceived(document: BinaryDocument): void {
     const received = this.received;
     this.received = [];
     this.receivedBytes = 0;
-    const state = this.state!;
+    const state = document.state;
     const before = this.pendingUpdates.length;
     let origin: Peer | null | undefined;
     for (const { peer, update, decoded } of received) {
@@ -531,19 +522,19 @@ export class Room {
    * it all over again, which is about half the cost of applying it. For several updates Yjs's single
    * encoding of the transaction is cheaper than merging them.
    */
-  private applyReceived(): void {
+  private applyReceived(document: LiveDocument): void {
     const received = this.received;
     this.received = [];
     this.receivedBytes = 0;
-    const doc = this.live!;
+    const doc = document.doc;
     const store = doc.store;
     const failed = new Set<Peer>();
     const before = this.pendingUpdates.length;
     const single = received.length === 1;
     let origin: Peer | null | undefined;
     let transaction: Y.Transaction | undefined;
-    if (single) doc.off('update', this.onDocUpdate);
-    try {
+    // A single update is kept as received: the listener is off for its transaction (see above).
+    const apply = (): void => {
       // The room itself is the transaction's origin, which tells onDocUpdate the batch is accounted here.
       Y.transact(
         doc,
@@ -570,9 +561,9 @@ export class Room {
         },
         this,
       );
-    } finally {
-      if (single) doc.on('update', this.onDocUpdate);
-    }
+    };
+    if (single) document.unobserved(apply);
+    else apply();
     if (single && origin !== undefined) {
       // Applied: keep it if it was new, or if part of it waits for missing content (as above).
       if (addedContent(transaction!) || store.pendingStructs !== null || store.pendingDs !== null) {
@@ -592,12 +583,13 @@ export class Room {
    */
   applyRemote(update: Uint8Array): void {
     if (this.destroyed || this.failed) return;
-    if (this.live) {
-      Y.applyUpdate(this.live, update, REMOTE);
+    const current = this.document;
+    if (current.kind === 'live') {
+      Y.applyUpdate(current.doc, update, REMOTE);
       return;
     }
     // Checked like a client's: the store may predate today's limits.
-    const fresh = this.state!.accept(update, checkUpdate(update));
+    const fresh = current.state.accept(update, checkUpdate(update));
     if (fresh === null) return;
     this.pendingRemote.push(fresh);
     this.approxBytes += fresh.length;
