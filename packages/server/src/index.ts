@@ -9,9 +9,9 @@ export type { ConnectionInfo, Extension, InitialContent, TransportName } from '.
 export { configFromSources, parseConfig, type Config, type ConfigInput } from './ops/config.js';
 export { createLogger, type Logger } from './ops/logger.js';
 export type { Peer } from './rooms/peer.js';
-export { MemoryStore } from './storage/memory-store.js';
-export { PostgresStore, type PostgresStoreOptions } from './storage/postgres-store.js';
-export { SqliteStore } from './storage/sqlite-store.js';
+export { MemoryStore } from './storage/memory/memory-store.js';
+export { PostgresStore, type PostgresStoreOptions } from './storage/postgres/postgres-store.js';
+export { SqliteStore } from './storage/sqlite/sqlite-store.js';
 export { soleLeadership, type Lease, type Leadership } from './storage/leadership.js';
 export type {
   Collaborator,

@@ -1,6 +1,6 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import * as Y from 'yjs';
-import { PostgresStore } from '../src/storage/postgres-store.js';
+import { PostgresStore } from '../src/storage/postgres/postgres-store.js';
 import { spawnServer, type ChildServer } from './support/child-server.js';
 import { eventually } from './support/eventually.js';
 import { dropSchemas, freshSchema, needPostgres, TEST_DATABASE_URL } from './support/postgres.js';

@@ -85,7 +85,7 @@ describe('server extensions', () => {
     });
 
     it('two instances on one store loading a new room at once store one initial content, not two', async () => {
-      const { MemoryStore } = await import('../src/storage/memory-store.js');
+      const { MemoryStore } = await import('../src/storage/memory/memory-store.js');
       const shared = new MemoryStore();
       let calls = 0;
       const slowLoader: Extension = {

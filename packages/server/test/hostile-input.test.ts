@@ -2,7 +2,7 @@ import { encodeAwareness, encodeSyncUpdate } from '@tandem/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { TandemServer } from '../src/server.js';
-import { MemoryStore } from '../src/storage/memory-store.js';
+import { MemoryStore } from '../src/storage/memory/memory-store.js';
 import { api, devUser } from './support/auth.js';
 import { eventually } from './support/eventually.js';
 import { awarenessUpdate, embedBombUpdate, nestedJson, nestedValue } from './support/hostile.js';

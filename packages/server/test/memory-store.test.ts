@@ -1,4 +1,4 @@
-import { MemoryStore } from '../src/storage/memory-store.js';
+import { MemoryStore } from '../src/storage/memory/memory-store.js';
 import { storeConformance } from './support/store-conformance.js';
 
 storeConformance('MemoryStore', { create: () => new MemoryStore() });

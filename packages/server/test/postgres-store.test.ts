@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { READY_DEADLINE_MS } from '../src/http/routes/health.js';
-import { PostgresStore } from '../src/storage/postgres-store.js';
+import { PostgresStore } from '../src/storage/postgres/postgres-store.js';
 import { dropSchemas, freshSchema, needPostgres, postgresReachable, TEST_DATABASE_URL } from './support/postgres.js';
 import { storeConformance } from './support/store-conformance.js';
 import { docFromStored } from './support/stored-doc.js';

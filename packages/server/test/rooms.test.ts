@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { TandemServer } from '../src/server.js';
-import { SqliteStore } from '../src/storage/sqlite-store.js';
+import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import { ControllableStore } from './support/controllable-store.js';
 import { eventually } from './support/eventually.js';
 import { docFromStored, storedDoc } from './support/stored-doc.js';

@@ -2,7 +2,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { SqliteStore, type SqliteStoreOptions } from '../src/storage/sqlite-store.js';
+import { SqliteStore, type SqliteStoreOptions } from '../src/storage/sqlite/sqlite-store.js';
 import { eventually } from './support/eventually.js';
 import { storeConformance } from './support/store-conformance.js';
 import { tempDir } from './support/server.js';

@@ -5,7 +5,7 @@ import { WebhookSender } from '../src/events/webhook-sender.js';
 import { silentLogger } from '../src/ops/logger.js';
 import { Metrics } from '../src/ops/metrics.js';
 import type { TandemServer } from '../src/server.js';
-import { MemoryStore } from '../src/storage/memory-store.js';
+import { MemoryStore } from '../src/storage/memory/memory-store.js';
 import { api } from './support/auth.js';
 import { eventually } from './support/eventually.js';
 import { startTestServer, tempDir } from './support/server.js';

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 import { silentLogger } from '../ops/logger.js';
 import { Metrics } from '../ops/metrics.js';
-import { MemoryStore } from '../storage/memory-store.js';
+import { MemoryStore } from '../storage/memory/memory-store.js';
 import { CompactionScheduler } from './compaction-scheduler.js';
 import { RoomPersistence } from './room-persistence.js';
 

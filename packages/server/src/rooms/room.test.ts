@@ -5,7 +5,7 @@ import * as Y from 'yjs';
 import type { TandemError } from '../errors.js';
 import { silentLogger } from '../ops/logger.js';
 import { Metrics } from '../ops/metrics.js';
-import { MemoryStore } from '../storage/memory-store.js';
+import { MemoryStore } from '../storage/memory/memory-store.js';
 import { CompactionScheduler } from './compaction-scheduler.js';
 import type { Peer } from './peer.js';
 import { DocumentState } from './document-state.js';

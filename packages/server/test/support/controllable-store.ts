@@ -1,4 +1,4 @@
-import { MemoryStore } from '../../src/storage/memory-store.js';
+import { MemoryStore } from '../../src/storage/memory/memory-store.js';
 import type { Role } from '../../src/auth/roles.js';
 import type {
   Collaborator,

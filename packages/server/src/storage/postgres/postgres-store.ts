@@ -1,8 +1,8 @@
 import pg from 'pg';
-import type { Role } from '../auth/roles.js';
-import { patternToRegExp } from '../auth/room-pattern.js';
-import type { Logger } from '../ops/logger.js';
-import type { Lease, Leadership } from './leadership.js';
+import type { Role } from '../../auth/roles.js';
+import { patternToRegExp } from '../../auth/room-pattern.js';
+import type { Logger } from '../../ops/logger.js';
+import type { Lease, Leadership } from '../leadership.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import {
   dumpNeedsRoomInfo,
@@ -18,7 +18,8 @@ import {
   type Store,
   type StoredEvent,
   type StoredRoom,
-} from './store.js';
+} from '../store.js';
+import { toEvent, toRevision, toRoomInfo, type EventRow, type RevisionRow, type RoomRow } from '../sql-rows.js';
 
 export interface PostgresStoreOptions {
   connectionString: string;
@@ -54,48 +55,6 @@ interface QueuedWrite {
   reject: (err: unknown) => void;
 }
 
-interface EventRow {
-  id: string;
-  type: string;
-  ts: string;
-  user_id: string | null;
-  data: string;
-}
-interface RevisionRow {
-  id: number;
-  label: string;
-  ts: string;
-  user_id: string | null;
-  size: number;
-}
-interface RoomRow {
-  name: string;
-  created_at: string;
-  updated_at: string;
-  last_seq: string;
-}
-
-// bigint columns arrive as strings; every value stored here fits a double exactly.
-const toEvent = (r: EventRow): StoredEvent => ({
-  id: Number(r.id),
-  type: r.type,
-  ts: Number(r.ts),
-  user: r.user_id,
-  data: JSON.parse(r.data) as unknown,
-});
-const toRevision = (r: RevisionRow): RevisionInfo => ({
-  id: Number(r.id),
-  label: r.label,
-  ts: Number(r.ts),
-  user: r.user_id,
-  size: Number(r.size),
-});
-const toRoomInfo = (r: RoomRow): RoomInfo => ({
-  name: r.name,
-  createdAt: Number(r.created_at),
-  updatedAt: Number(r.updated_at),
-  lastSeq: Number(r.last_seq),
-});
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 /** How often a lease's connection is checked (a dead one passes the lease on when PostgreSQL notices). */
 const LEASE_PING_MS = 10_000;

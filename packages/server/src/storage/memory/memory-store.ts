@@ -1,5 +1,5 @@
-import type { Role } from '../auth/roles.js';
-import { patternToRegExp } from '../auth/room-pattern.js';
+import type { Role } from '../../auth/roles.js';
+import { patternToRegExp } from '../../auth/room-pattern.js';
 import type {
   Collaborator,
   ListRoomsOptions,
@@ -11,9 +11,9 @@ import type {
   Store,
   StoredEvent,
   StoredRoom,
-} from './store.js';
-import { soleLeadership, type Leadership } from './leadership.js';
-import { dumpNeedsRoomInfo, RoomExistsError } from './store.js';
+} from '../store.js';
+import { soleLeadership, type Leadership } from '../leadership.js';
+import { dumpNeedsRoomInfo, RoomExistsError } from '../store.js';
 
 interface MemoryRoom {
   createdAt: number;

@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Role } from '../auth/roles.js';
-import type { Logger } from '../ops/logger.js';
+import type { Role } from '../../auth/roles.js';
+import type { Logger } from '../../ops/logger.js';
 import { FileLock } from './file-lock.js';
-import { soleLeadership, type Leadership } from './leadership.js';
+import { soleLeadership, type Leadership } from '../leadership.js';
 import { SqliteDatabase } from './sqlite-database.js';
-import { patternToRegExp } from '../auth/room-pattern.js';
+import { patternToRegExp } from '../../auth/room-pattern.js';
 import {
   StoreUnavailableError,
   type Collaborator,
@@ -20,107 +20,9 @@ import {
   type Store,
   type StoredEvent,
   type StoredRoom,
-} from './store.js';
-
-interface EventRow {
-  id: number;
-  type: string;
-  ts: number;
-  user_id: string | null;
-  data: string;
-}
-interface RevisionRow {
-  id: number;
-  label: string;
-  ts: number;
-  user_id: string | null;
-  size: number;
-}
-const toEvent = (r: EventRow): StoredEvent => ({
-  id: r.id,
-  type: r.type,
-  ts: r.ts,
-  user: r.user_id,
-  data: JSON.parse(r.data) as unknown,
-});
-const toRevision = (r: RevisionRow): RevisionInfo => ({
-  id: r.id,
-  label: r.label,
-  ts: r.ts,
-  user: r.user_id,
-  size: r.size,
-});
-const toRoomInfo = (r: { name: string; created_at: number; updated_at: number; last_seq: number }): RoomInfo => ({
-  name: r.name,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-  lastSeq: r.last_seq,
-});
-
-const MIGRATIONS: string[] = [
-  `CREATE TABLE rooms (
-     name TEXT PRIMARY KEY,
-     created_at INTEGER NOT NULL,
-     updated_at INTEGER NOT NULL,
-     last_seq INTEGER NOT NULL DEFAULT 0
-   );
-   CREATE TABLE updates (
-     room TEXT NOT NULL,
-     seq INTEGER NOT NULL,
-     data BLOB NOT NULL,
-     ts INTEGER NOT NULL,
-     PRIMARY KEY (room, seq)
-   ) WITHOUT ROWID;
-   CREATE TABLE snapshots (
-     room TEXT PRIMARY KEY,
-     upto_seq INTEGER NOT NULL,
-     state BLOB NOT NULL,
-     ts INTEGER NOT NULL
-   );`,
-  `CREATE TABLE collaborators (
-     room TEXT NOT NULL,
-     user_id TEXT NOT NULL,
-     role TEXT NOT NULL CHECK (role IN ('owner', 'editor', 'viewer')),
-     PRIMARY KEY (room, user_id)
-   ) WITHOUT ROWID;`,
-  `CREATE TABLE events (
-     room TEXT NOT NULL,
-     id INTEGER NOT NULL,
-     type TEXT NOT NULL,
-     ts INTEGER NOT NULL,
-     user_id TEXT,
-     data TEXT NOT NULL,
-     idempotency_key TEXT,
-     PRIMARY KEY (room, id)
-   ) WITHOUT ROWID;
-   CREATE UNIQUE INDEX events_idempotency ON events (room, idempotency_key) WHERE idempotency_key IS NOT NULL;
-   CREATE TABLE revisions (
-     room TEXT NOT NULL,
-     id INTEGER NOT NULL,
-     label TEXT NOT NULL,
-     ts INTEGER NOT NULL,
-     user_id TEXT,
-     state BLOB NOT NULL,
-     PRIMARY KEY (room, id)
-   ) WITHOUT ROWID;`,
-  // Appends land here first: rowid order puts every append of a commit on the same last page, where
-  // the per-room \`updates\` table would dirty (and write to the WAL) one page per room per commit.
-  `CREATE TABLE update_log (
-     id INTEGER PRIMARY KEY,
-     room TEXT NOT NULL,
-     seq INTEGER NOT NULL,
-     data BLOB NOT NULL,
-     ts INTEGER NOT NULL
-   );`,
-  // One row rewritten by readiness checks while commits are failing, to see whether writing works again.
-  `CREATE TABLE health_probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL);`,
-  // Highest event id deleted by retention: later ids keep growing past it, and readers behind it are told.
-  `ALTER TABLE rooms ADD COLUMN events_pruned_upto INTEGER NOT NULL DEFAULT 0;`,
-  // A store-wide order of events for delivery cursors (webhooks), and the cursors themselves.
-  `ALTER TABLE events ADD COLUMN position INTEGER;
-   CREATE INDEX events_position ON events (position) WHERE position IS NOT NULL;
-   CREATE TABLE cursors (name TEXT PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID;`,
-];
+} from '../store.js';
+import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+import { toEvent, toRevision, toRoomInfo, type EventRow, type RevisionRow } from '../sql-rows.js';
 
 /** A write waiting for the next group commit; `run` executes its statements inside the transaction. */
 interface QueuedWrite {
@@ -480,12 +382,12 @@ export class SqliteStore implements Store {
 
   private migrate(): void {
     const version = Number(this.db.pragmaValue('user_version'));
-    if (version > MIGRATIONS.length) {
-      throw new Error(`database schema version ${version} is newer than this Tandem (${MIGRATIONS.length})`);
+    if (version > SQLITE_MIGRATIONS.length) {
+      throw new Error(`database schema version ${version} is newer than this Tandem (${SQLITE_MIGRATIONS.length})`);
     }
-    for (let v = version; v < MIGRATIONS.length; v++) {
+    for (let v = version; v < SQLITE_MIGRATIONS.length; v++) {
       this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[v]!);
+        this.db.exec(SQLITE_MIGRATIONS[v]!);
         this.db.exec(`PRAGMA user_version = ${v + 1}`);
       })();
     }
@@ -681,7 +583,7 @@ export class SqliteStore implements Store {
         if (existing) return { event: toEvent(existing), duplicate: true };
       }
       const id = this.stmts.nextEventId.get(room, room)!.next;
-      const row: EventRow = { id, type: event.type, ts: Date.now(), user_id: event.user, data };
+      const row = { id, type: event.type, ts: Date.now(), user_id: event.user, data } satisfies EventRow;
       // Assigned inside the commit, one process per file: position order is commit order.
       const position = ++this.eventPosition;
       this.stmts.insertEvent.run(
