@@ -115,14 +115,15 @@ export async function buildApp(deps: HttpDeps): Promise<App> {
 
   // Before any route: each route's declared access is checked as it is added, and enforced per request.
   enforceDeclaredAccess(app, deps);
-  healthRoutes(app, deps);
-  roomRoutes(app, deps);
-  contentRoutes(app, deps);
-  eventRoutes(app, deps);
-  eventStreamRoute(app, deps);
-  revisionRoutes(app, deps);
-  collaboratorRoutes(app, deps);
-  syncFallbackRoutes(app, deps);
+  // Each route file is a plugin given only the services it uses (its *Deps type).
+  await app.register(healthRoutes, deps);
+  await app.register(roomRoutes, deps);
+  await app.register(contentRoutes, deps);
+  await app.register(eventRoutes, deps);
+  await app.register(eventStreamRoute, deps);
+  await app.register(revisionRoutes, deps);
+  await app.register(collaboratorRoutes, deps);
+  await app.register(syncFallbackRoutes, deps);
   if (deps.config.staticDir) await staticAppRoutes(app, deps.config.staticDir);
   return app;
 }

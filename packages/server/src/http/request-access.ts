@@ -12,7 +12,10 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * Establishes the caller for a REST request. With cookie auth, writes must also come from an allowed
  * Origin (CSRF), exactly like cookie-authenticated WebSockets.
  */
-export async function authenticate(request: FastifyRequest, deps: HttpDeps): Promise<Principal> {
+export async function authenticate(
+  request: FastifyRequest,
+  deps: Pick<HttpDeps, 'authenticator' | 'config'>,
+): Promise<Principal> {
   if (deps.authenticator.usesCookies && !SAFE_METHODS.has(request.method)) {
     if (!originAllowed(request.raw, deps.config.corsOrigin)) {
       throw new TandemError('origin_not_allowed', 'this Origin may not make cookie-authenticated changes');
@@ -24,7 +27,7 @@ export async function authenticate(request: FastifyRequest, deps: HttpDeps): Pro
 /** Authenticates, then requires at least `needed` in `room`: always before anything about the room is read. */
 export async function authorize(
   request: FastifyRequest,
-  deps: HttpDeps,
+  deps: Pick<HttpDeps, 'authenticator' | 'config' | 'access'>,
   room: string,
   needed: Role,
 ): Promise<{ principal: Principal; role: Role }> {
@@ -33,7 +36,7 @@ export async function authorize(
 }
 
 /** The room's stored info; a room loaded but never written counts too. 404 otherwise. */
-export async function requireRoom(deps: HttpDeps, room: string): Promise<RoomInfo> {
+export async function requireRoom(deps: Pick<HttpDeps, 'store' | 'registry'>, room: string): Promise<RoomInfo> {
   const info = await deps.store.getRoomInfo(room);
   if (info) return info;
   if (deps.registry.get(room)) return { name: room, createdAt: Date.now(), updatedAt: Date.now(), lastSeq: 0 };

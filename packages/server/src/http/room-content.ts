@@ -45,7 +45,7 @@ export interface WriteAccess {
  * new version. The creator of a new room becomes its owner, as over a socket.
  */
 export async function writeRoom(
-  deps: HttpDeps,
+  deps: Pick<HttpDeps, 'registry' | 'access'>,
   { principal, role }: WriteAccess,
   room: string,
   expected: string | undefined,

@@ -44,7 +44,10 @@ const DESCRIBED: Record<RouteAccess, string> = {
  * Registers the access check: every `/v1/` route must declare its access (refused at startup
  * otherwise), the OpenAPI description says it, and a preHandler enforces it before the handler runs.
  */
-export function enforceDeclaredAccess(app: App, deps: HttpDeps): void {
+export function enforceDeclaredAccess(
+  app: App,
+  deps: Pick<HttpDeps, 'authenticator' | 'config' | 'access' | 'writeLimiter'>,
+): void {
   app.decorateRequest('caller', null);
   app.addHook('onRoute', (route) => {
     if (!route.url.startsWith('/v1/')) return;

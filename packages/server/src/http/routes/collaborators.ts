@@ -1,12 +1,16 @@
 import { z } from 'zod';
 import { ROLES } from '../../auth/roles.js';
 import { TandemError } from '../../errors.js';
-import type { App, HttpDeps } from '../http-deps.js';
+import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
+import type { HttpDeps } from '../http-deps.js';
 import { roomParam, userParam } from '../route-params.js';
 const collaborator = z.object({ user: z.string(), role: z.enum(ROLES) });
 
 /** Owner-only management of a room's collaborators; changes apply to live sessions at once. */
-export function collaboratorRoutes(app: App, deps: HttpDeps): void {
+/** The services collaboratorRoutes use: nothing else reaches them. */
+export type CollaboratorRoutesDeps = Pick<HttpDeps, 'access' | 'store'>;
+
+export const collaboratorRoutes: FastifyPluginCallbackZod<CollaboratorRoutesDeps> = (app, deps, done) => {
   app.get(
     '/v1/rooms/:room/collaborators',
     {
@@ -63,4 +67,5 @@ export function collaboratorRoutes(app: App, deps: HttpDeps): void {
       return reply.status(204).send();
     },
   );
-}
+  done();
+};

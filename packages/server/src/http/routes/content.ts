@@ -3,7 +3,8 @@ import * as Y from 'yjs';
 import { TandemError } from '../../errors.js';
 import { applyTextOps, importJson, replaceText, type TextOp } from '../../rooms/doc-edit.js';
 import { checkUpdate } from '../../yjs/update-check.js';
-import type { App, HttpDeps } from '../http-deps.js';
+import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
+import type { HttpDeps } from '../http-deps.js';
 import { roomCaller } from '../route-access.js';
 import { requireRoom } from '../request-access.js';
 import { expectedVersion, fieldParam, roomParam } from '../route-params.js';
@@ -17,7 +18,10 @@ const textOp = z.union([
   z.object({ insert: z.string().min(1), attributes: z.record(z.string(), z.unknown()).optional() }).strict(),
 ]);
 
-export function contentRoutes(app: App, deps: HttpDeps): void {
+/** The services contentRoutes use: nothing else reaches them. */
+export type ContentRoutesDeps = Pick<HttpDeps, 'config' | 'registry' | 'store' | 'access'>;
+
+export const contentRoutes: FastifyPluginCallbackZod<ContentRoutesDeps> = (app, deps, done) => {
   app.get(
     '/v1/rooms/:room/content',
     {
@@ -120,7 +124,8 @@ export function contentRoutes(app: App, deps: HttpDeps): void {
       });
     },
   );
-}
+  done();
+};
 
 function yjsBody(body: unknown): Uint8Array {
   if (Buffer.isBuffer(body)) return new Uint8Array(body);

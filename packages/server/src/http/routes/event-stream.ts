@@ -3,7 +3,8 @@ import { TandemError } from '../../errors.js';
 import { toEnvelope, type EventEnvelope } from '../../events/event-service.js';
 import { clientAddress } from '../../transport/client-address.js';
 import { onExpiry } from '../../transport/expiry-timer.js';
-import type { App, HttpDeps } from '../http-deps.js';
+import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
+import type { HttpDeps } from '../http-deps.js';
 import { roomCaller } from '../route-access.js';
 import { requireRoom } from '../request-access.js';
 import { writeEventStreamHead } from '../event-stream-head.js';
@@ -22,7 +23,13 @@ const BACKLOG_PAGE = 500;
  * like a socket: it counts against the per-address limit, ends when the token expires (error event
  * `unauthenticated`) and when the caller's access to the room is removed (`forbidden`).
  */
-export function eventStreamRoute(app: App, deps: HttpDeps): void {
+/** The services eventStreamRoute use: nothing else reaches them. */
+export type EventStreamRouteDeps = Pick<
+  HttpDeps,
+  'access' | 'addresses' | 'config' | 'events' | 'metrics' | 'sseStreams' | 'store' | 'registry'
+>;
+
+export const eventStreamRoute: FastifyPluginCallbackZod<EventStreamRouteDeps> = (app, deps, done) => {
   app.get(
     '/v1/rooms/:room/events/stream',
     {
@@ -121,4 +128,5 @@ export function eventStreamRoute(app: App, deps: HttpDeps): void {
       for (const e of buffered.splice(0)) write(e);
     },
   );
-}
+  done();
+};

@@ -7,7 +7,8 @@ import {
   EVENT_TYPE_RULE,
   RESERVED_EVENT_PREFIX,
 } from '../../events/event-rules.js';
-import type { App, HttpDeps } from '../http-deps.js';
+import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
+import type { HttpDeps } from '../http-deps.js';
 import { roomCaller } from '../route-access.js';
 import { requireRoom } from '../request-access.js';
 import { roomParam } from '../route-params.js';
@@ -26,7 +27,10 @@ const eventType = z
   .refine((t) => !t.startsWith(RESERVED_EVENT_PREFIX), { message: 'the collab. prefix is reserved for server events' });
 const eventBody = z.object({ type: eventType, data: z.unknown().optional() });
 
-export function eventRoutes(app: App, deps: HttpDeps): void {
+/** The services eventRoutes use: nothing else reaches them. */
+export type EventRoutesDeps = Pick<HttpDeps, 'events' | 'registry' | 'store'>;
+
+export const eventRoutes: FastifyPluginCallbackZod<EventRoutesDeps> = (app, deps, done) => {
   app.post(
     '/v1/rooms/:room/events',
     {
@@ -125,4 +129,5 @@ export function eventRoutes(app: App, deps: HttpDeps): void {
       return reply.status(202).send({ event, delivered });
     },
   );
-}
+  done();
+};

@@ -1,5 +1,6 @@
 import { StoreUnavailableError } from '../../storage/store.js';
-import type { App, HttpDeps } from '../http-deps.js';
+import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
+import type { HttpDeps } from '../http-deps.js';
 
 const hidden = { schema: { hide: true } };
 /**
@@ -11,7 +12,10 @@ export const READY_DEADLINE_MS = 2_000;
 
 class ReadyDeadlineError extends Error {}
 
-export function healthRoutes(app: App, deps: HttpDeps): void {
+/** The services healthRoutes use: nothing else reaches them. */
+export type HealthRoutesDeps = Pick<HttpDeps, 'busState' | 'isDraining' | 'metrics' | 'registry' | 'store'>;
+
+export const healthRoutes: FastifyPluginCallbackZod<HealthRoutesDeps> = (app, deps, done) => {
   app.get('/healthz', hidden, async () => ({ status: 'ok' }));
 
   app.get('/readyz', hidden, async (request, reply) => {
@@ -51,4 +55,5 @@ export function healthRoutes(app: App, deps: HttpDeps): void {
     deps.metrics.roomsWithDocument.set(deps.registry.loadedRooms().filter((room) => room.hasLiveDoc).length);
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
-}
+  done();
+};

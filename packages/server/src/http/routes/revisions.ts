@@ -2,7 +2,8 @@ import { z } from 'zod';
 import * as Y from 'yjs';
 import { TandemError } from '../../errors.js';
 import { replaceContent } from '../../rooms/doc-edit.js';
-import type { App, HttpDeps } from '../http-deps.js';
+import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
+import type { HttpDeps } from '../http-deps.js';
 import { roomCaller } from '../route-access.js';
 import { requireRoom } from '../request-access.js';
 import { renderDoc, renderQuery, writeRoom } from '../room-content.js';
@@ -17,7 +18,10 @@ const revisionInfo = z.object({
 });
 const revisionParams = z.object({ room: roomParam, id: z.coerce.number().int().min(1) });
 
-export function revisionRoutes(app: App, deps: HttpDeps): void {
+/** The services revisionRoutes use: nothing else reaches them. */
+export type RevisionRoutesDeps = Pick<HttpDeps, 'registry' | 'revisions' | 'store' | 'access'>;
+
+export const revisionRoutes: FastifyPluginCallbackZod<RevisionRoutesDeps> = (app, deps, done) => {
   app.post(
     '/v1/rooms/:room/revisions',
     {
@@ -103,4 +107,5 @@ export function revisionRoutes(app: App, deps: HttpDeps): void {
       return { version, backupRevision: backup! };
     },
   );
-}
+  done();
+};

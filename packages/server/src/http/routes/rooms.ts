@@ -1,14 +1,18 @@
 import { z } from 'zod';
 import { docVersion } from '../../rooms/doc-view.js';
 import * as Y from 'yjs';
-import type { App, HttpDeps } from '../http-deps.js';
+import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
+import type { HttpDeps } from '../http-deps.js';
 import { callerOf } from '../route-access.js';
 import { requireRoom } from '../request-access.js';
 import { roomParam } from '../route-params.js';
 
 const roomSummary = z.object({ name: z.string(), createdAt: z.number(), updatedAt: z.number() });
 
-export function roomRoutes(app: App, deps: HttpDeps): void {
+/** The services roomRoutes use: nothing else reaches them. */
+export type RoomRoutesDeps = Pick<HttpDeps, 'access' | 'registry' | 'store'>;
+
+export const roomRoutes: FastifyPluginCallbackZod<RoomRoutesDeps> = (app, deps, done) => {
   app.get(
     '/v1/rooms',
     {
@@ -108,4 +112,5 @@ export function roomRoutes(app: App, deps: HttpDeps): void {
       return { presence: loaded?.presenceStates() ?? [] };
     },
   );
-}
+  done();
+};

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { TandemError, toTandemError } from '../../errors.js';
 import { sessionClosedBody } from '../../transport/http-peer.js';
 import { SESSION_ID } from '../../transport/http-sync.js';
-import type { App, HttpDeps } from '../http-deps.js';
+import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
+import type { HttpDeps } from '../http-deps.js';
 import { authenticate } from '../request-access.js';
 import { writeEventStreamHead } from '../event-stream-head.js';
 import { roomParam } from '../route-params.js';
@@ -20,7 +21,7 @@ const sessionQuery = z.object({
  * Answers a refusal with its close code too: a fallback client treats it exactly as the socket close
  * it stands for (reconnect, refresh the token, or give up).
  */
-function refuse(reply: FastifyReply, deps: HttpDeps, err: unknown): FastifyReply {
+function refuse(reply: FastifyReply, deps: Pick<HttpDeps, 'logger' | 'metrics'>, err: unknown): FastifyReply {
   const error = toTandemError(err, deps.logger);
   deps.metrics.refusals.inc({ reason: error.code });
   return reply.status(error.status).send(sessionClosedBody(error));
@@ -30,7 +31,13 @@ function refuse(reply: FastifyReply, deps: HttpDeps, err: unknown): FastifyReply
  * The HTTP fallback transport (see transport/http-sync.ts): `GET /v1/sync/:room/stream` receives,
  * `POST /v1/sync/:room/messages` sends (and polls). Room names with `/` are percent-encoded here.
  */
-export function syncFallbackRoutes(app: App, deps: HttpDeps): void {
+/** The services syncFallbackRoutes use: nothing else reaches them. */
+export type SyncFallbackRoutesDeps = Pick<
+  HttpDeps,
+  'authenticator' | 'config' | 'logger' | 'metrics' | 'sseStreams' | 'httpSync'
+>;
+
+export const syncFallbackRoutes: FastifyPluginCallbackZod<SyncFallbackRoutesDeps> = (app, deps, done) => {
   const { httpSync } = deps;
   const maxMessageChars = Math.ceil(deps.config.maxMessageBytes / 3) * 4;
 
@@ -117,4 +124,5 @@ export function syncFallbackRoutes(app: App, deps: HttpDeps): void {
       }
     },
   );
-}
+  done();
+};
