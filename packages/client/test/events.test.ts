@@ -1,5 +1,5 @@
 import type { EventEnvelope } from '@tandem/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TandemServer } from '../../server/src/server.js';
 import { api, devUser } from '../../server/test/support/auth.js';
 import { eventually } from '../../server/test/support/eventually.js';
@@ -9,14 +9,8 @@ import { provider } from './support.js';
 
 describe('TandemProvider events', () => {
   let server: TandemServer;
-  const providers: TandemProvider[] = [];
-  afterEach(async () => {
-    for (const p of providers.splice(0)) p.destroy();
-    await server?.drain();
-  });
   const open = (room: string, user: string, options: Parameters<typeof provider>[2] = {}): TandemProvider => {
     const p = provider(server.syncUrl, room, { params: { user }, ...options });
-    providers.push(p);
     return p;
   };
   const collect = (p: TandemProvider, type = '*'): EventEnvelope[] => {

@@ -1,10 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { TandemServer } from '../../server/src/server.js';
 import { ControllableStore } from '../../server/test/support/controllable-store.js';
 import { eventually } from '../../server/test/support/eventually.js';
 import { startTestServer } from '../../server/test/support/server.js';
-import type { TandemProvider } from '../src/index.js';
 import { provider } from './support.js';
 
 /** Stands in for y-indexeddb (IndexedDB does not exist in Node): a promise the test resolves. */
@@ -15,11 +14,6 @@ function localStore(): { whenSynced: Promise<void>; loaded: () => void } {
 
 describe('local persistence', () => {
   let server: TandemServer;
-  const providers: TandemProvider[] = [];
-  afterEach(async () => {
-    for (const p of providers.splice(0)) p.destroy();
-    await server?.drain();
-  });
 
   it('is not saved while the local store loads, and saved once what it loaded is acknowledged', async () => {
     const store = new ControllableStore();
@@ -27,7 +21,6 @@ describe('local persistence', () => {
     const doc = new Y.Doc();
     const local = localStore();
     const p = provider(server.syncUrl, 'offline-edits', { doc, localPersistence: local });
-    providers.push(p);
     await eventually(() => expect(p.status).toBe('live'));
     expect(p.saveState).toBe('saving'); // nothing typed, but edits from before a reload may be on their way
     // The local store applies what was typed before the reload (as y-indexeddb does, with itself as origin).
@@ -50,7 +43,6 @@ describe('local persistence', () => {
     const doc = new Y.Doc();
     doc.getText('t').insert(0, 'already in the doc');
     const p = provider(server.syncUrl, 'preloaded', { doc, localPersistence: { whenSynced: Promise.resolve() } });
-    providers.push(p);
     expect(p.saveState).not.toBe('saved');
     await p.whenSaved();
     expect(server.registry.get('preloaded')!.doc.getText('t').toString()).toBe('already in the doc');

@@ -1,5 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
+import { afterThisTest } from '../../server/test/support/cleanup.js';
 
 /**
  * A reverse proxy in front of a test server that behaves like the networks the HTTP fallback is for:
@@ -25,9 +26,11 @@ export class NetworkProxy {
     );
   }
 
+  /** Inside a test, closed when the test finishes. */
   static async start(targetPort: number): Promise<NetworkProxy> {
     const proxy = new NetworkProxy(targetPort);
     await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
+    afterThisTest(() => proxy.close());
     return proxy;
   }
 

@@ -6,7 +6,7 @@ import {
   encodeSyncUpdate,
   type Message,
 } from '@tandem/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import type { TandemServer } from '../src/server.js';
@@ -45,18 +45,11 @@ function textUpdate(text: string): Uint8Array {
 
 describe('HTTP sync transport (server)', () => {
   let server: TandemServer | null = null;
-  const streams: SseClient[] = [];
-  afterEach(async () => {
-    for (const s of streams.splice(0)) s.close();
-    await server?.drain();
-    server = null;
-  });
   const stream = (room: string, session: string, headers: Record<string, string> = {}): SseClient => {
     const s = new SseClient(
       `${server!.httpUrl}/v1/sync/${encodeURIComponent(room)}/stream?session=${session}`,
       headers,
     );
-    streams.push(s);
     return s;
   };
   const post = (room: string, session: string, body: object, authToken?: string) =>

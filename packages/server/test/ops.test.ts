@@ -1,6 +1,6 @@
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TandemServer } from '../src/server.js';
 import { ControllableStore } from './support/controllable-store.js';
 import { eventually } from './support/eventually.js';
@@ -28,9 +28,6 @@ function parsePrometheus(text: string): Map<string, number> {
 
 describe('operations endpoints', () => {
   let server: TandemServer;
-  afterEach(async () => {
-    await server?.drain();
-  });
 
   it('/metrics reports how far rooms batch, sampled from the load while rooms are loaded', async () => {
     const scale = async () =>

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TandemServer } from '../src/server.js';
 import { api, SECRET, token } from './support/auth.js';
 import { eventually } from './support/eventually.js';
@@ -7,14 +7,8 @@ import { SseClient } from './support/sse.js';
 
 describe('REST and SSE hardening', () => {
   let server: TandemServer;
-  const streams: SseClient[] = [];
-  afterEach(async () => {
-    for (const s of streams.splice(0)) s.close();
-    await server?.drain();
-  });
   const stream = (path: string, headers: Record<string, string> = {}): SseClient => {
     const s = new SseClient(`${server.httpUrl}${path}`, headers);
-    streams.push(s);
     return s;
   };
   const bearer = (t: string): Record<string, string> => ({ authorization: `Bearer ${t}` });

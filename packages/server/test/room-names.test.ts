@@ -1,18 +1,13 @@
 import { request } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TandemServer } from '../src/server.js';
 import { api } from './support/auth.js';
 import { eventually } from './support/eventually.js';
 import { startTestServer } from './support/server.js';
-import { connectPeer, type TestPeer } from './support/test-peer.js';
+import { connectPeer } from './support/test-peer.js';
 
 describe('room names', () => {
   let server: TandemServer;
-  const peers: TestPeer[] = [];
-  afterEach(async () => {
-    for (const p of peers.splice(0)) p.terminate();
-    await server?.drain();
-  });
 
   it('the whole documented range (256 chars, with /) works over a socket and every REST route', async () => {
     server = await startTestServer();
@@ -20,7 +15,6 @@ describe('room names', () => {
     expect(name).toHaveLength(256);
     const path = `/v1/rooms/${encodeURIComponent(name)}`;
     const peer = await connectPeer(`${server.syncUrl}/${name}`);
-    peers.push(peer);
     peer.doc.getText('t').insert(0, 'long');
     await eventually(() => expect(peer.acked).toBe(peer.sent));
     expect((await api(server.httpUrl, 'GET', `${path}/content?format=text&field=t`)).body).toBe('long');

@@ -1,3 +1,5 @@
+import { afterThisTest } from './cleanup.js';
+
 /** A minimal SSE reader over fetch: collects parsed events until closed. */
 export class SseClient {
   readonly events: { id: string; event: string; data: unknown }[] = [];
@@ -7,6 +9,7 @@ export class SseClient {
 
   constructor(url: string, headers: Record<string, string> = {}) {
     this.done = this.run(url, headers).catch(() => undefined);
+    afterThisTest(() => this.close());
   }
 
   close(): void {

@@ -1,3 +1,4 @@
+import { afterThisTest } from './cleanup.js';
 import {
   decodeMessage,
   encodeAwareness,
@@ -150,8 +151,10 @@ export class TestPeer {
   };
 }
 
+/** A connected peer; inside a test it is cut off when the test finishes. */
 export async function connectPeer(url: string, options?: TestPeerOptions): Promise<TestPeer> {
   const peer = new TestPeer(url, options);
+  afterThisTest(() => peer.terminate());
   await peer.opened;
   return peer;
 }
