@@ -24,6 +24,7 @@ import type { Store } from './storage/store.js';
 import { LocalBus, type Bus } from './bus/bus.js';
 import { RedisBus } from './bus/redis-bus.js';
 import { ClusterSync } from './rooms/cluster-sync.js';
+import { Shutdown } from './shutdown.js';
 import { AddressCounter } from './transport/client-address.js';
 import { HttpSyncEndpoint } from './transport/http-sync.js';
 import { SyncEndpoint } from './transport/websocket.js';
@@ -104,7 +105,9 @@ export async function whenStoreReady(store: Store): Promise<Store> {
 
 export async function startServer(config: Config, deps: ServerDeps = {}): Promise<TandemServer> {
   const logger = deps.logger ?? silentLogger();
+  const shutdown = new Shutdown();
   const store = await whenStoreReady(deps.store ?? createStore(config, logger));
+  shutdown.onClose('storage', () => store.close());
   const extensionList = [...(deps.extensions ?? [])];
   if (config.loadUrl) {
     extensionList.push(
@@ -123,6 +126,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     config.roomUpdatedDebounceMs,
     config.maxDocumentBytes,
   );
+  shutdown.onClose('services', () => extensions.close());
   const authenticator = extensions.wrap(deps.authenticator ?? createAuthenticator(config));
   const access = new RoomAccess(store, authenticator.open);
   const metrics = new Metrics({ processMetrics: deps.processMetrics });
@@ -145,6 +149,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     },
     metrics,
   );
+  shutdown.onClose('rooms', () => registry.closeAll());
   const events = new EventService(store, registry, logger.child({ module: 'events' }), {
     roomUpdatedDebounceMs: config.roomUpdatedDebounceMs,
     retention: config.eventRetention,
@@ -156,6 +161,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     logger.child({ module: 'revisions' }),
     config.revisionIntervalMs,
   );
+  shutdown.onClose('services', () => events.close());
+  shutdown.onClose('services', () => revisions.stop());
   registry.docChanged.subscribe((room) => {
     events.roomChanged(room);
     revisions.markChanged(room);
@@ -177,6 +184,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       : new ClusterSync(registry, store, bus, events, access, logger.child({ module: 'cluster' }), {
           checkIntervalMs: config.busCheckMs,
         });
+  shutdown.onClose('background', () => bus.close());
+  shutdown.onClose('background', () => cluster?.close());
   registry.stored.subscribe((room, seq, update) => {
     extensions.stored(room, seq);
     cluster?.stored(room, seq, update);
@@ -209,6 +218,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     );
     events.subscribe(webhooks.notify, { includeRemote: true });
     await webhooks.start();
+    // Deliveries cut short are sent again from the stored cursor after the next start.
+    shutdown.onClose('background', () => webhooks?.stop());
   }
   const sseStreams = new Set<ServerResponse>();
   const addresses = new AddressCounter(config.maxConnectionsPerIp);
@@ -228,6 +239,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       trustProxy: config.trustProxy,
     },
   );
+  shutdown.onClose('services', () => httpSync.close());
   const app = await buildApp({
     config,
     logger,
@@ -258,11 +270,25 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       ...sessionLimits,
     },
   );
+  shutdown.onClose('services', () => sync.close());
 
   const openSockets = new Set<Socket>();
   app.server.on('connection', (socket: Socket) => {
     openSockets.add(socket);
     socket.once('close', () => openSockets.delete(socket));
+  });
+  shutdown.onClose('http', async () => {
+    // app.close() waits for every connection to end, and once the server stops listening Node no longer
+    // times out half-sent requests: one client trickling a request in would hold the drain forever.
+    const forceClose = setTimeout(() => {
+      for (const socket of openSockets) socket.destroy();
+    }, CLOSE_GRACE_MS);
+    await app.close();
+    clearTimeout(forceClose);
+  });
+  // Registered after the server's own close, so it runs first: event streams end before it waits.
+  shutdown.onClose('http', () => {
+    for (const res of sseStreams) res.end();
   });
   // Fastify's own "Server listening" line would come before what the CLI prints first (the demo's URL).
   const level = app.log.level;
@@ -286,25 +312,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     clean = (await registry.flushAll(Math.max(0, deadline - Date.now()))) && clean;
     // Pending onChange hooks (autosaves) run now, while the rooms can still be read.
     await extensions.flush();
-    extensions.close();
-    sync.close();
-    httpSync.close();
-    revisions.stop();
-    events.close();
-    for (const res of sseStreams) res.end();
-    registry.closeAll();
-    // app.close() waits for every connection to end, and once the server stops listening Node no longer
-    // times out half-sent requests: one client trickling a request in would hold the drain forever.
-    const forceClose = setTimeout(() => {
-      for (const socket of openSockets) socket.destroy();
-    }, CLOSE_GRACE_MS);
-    await app.close();
-    clearTimeout(forceClose);
-    // Deliveries cut short are sent again from the stored cursor after the next start.
-    await webhooks?.stop();
-    cluster?.close();
-    await bus.close();
-    await store.close();
+    // Then everything stops in the order each service registered for (see shutdown.ts).
+    await shutdown.run();
     logger.info({ clean }, 'drained');
     return { clean };
   };
