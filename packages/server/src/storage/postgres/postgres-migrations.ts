@@ -1,3 +1,5 @@
+import type pg from 'pg';
+
 /**
  * PostgreSQL schema, one entry per version; applied in order, each in its own transaction, and recorded
  * in `tandem_migrations`. Never edit an entry that has shipped: add one.
@@ -60,3 +62,46 @@ export const POSTGRES_MIGRATIONS: string[] = [
    CREATE TABLE cursors (name text PRIMARY KEY, position bigint NOT NULL);
    CREATE TABLE health_probe (id integer PRIMARY KEY, at bigint NOT NULL);`,
 ];
+
+// Arbitrary, fixed: only Tandem's migrations take this advisory lock.
+const MIGRATION_LOCK = 7_381_229;
+
+/** Versioned, idempotent migrations, under an advisory lock so instances starting together take turns. */
+export async function migratePostgres(pool: pg.Pool, schema: string): Promise<void> {
+  const client = await pool.connect();
+  try {
+    // Even CREATE SCHEMA IF NOT EXISTS races with itself: everything happens under the lock.
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      await client.query(
+        'CREATE TABLE IF NOT EXISTS tandem_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)',
+      );
+      const { rows } = await client.query<{ version: number }>(
+        'SELECT COALESCE(MAX(version), 0) AS version FROM tandem_migrations',
+      );
+      const current = rows[0]!.version;
+      if (current > POSTGRES_MIGRATIONS.length) {
+        throw new Error(`database schema version ${current} is newer than this Tandem (${POSTGRES_MIGRATIONS.length})`);
+      }
+      for (let v = current; v < POSTGRES_MIGRATIONS.length; v++) {
+        await client.query('BEGIN');
+        try {
+          await client.query(POSTGRES_MIGRATIONS[v]!);
+          await client.query('INSERT INTO tandem_migrations (version, applied_at) VALUES ($1, $2)', [
+            v + 1,
+            Date.now(),
+          ]);
+          await client.query('COMMIT');
+        } catch (err) {
+          await client.query('ROLLBACK');
+          throw err;
+        }
+      }
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    }
+  } finally {
+    client.release();
+  }
+}

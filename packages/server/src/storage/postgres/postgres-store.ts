@@ -2,8 +2,8 @@ import pg from 'pg';
 import type { Role } from '../../auth/roles.js';
 import { patternToRegExp } from '../../auth/room-pattern.js';
 import type { Logger } from '../../ops/logger.js';
-import type { Lease, Leadership } from '../leadership.js';
-import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
+import { PostgresLeases } from './postgres-leases.js';
+import { migratePostgres } from './postgres-migrations.js';
 import {
   dumpNeedsRoomInfo,
   RoomExistsError,
@@ -56,10 +56,6 @@ interface QueuedWrite {
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-/** How often a lease's connection is checked (a dead one passes the lease on when PostgreSQL notices). */
-const LEASE_PING_MS = 10_000;
-// Arbitrary, fixed: only Tandem's migrations take this advisory lock.
-const MIGRATION_LOCK = 7_381_229;
 
 /**
  * The Store on PostgreSQL, for production and for several instances sharing rooms. Writes are
@@ -70,7 +66,7 @@ const MIGRATION_LOCK = 7_381_229;
  * Compaction takes a per-room advisory lock, so two instances never compact one room at once, and
  * deletes only what the snapshot covers.
  */
-export class PostgresStore implements Store, Leadership {
+export class PostgresStore implements Store {
   private readonly pool: pg.Pool;
   private readonly ready: Promise<void>;
   private queue: QueuedWrite[] = [];
@@ -79,10 +75,8 @@ export class PostgresStore implements Store, Leadership {
   private closed = false;
   private commitFailure: unknown = null;
   private readonly schema: string;
-  /** A connection kept from a lease attempt that found the lease taken (see tryAcquire). */
-  private leaseCandidate: pg.Client | null = null;
-  /** Instances sharing the database take turns by advisory-lock leases (tryAcquire). */
-  readonly leadership: Leadership = this;
+  /** Instances sharing the schema take turns by advisory-lock leases. */
+  readonly leadership: PostgresLeases;
 
   constructor(private readonly options: PostgresStoreOptions) {
     this.schema = options.schema ?? 'public';
@@ -104,7 +98,16 @@ export class PostgresStore implements Store, Leadership {
     this.pool.on('connect', (client) => {
       client.on('error', (err) => this.options.logger?.warn({ err }, 'PostgreSQL connection failed'));
     });
-    this.ready = this.migrate();
+    this.ready = migratePostgres(this.pool, this.schema);
+    this.leadership = new PostgresLeases(
+      {
+        connectionString: options.connectionString,
+        schema: this.schema,
+        connectionTimeoutMs: options.connectionTimeoutMs,
+        applicationName: options.applicationName,
+      },
+      this.ready,
+    );
     // A store that cannot migrate fails its first use, not the process.
     this.ready.catch(() => undefined);
   }
@@ -112,48 +115,6 @@ export class PostgresStore implements Store, Leadership {
   /** Resolves once the schema is migrated (the server awaits it before listening). */
   whenReady(): Promise<void> {
     return this.ready;
-  }
-
-  /** Versioned, idempotent migrations, under an advisory lock so instances starting together take turns. */
-  private async migrate(): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      // Even CREATE SCHEMA IF NOT EXISTS races with itself: everything happens under the lock.
-      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
-      try {
-        await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
-        await client.query(
-          'CREATE TABLE IF NOT EXISTS tandem_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)',
-        );
-        const { rows } = await client.query<{ version: number }>(
-          'SELECT COALESCE(MAX(version), 0) AS version FROM tandem_migrations',
-        );
-        const current = rows[0]!.version;
-        if (current > POSTGRES_MIGRATIONS.length) {
-          throw new Error(
-            `database schema version ${current} is newer than this Tandem (${POSTGRES_MIGRATIONS.length})`,
-          );
-        }
-        for (let v = current; v < POSTGRES_MIGRATIONS.length; v++) {
-          await client.query('BEGIN');
-          try {
-            await client.query(POSTGRES_MIGRATIONS[v]!);
-            await client.query('INSERT INTO tandem_migrations (version, applied_at) VALUES ($1, $2)', [
-              v + 1,
-              Date.now(),
-            ]);
-            await client.query('COMMIT');
-          } catch (err) {
-            await client.query('ROLLBACK');
-            throw err;
-          }
-        }
-      } finally {
-        await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
-      }
-    } finally {
-      client.release();
-    }
   }
 
   private async read<T extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<T[]> {
@@ -752,75 +713,6 @@ export class PostgresStore implements Store, Leadership {
     return rows[0] ? { ...toRevision(rows[0]), state: new Uint8Array(rows[0].state) } : null;
   }
 
-  /**
-   * A lease is a session-level advisory lock (per schema and name) on a connection of its own, outside
-   * the pool: PostgreSQL releases it when that connection dies, so a crashed instance's lease passes
-   * on. The connection is pinged every LEASE_PING_MS; a failed ping ends the lease here as well.
-   */
-  async tryAcquire(name: string): Promise<Lease | null> {
-    await this.ready;
-    if (this.closed) return null;
-    // The connection of the last attempt, if the lease was taken then: asking again on it spares the
-    // database a new backend per attempt (every few seconds, per waiting instance).
-    let client = this.leaseCandidate;
-    this.leaseCandidate = null;
-    if (!client) {
-      const fresh = new pg.Client({
-        connectionString: this.options.connectionString,
-        connectionTimeoutMillis: this.options.connectionTimeoutMs ?? 5_000,
-        application_name: `${this.options.applicationName ?? 'tandem'}-lease`,
-        keepAlive: true,
-      });
-      // A waiting connection that dies is dropped; the next attempt opens another.
-      fresh.on('error', () => {
-        if (this.leaseCandidate === fresh) this.leaseCandidate = null;
-      });
-      try {
-        await fresh.connect();
-      } catch (err) {
-        await fresh.end().catch(() => undefined);
-        throw err;
-      }
-      client = fresh;
-    }
-    const key = `${this.schema}:${name}`;
-    let ok: boolean;
-    try {
-      ok = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [key])).rows[0]!.ok;
-    } catch (err) {
-      await client.end().catch(() => undefined);
-      throw err;
-    }
-    if (!ok) {
-      if (this.closed) await client.end().catch(() => undefined);
-      else this.leaseCandidate = client;
-      return null;
-    }
-    return this.leaseOn(client, key);
-  }
-
-  /** The lease held by `client`'s session: lost when the connection ends or a ping fails. */
-  private leaseOn(client: pg.Client, key: string): Lease {
-    let markLost: () => void = () => undefined;
-    const lost = new Promise<void>((resolve) => (markLost = resolve));
-    client.on('error', () => markLost());
-    client.on('end', () => markLost());
-    const ping = setInterval(() => {
-      client.query('SELECT 1').catch(() => markLost());
-    }, LEASE_PING_MS);
-    ping.unref();
-    void lost.then(() => clearInterval(ping));
-    return {
-      lost,
-      release: async () => {
-        clearInterval(ping);
-        client.removeAllListeners('end');
-        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]).catch(() => undefined);
-        await client.end().catch(() => undefined);
-      },
-    };
-  }
-
   /** Reachable is not enough after a failed commit: ready again only once a write commits. */
   async ping(): Promise<void> {
     await this.read('SELECT 1', []);
@@ -845,9 +737,7 @@ export class PostgresStore implements Store, Leadership {
       else await new Promise((r) => setImmediate(r));
     }
     await this.ready.catch(() => undefined);
-    const candidate = this.leaseCandidate;
-    this.leaseCandidate = null;
-    await candidate?.end().catch(() => undefined);
+    await this.leadership.close();
     await this.pool.end();
   }
 }
