@@ -1,23 +1,13 @@
 import { MemoryStore } from '../../src/storage/memory/memory-store.js';
-import type { Role } from '../../src/auth/roles.js';
-import type {
-  Collaborator,
-  ListRoomsOptions,
-  LoggedEvent,
-  NewEvent,
-  RevisionInfo,
-  RoomDump,
-  RoomInfo,
-  Store,
-  StoredEvent,
-  StoredRoom,
-} from '../../src/storage/store.js';
+import type { Store, StoredRoom } from '../../src/storage/store.js';
 
 /**
- * Wraps a real store so tests can make it slow, make it fail, or hold commits until released —
- * the faults a disk or database produces, without faking the storage itself.
+ * The faults a disk or database produces, injected into a real store: slow or failing loads and
+ * appends, commits held until released, readiness that fails. Only the faulted methods are its own;
+ * every other call goes to the wrapped store unchanged (see ControllableStore below), so the wrapper
+ * never has to follow the Store interface method by method.
  */
-export class ControllableStore implements Store {
+class StoreFaults {
   appendDelayMs = 0;
   loadDelayMs = 0;
   /** Fail this many upcoming appends. */
@@ -30,14 +20,14 @@ export class ControllableStore implements Store {
   private gate: Promise<void> | null = null;
   private openGate: (() => void) | null = null;
 
-  constructor(readonly inner: Store = new MemoryStore()) {}
-
-  get leadership(): Store['leadership'] {
-    return this.inner.leadership;
-  }
-
-  whenReady(): Promise<void> {
-    return this.inner.whenReady();
+  constructor(readonly inner: Store = new MemoryStore()) {
+    return new Proxy(this, {
+      get: (target, prop, receiver) => {
+        if (prop in target) return Reflect.get(target, prop, receiver) as unknown;
+        const value = Reflect.get(target.inner, prop) as unknown;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target.inner) : value;
+      },
+    });
   }
 
   /** Appends wait until release() is called. */
@@ -77,101 +67,6 @@ export class ControllableStore implements Store {
     return this.inner.appendInitial(room, update.slice());
   }
 
-  compact(room: string, uptoSeq: number, state: Uint8Array): Promise<void> {
-    return this.inner.compact(room, uptoSeq, state);
-  }
-
-  deleteRoom(room: string): Promise<void> {
-    return this.inner.deleteRoom(room);
-  }
-
-  getCollaborator(room: string, user: string): Promise<Role | null> {
-    return this.inner.getCollaborator(room, user);
-  }
-
-  listCollaborators(room: string): Promise<Collaborator[]> {
-    return this.inner.listCollaborators(room);
-  }
-
-  setCollaborator(room: string, user: string, role: Role): Promise<void> {
-    return this.inner.setCollaborator(room, user, role);
-  }
-
-  removeCollaborator(room: string, user: string): Promise<boolean> {
-    return this.inner.removeCollaborator(room, user);
-  }
-
-  loadTail(room: string, afterSeq: number): Promise<{ updates: Uint8Array[]; lastSeq: number } | null> {
-    return this.inner.loadTail(room, afterSeq);
-  }
-
-  lastSeqs(rooms: readonly string[]): Promise<Map<string, number>> {
-    return this.inner.lastSeqs(rooms);
-  }
-
-  listRoomNames(options: { after?: string; limit: number }): Promise<string[]> {
-    return this.inner.listRoomNames(options);
-  }
-
-  importRoom(dump: RoomDump): Promise<void> {
-    return this.inner.importRoom(dump);
-  }
-
-  getRoomInfo(room: string): Promise<RoomInfo | null> {
-    return this.inner.getRoomInfo(room);
-  }
-
-  listRooms(options: ListRoomsOptions): Promise<RoomInfo[]> {
-    return this.inner.listRooms(options);
-  }
-
-  appendEvent(room: string, event: NewEvent): Promise<{ event: StoredEvent; duplicate: boolean }> {
-    return this.inner.appendEvent(room, event);
-  }
-
-  listEvents(room: string, options: { since: number; limit: number }): Promise<StoredEvent[]> {
-    return this.inner.listEvents(room, options);
-  }
-
-  pruneEvents(room: string, keepLast: number): Promise<number> {
-    return this.inner.pruneEvents(room, keepLast);
-  }
-
-  eventHorizon(room: string): Promise<number> {
-    return this.inner.eventHorizon(room);
-  }
-
-  listEventsAfter(position: number, limit: number): Promise<LoggedEvent[]> {
-    return this.inner.listEventsAfter(position, limit);
-  }
-
-  lastEventPosition(): Promise<number> {
-    return this.inner.lastEventPosition();
-  }
-
-  getCursor(name: string): Promise<number | null> {
-    return this.inner.getCursor(name);
-  }
-
-  setCursor(name: string, position: number): Promise<void> {
-    return this.inner.setCursor(name, position);
-  }
-
-  createRevision(
-    room: string,
-    revision: { label: string; user: string | null; state: Uint8Array },
-  ): Promise<RevisionInfo> {
-    return this.inner.createRevision(room, revision);
-  }
-
-  listRevisions(room: string, options: { limit: number }): Promise<RevisionInfo[]> {
-    return this.inner.listRevisions(room, options);
-  }
-
-  getRevision(room: string, id: number): Promise<(RevisionInfo & { state: Uint8Array }) | null> {
-    return this.inner.getRevision(room, id);
-  }
-
   ping(): Promise<void> {
     if (this.unreachable) return Promise.reject(new Error('injected: store unreachable'));
     return this.inner.ping();
@@ -182,5 +77,9 @@ export class ControllableStore implements Store {
     return this.inner.close();
   }
 }
+
+/** A real store (memory by default) with StoreFaults in front of it. */
+export type ControllableStore = StoreFaults & Store;
+export const ControllableStore = StoreFaults as unknown as new (inner?: Store) => ControllableStore;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
