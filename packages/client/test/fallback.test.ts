@@ -22,10 +22,6 @@ describe('HTTP fallback transport', () => {
   const cleanups: (() => unknown)[] = [];
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
-    await proxy?.close();
-    proxy = null;
-    await server?.drain();
-    server = null;
   });
 
   async function setUp(config: Parameters<typeof startTestServer>[0] = {}, store?: ControllableStore): Promise<void> {

@@ -16,8 +16,6 @@ describe('TandemProvider', () => {
   const cleanups: (() => unknown)[] = [];
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
-    await server?.drain();
-    server = null;
   });
   const open = (room: string, options: Parameters<typeof provider>[2] = {}): TandemProvider => {
     const p = provider(server!.syncUrl, room, options);

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TandemServer } from '../../server/src/server.js';
 import { eventually } from '../../server/test/support/eventually.js';
 import { startTestServer } from '../../server/test/support/server.js';
@@ -8,11 +8,6 @@ import { provider } from './support.js';
 describe('reconnect after a drain (1012)', () => {
   let server: TandemServer | null = null;
   const providers: TandemProvider[] = [];
-  afterEach(async () => {
-    for (const p of providers.splice(0)) p.destroy();
-    await server?.drain();
-    server = null;
-  });
 
   it('200 clients come back spread over the restart window, not in one burst', async () => {
     const windowMs = 2_000;

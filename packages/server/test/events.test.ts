@@ -18,7 +18,6 @@ describe('events', () => {
   const cleanups: (() => void)[] = [];
   afterEach(async () => {
     for (const c of cleanups.splice(0)) c();
-    await server?.drain();
   });
   const start = async (config: ConfigInput = {}, deps: ServerDeps = {}) => {
     server = await startTestServer({ devAuth: true, roomUpdatedDebounceMs: 50, ...config }, deps);

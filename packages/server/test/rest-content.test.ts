@@ -18,7 +18,6 @@ describe('REST: rooms and content', () => {
   });
   afterEach(async () => {
     for (const c of cleanups.splice(0)) c();
-    await server.drain();
   });
   const call = async (
     method: string,

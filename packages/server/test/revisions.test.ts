@@ -14,7 +14,6 @@ describe('revisions', () => {
   const cleanups: (() => void)[] = [];
   afterEach(async () => {
     for (const c of cleanups.splice(0)) c();
-    await server?.drain();
   });
   const start = (config: ConfigInput = {}) => startTestServer({ devAuth: true, revisionIntervalMs: 0, ...config });
   const call = async (method: string, path: string, body?: unknown, headers = as('ada')) => {

@@ -8,8 +8,6 @@ describe('--static-dir (the demo at /)', () => {
   let server: TandemServer | null = null;
   const cleanups: (() => void)[] = [];
   afterEach(async () => {
-    await server?.drain();
-    server = null;
     for (const c of cleanups.splice(0)) c();
   });
   function app(): string {

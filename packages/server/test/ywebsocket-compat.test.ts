@@ -11,7 +11,6 @@ describe('stock y-websocket WebsocketProvider', () => {
   const cleanups: (() => void)[] = [];
   afterEach(async () => {
     for (const c of cleanups.splice(0)) c();
-    await server?.drain();
   });
 
   it('syncs text both ways with another client and sees awareness', async () => {

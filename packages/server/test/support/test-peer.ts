@@ -51,6 +51,8 @@ export class TestPeer {
     this.awareness = new awarenessProtocol.Awareness(this.doc);
     const protocols = [...(options.tandem === false ? [] : [TANDEM_SUBPROTOCOL]), ...(options.protocols ?? [])];
     this.ws = new WebSocket(url, protocols, { headers: options.headers, autoPong: options.autoPong ?? true });
+    // Created in a test, cut off when it finishes.
+    afterThisTest(() => this.terminate());
     this.ws.binaryType = 'nodebuffer';
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());
@@ -151,10 +153,9 @@ export class TestPeer {
   };
 }
 
-/** A connected peer; inside a test it is cut off when the test finishes. */
+/** A connected peer; inside a test it is cut off when the test finishes (as every TestPeer is). */
 export async function connectPeer(url: string, options?: TestPeerOptions): Promise<TestPeer> {
   const peer = new TestPeer(url, options);
-  afterThisTest(() => peer.terminate());
   await peer.opened;
   return peer;
 }
