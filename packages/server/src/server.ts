@@ -120,17 +120,19 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       }),
     );
   }
-  const extensions = new ExtensionRunner(
+  const extensions: ExtensionRunner = new ExtensionRunner(
     extensionList,
     logger.child({ module: 'extensions' }),
     config.roomUpdatedDebounceMs,
     config.maxDocumentBytes,
+    // Called only once rooms are being served, after `registry` below exists.
+    (room, fn) => registry.use(room, (r) => fn(r.doc)),
   );
   shutdown.onClose('services', () => extensions.close());
   const authenticator = extensions.wrap(deps.authenticator ?? createAuthenticator(config));
   const access = new RoomAccess(store, authenticator.open);
   const metrics = new Metrics({ processMetrics: deps.processMetrics });
-  const registry = new RoomRegistry(
+  const registry: RoomRegistry = new RoomRegistry(
     store,
     logger,
     {
@@ -146,6 +148,8 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
       maxPresenceBytes: config.maxPresenceBytes,
       maxRoomPresenceBytes: config.maxRoomPresenceBytes,
       loadInitial: extensions.loadsDocuments ? (room) => extensions.loadDocument(room) : undefined,
+      // Called only when a room compacts, after `cluster` below exists.
+      appliedThrough: (room: string): number | null => cluster?.appliedThrough(room) ?? null,
     },
     metrics,
   );
@@ -153,6 +157,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
   const events = new EventService(store, registry, logger.child({ module: 'events' }), {
     roomUpdatedDebounceMs: config.roomUpdatedDebounceMs,
     retention: config.eventRetention,
+    screenAppEvent: (room, event) => extensions.beforeEvent(room, event),
   });
   const revisions = new RevisionService(
     store,
@@ -178,7 +183,7 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
           logger: logger.child({ module: 'bus' }),
         })
       : new LocalBus());
-  const cluster =
+  const cluster: ClusterSync | null =
     bus instanceof LocalBus
       ? null
       : new ClusterSync(registry, store, bus, events, access, logger.child({ module: 'cluster' }), {
@@ -190,9 +195,6 @@ export async function startServer(config: Config, deps: ServerDeps = {}): Promis
     extensions.stored(room, seq);
     cluster?.stored(room, seq, update);
   });
-  if (cluster) registry.appliedThrough = (room) => cluster.appliedThrough(room);
-  extensions.reader = (room, fn) => registry.use(room, (r) => fn(r.doc));
-  events.screenAppEvent = (room, event) => extensions.beforeEvent(room, event);
   events.subscribe((event) => extensions.event(event));
   // Recorded once, by the instance where the change was made.
   access.onChange((room, user, role, remote) => {

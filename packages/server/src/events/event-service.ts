@@ -14,6 +14,8 @@ export interface EventServiceOptions {
   roomUpdatedDebounceMs: number;
   /** Events kept per room (0 = all). */
   retention: number;
+  /** The extensions' beforeEvent: every app event passes it before it is sent. */
+  screenAppEvent?: (room: string, event: AppEvent) => Promise<AppEvent>;
 }
 
 export interface AppEvent {
@@ -78,16 +80,13 @@ export class EventService {
     this.notify(this.remoteListeners, event);
   }
 
-  /** The extensions' beforeEvent (set by the server): every app event passes it before it is sent. */
-  screenAppEvent: ((room: string, event: AppEvent) => Promise<AppEvent>) | null = null;
-
   /**
    * An app event as the extensions want it published (transformed, or refused with their error); what
    * they return must still be a valid app event.
    */
   async screen(room: string, event: AppEvent): Promise<AppEvent> {
-    if (!this.screenAppEvent) return event;
-    const screened = await this.screenAppEvent(room, event);
+    if (!this.options.screenAppEvent) return event;
+    const screened = await this.options.screenAppEvent(room, event);
     checkAppEvent(screened.type, screened.data);
     return screened;
   }

@@ -19,8 +19,6 @@ const messageOf = (err: unknown): string => (err instanceof Error ? err.message 
 export class ExtensionRunner {
   private readonly changeTimers = new Map<string, NodeJS.Timeout>();
   private readonly running = new Set<Promise<void>>();
-  /** Reads a room's document (set by the server: the registry's `use`). */
-  reader: Reader | null = null;
 
   constructor(
     private readonly extensions: readonly Extension[],
@@ -28,6 +26,8 @@ export class ExtensionRunner {
     private readonly changeDebounceMs: number,
     /** Initial content is held to the same limit as a client's updates (`--max-document-bytes`). */
     private readonly maxDocumentBytes = Infinity,
+    /** Reads a room's document for the change hooks (the server gives the registry's `use`). */
+    private readonly reader: Reader | null = null,
   ) {}
 
   private with<K extends keyof Extension>(hook: K): (Extension & Required<Pick<Extension, K>>)[] {

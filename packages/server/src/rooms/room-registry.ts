@@ -36,6 +36,13 @@ export interface RoomRegistryOptions extends Omit<RoomOptions, 'load'> {
    * room is served. A throw fails the load: peers are refused and nothing is stored.
    */
   loadInitial?: (room: string) => Promise<Uint8Array | null>;
+  /**
+   * With other instances on the store: the highest seq up to which a loaded room's state holds every
+   * stored update (theirs arrive over the bus, maybe late), which bounds what a compaction may fold.
+   * Absent, or null for a room: this process is the store's only writer, and a room's own last commit
+   * is that point.
+   */
+  appliedThrough?: (room: string) => number | null;
 }
 
 interface Entry {
@@ -72,12 +79,6 @@ export class RoomRegistry {
   readonly committedDelete = new Signal<[room: string]>();
   /** A room finished loading, with the last seq it was loaded at. */
   readonly loaded = new Signal<[room: Room, lastSeq: number]>();
-  /**
-   * With other instances on the store: the highest seq up to which a loaded room's state holds every
-   * stored update (theirs arrive over the bus, maybe late), which bounds what a compaction may fold.
-   * Unset: this process is the store's only writer, and a room's own last commit is that point.
-   */
-  appliedThrough: ((room: string) => number) | null = null;
   private readonly log: Logger;
   /** One timer for every loaded room's presence expiry, running while any room is loaded. */
   private presenceSweep: ReturnType<typeof setInterval> | null = null;
@@ -109,7 +110,7 @@ export class RoomRegistry {
       compactAfterUpdates: options.compactAfterUpdates,
       compactions: new CompactionScheduler(),
       onStored: (room, seq, update) => this.stored.emit(room, seq, update),
-      appliedThrough: (room) => this.appliedThrough?.(room) ?? null,
+      appliedThrough: (room) => this.options.appliedThrough?.(room) ?? null,
     };
   }
 
