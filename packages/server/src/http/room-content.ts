@@ -1,12 +1,11 @@
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import * as Y from 'yjs';
-import type { Principal } from '../auth/authenticator.js';
-import type { Role } from '../auth/roles.js';
 import { TandemError } from '../errors.js';
 import { docToJson, docVersion, typedRoot } from '../rooms/doc-view.js';
 import type { Room } from '../rooms/room.js';
 import type { HttpDeps } from './http-deps.js';
+import type { RoomCaller } from './route-access.js';
 import { fieldParam } from './route-params.js';
 
 export const renderQuery = z.object({
@@ -35,18 +34,13 @@ export function renderDoc(reply: FastifyReply, doc: Y.Doc, query: z.infer<typeof
   return reply.send({ version, content: docToJson(doc) });
 }
 
-export interface WriteAccess {
-  principal: Principal;
-  role: Role;
-}
-
 /**
  * Server-side writes: checks the version, applies the change, and answers once it is durable with the
  * new version. The creator of a new room becomes its owner, as over a socket.
  */
 export async function writeRoom(
   deps: Pick<HttpDeps, 'registry' | 'access'>,
-  { principal, role }: WriteAccess,
+  { principal, role }: RoomCaller,
   room: string,
   expected: string | undefined,
   edit: (room: Room) => void | Promise<void>,

@@ -22,6 +22,12 @@ export interface Caller {
   role: Role | null;
 }
 
+/** The caller of a route that declares a room role: who, and their role in the room. */
+export interface RoomCaller {
+  principal: Principal;
+  role: Role;
+}
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: RouteAccess;
@@ -77,7 +83,7 @@ export function enforceDeclaredAccess(
 }
 
 /** The caller of a route that declares a room role (set by the preHandler). */
-export function roomCaller(request: FastifyRequest): { principal: Principal; role: Role } {
+export function roomCaller(request: FastifyRequest): RoomCaller {
   const caller = request.caller;
   if (!caller?.role) throw new Error(`${request.routeOptions.url} declares no room role`);
   return { principal: caller.principal, role: caller.role };

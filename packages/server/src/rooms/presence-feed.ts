@@ -41,16 +41,17 @@ export class RoomPresenceFeed implements PresenceFeed {
   }
 
   changedSince(version: number): Uint8Array | null {
-    const states = this.awareness.getStates();
-    let ids: number[];
-    if (version <= 0) {
-      ids = [...states.keys()];
-    } else {
-      ids = [];
-      for (const [id, at] of this.changedAt) if (at > version && this.awareness.meta.has(id)) ids.push(id);
-    }
-    if (ids.length === 0) return null;
-    return encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, ids));
+    if (version <= 0) return this.awareness.getStates().size > 0 ? this.present() : null;
+    const ids: number[] = [];
+    for (const [id, at] of this.changedAt) if (at > version && this.awareness.meta.has(id)) ids.push(id);
+    return ids.length > 0 ? encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, ids)) : null;
+  }
+
+  /** Every present state in one frame (empty when nobody is here). */
+  present(): Uint8Array {
+    return encodeAwareness(
+      awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...this.awareness.getStates().keys()]),
+    );
   }
 
   private forgetOldRemovals(): void {

@@ -71,10 +71,6 @@ export class RoomPresence {
     this.feed = new RoomPresenceFeed(this.awareness);
   }
 
-  get hasChanges(): boolean {
-    return this.pending.size > 0;
-  }
-
   /** Every state with the user that published it (for the presence API). */
   list(): { clientId: number; user: string | null; state: unknown }[] {
     return [...this.awareness.getStates()].map(([clientId, state]) => ({
@@ -86,9 +82,7 @@ export class RoomPresence {
 
   /** Every present state in one frame (a new peer's, or a `query-awareness` answer). */
   fullFrame(): Uint8Array {
-    return encodeAwareness(
-      awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...this.awareness.getStates().keys()]),
-    );
+    return this.feed.present();
   }
 
   /** Tells a peer that just joined who is here. */

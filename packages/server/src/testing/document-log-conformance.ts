@@ -98,11 +98,14 @@ export function documentLogContract(getLog: () => DocumentLog): void {
   });
 }
 
+/** How a conformance suite gets what it tests: a fresh, empty one per test, and cleanup after it. */
+export interface ConformanceFactory<T> {
+  create(): Promise<T> | T;
+  cleanup?(): void;
+}
+
 /** A document log on its own (a store that keeps only the Yjs log, say), as vitest tests. */
-export function documentLogConformance(
-  name: string,
-  factory: { create(): Promise<DocumentLog & StoreLifecycle> | (DocumentLog & StoreLifecycle); cleanup?(): void },
-): void {
+export function documentLogConformance(name: string, factory: ConformanceFactory<DocumentLog & StoreLifecycle>): void {
   describe(`DocumentLog conformance: ${name}`, () => {
     let log: DocumentLog & StoreLifecycle;
     beforeEach(async () => {

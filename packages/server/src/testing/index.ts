@@ -1,2 +1,2 @@
 export { storeConformance, type StoreFactory } from './store-conformance.js';
-export { documentLogConformance, documentLogContract } from './document-log-conformance.js';
+export { documentLogConformance, documentLogContract, type ConformanceFactory } from './document-log-conformance.js';

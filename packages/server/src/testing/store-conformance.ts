@@ -1,12 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RoomExistsError, type RoomDump, type Store } from '../storage/store.js';
-import { documentLogContract } from './document-log-conformance.js';
+import { documentLogContract, type ConformanceFactory } from './document-log-conformance.js';
 import { docFromStored as load, textUpdate } from './yjs-fixtures.js';
 import { serverOverStore } from './server-over-store.js';
 
-export interface StoreFactory {
-  /** A fresh, empty store. */
-  create(): Promise<Store> | Store;
+export interface StoreFactory extends ConformanceFactory<Store> {
   /** Re-opens the same storage after close (omit for stores that do not persist). */
   reopen?(): Promise<Store> | Store;
   /**
@@ -14,7 +12,6 @@ export interface StoreFactory {
    * Its leadership must then be exclusive between them (one lease holder per name).
    */
   openAnother?(): Promise<Store> | Store;
-  cleanup?(): void;
 }
 
 /**

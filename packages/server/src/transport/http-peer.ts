@@ -97,11 +97,6 @@ export class HttpPeer implements SessionPeer {
     return this.stream !== null;
   }
 
-  /** Bytes held until the client confirms them. */
-  get bufferedBytes(): number {
-    return this.outboxBytes;
-  }
-
   /** Why the session ended; null while it is open. */
   get endedWith(): TandemError | null {
     return this.ended;
@@ -176,7 +171,6 @@ export class HttpPeer implements SessionPeer {
    * client's confirmed version. Throws `resend_limit` once the client asked for the same frames too often.
    */
   framesAfter(id: number): NumberedFrame[] {
-    this.lastRequestAt = Date.now();
     const frames: NumberedFrame[] = [];
     for (const entry of this.outbox) {
       if (entry.id <= id) continue;
