@@ -1,6 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { DocumentLog, StoreLifecycle } from '../storage/store.js';
+import { portConformance, type ConformanceFactory } from './port-conformance.js';
 import { docFromStored as load, textUpdate } from './yjs-fixtures.js';
 
 /**
@@ -98,23 +99,7 @@ export function documentLogContract(getLog: () => DocumentLog): void {
   });
 }
 
-/** How a conformance suite gets what it tests: a fresh, empty one per test, and cleanup after it. */
-export interface ConformanceFactory<T> {
-  create(): Promise<T> | T;
-  cleanup?(): void;
-}
-
 /** A document log on its own (a store that keeps only the Yjs log, say), as vitest tests. */
 export function documentLogConformance(name: string, factory: ConformanceFactory<DocumentLog & StoreLifecycle>): void {
-  describe(`DocumentLog conformance: ${name}`, () => {
-    let log: DocumentLog & StoreLifecycle;
-    beforeEach(async () => {
-      log = await factory.create();
-    });
-    afterEach(async () => {
-      await log.close();
-      factory.cleanup?.();
-    });
-    documentLogContract(() => log);
-  });
+  portConformance(`DocumentLog conformance: ${name}`, factory, documentLogContract);
 }

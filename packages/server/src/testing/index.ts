@@ -1,2 +1,10 @@
 export { storeConformance, type StoreFactory } from './store-conformance.js';
-export { documentLogConformance, documentLogContract, type ConformanceFactory } from './document-log-conformance.js';
+export { portConformance, type ConformanceFactory } from './port-conformance.js';
+export { documentLogConformance, documentLogContract } from './document-log-conformance.js';
+export {
+  collaboratorStoreContract,
+  eventFeedContract,
+  eventLogContract,
+  revisionStoreContract,
+  roomListingContract,
+} from './room-data-conformance.js';

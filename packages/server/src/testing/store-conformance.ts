@@ -1,7 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RoomExistsError, type RoomDump, type Store } from '../storage/store.js';
-import { documentLogContract, type ConformanceFactory } from './document-log-conformance.js';
+import { documentLogContract } from './document-log-conformance.js';
+import type { ConformanceFactory } from './port-conformance.js';
 import { docFromStored as load, textUpdate } from './yjs-fixtures.js';
+import {
+  collaboratorStoreContract,
+  eventFeedContract,
+  eventLogContract,
+  revisionStoreContract,
+  roomListingContract,
+} from './room-data-conformance.js';
 import { serverOverStore } from './server-over-store.js';
 
 export interface StoreFactory extends ConformanceFactory<Store> {
@@ -33,160 +41,11 @@ export function storeConformance(name: string, factory: StoreFactory): void {
 
     documentLogContract(() => store);
 
-    describe('room data', () => {
-      it('keeps collaborators per room, updates roles, removes them, and drops them with the room', async () => {
-        expect(await store.getCollaborator('team', 'ada')).toBeNull();
-        await store.setCollaborator('team', 'ada', 'owner');
-        await store.setCollaborator('team', 'bob', 'viewer');
-        await store.setCollaborator('other', 'bob', 'editor');
-        await store.setCollaborator('team', 'bob', 'editor');
-        expect(await store.listCollaborators('team')).toEqual([
-          { user: 'ada', role: 'owner' },
-          { user: 'bob', role: 'editor' },
-        ]);
-        expect(await store.removeCollaborator('team', 'bob')).toBe(true);
-        expect(await store.removeCollaborator('team', 'bob')).toBe(false);
-        expect(await store.getCollaborator('team', 'bob')).toBeNull();
-        expect(await store.getCollaborator('other', 'bob')).toBe('editor');
-        await store.deleteRoom('team');
-        expect(await store.listCollaborators('team')).toEqual([]);
-      });
-
-      it('reports room info and lists rooms in pages', async () => {
-        expect(await store.getRoomInfo('a')).toBeNull();
-        for (const name of ['c', 'a', 'b']) await store.appendUpdate(name, textUpdate(name));
-        await store.appendUpdate('a', textUpdate('again', 9));
-        const info = (await store.getRoomInfo('a'))!;
-        expect(info).toMatchObject({ name: 'a', lastSeq: 2 });
-        expect(info.updatedAt).toBeGreaterThanOrEqual(info.createdAt);
-        expect((await store.listRooms({ limit: 2 })).map((r) => r.name)).toEqual(['a', 'b']);
-        expect((await store.listRooms({ after: 'b', limit: 2 })).map((r) => r.name)).toEqual(['c']);
-      });
-
-      it('filters a listing by patterns and collaborator rows before cutting the page', async () => {
-        for (const name of ['acc/layoffs', 'acc/merger', 'other/x', 'other/y/deep', 'shared', 'zz'])
-          await store.appendUpdate(name, textUpdate(name));
-        await store.setCollaborator('shared', 'ada', 'viewer');
-        await store.setCollaborator('zz', 'bob', 'viewer');
-        const visibleTo = { patterns: ['other/*'], collaborator: 'ada' };
-        const pages: string[][] = [];
-        let after: string | undefined;
-        for (;;) {
-          const page = (await store.listRooms({ after, limit: 1, visibleTo })).map((r) => r.name);
-          if (page.length === 0) break;
-          pages.push(page);
-          after = page.at(-1);
-        }
-        expect(pages).toEqual([['other/x'], ['shared']]);
-        const all = await store.listRooms({ limit: 10, visibleTo: { patterns: ['**'], collaborator: 'nobody' } });
-        expect(all.map((r) => r.name)).toEqual([
-          'acc/layoffs',
-          'acc/merger',
-          'other/x',
-          'other/y/deep',
-          'shared',
-          'zz',
-        ]);
-      });
-
-      it('appends events with per-room monotonic ids, dedupes idempotency keys, lists since an id', async () => {
-        const first = await store.appendEvent('ev', { type: 'note', user: 'ada', data: { n: 1 } });
-        expect(first).toMatchObject({ duplicate: false, event: { id: 1, type: 'note', user: 'ada', data: { n: 1 } } });
-        const keyed = await store.appendEvent('ev', { type: 'pay', user: null, data: [1, 'x'], idempotencyKey: 'k1' });
-        const again = await store.appendEvent('ev', {
-          type: 'pay',
-          user: null,
-          data: 'different',
-          idempotencyKey: 'k1',
-        });
-        expect(again).toEqual({ event: keyed.event, duplicate: true });
-        await store.appendEvent('other', { type: 'x', user: null, data: null, idempotencyKey: 'k1' });
-        expect(await store.getRoomInfo('other')).toMatchObject({ name: 'other', lastSeq: 0 });
-        await store.appendEvent('ev', { type: 'third', user: 'bob', data: null });
-        expect((await store.listEvents('ev', { since: 0, limit: 10 })).map((e) => e.id)).toEqual([1, 2, 3]);
-        expect((await store.listEvents('ev', { since: 1, limit: 1 })).map((e) => e.type)).toEqual(['pay']);
-        await store.deleteRoom('ev');
-        expect(await store.listEvents('ev', { since: 0, limit: 10 })).toEqual([]);
-      });
-
-      it('keeps ids, idempotency and deletes right for writes made in one tick', async () => {
-        // Not awaited one by one: a group-committing store gets them all in one batch.
-        const [a, b, dup, c] = await Promise.all([
-          store.appendEvent('burst', { type: 'a', user: null, data: 1 }),
-          store.appendEvent('burst', { type: 'b', user: null, data: 2, idempotencyKey: 'k' }),
-          store.appendEvent('burst', { type: 'b', user: null, data: 3, idempotencyKey: 'k' }),
-          store.appendEvent('burst', { type: 'c', user: null, data: 4 }),
-          store.appendUpdate('burst', new Uint8Array([1])),
-        ]);
-        expect([a!.event.id, b!.event.id, c!.event.id]).toEqual([1, 2, 3]);
-        expect(dup).toEqual({ event: b!.event, duplicate: true });
-        // Writes issued before a delete are deleted with the room, not committed after it.
-        const late = store.appendEvent('burst', { type: 'late', user: null, data: null });
-        await store.deleteRoom('burst');
-        await late;
-        expect(await store.listEvents('burst', { since: 0, limit: 10 })).toEqual([]);
-        expect(await store.getRoomInfo('burst')).toBeNull();
-        expect(await store.loadRoom('burst')).toBeNull();
-      });
-
-      it('prunes events to the newest n, remembers the horizon, never reuses an id', async () => {
-        for (let i = 1; i <= 5; i++) {
-          await store.appendEvent('ret', { type: 't', user: null, data: i, idempotencyKey: `k${i}` });
-        }
-        expect(await store.eventHorizon('ret')).toBe(0);
-        expect(await store.pruneEvents('ret', 2)).toBe(3);
-        expect((await store.listEvents('ret', { since: 0, limit: 10 })).map((e) => e.id)).toEqual([4, 5]);
-        expect(await store.eventHorizon('ret')).toBe(3);
-        expect(await store.pruneEvents('ret', 2)).toBe(0);
-        // A pruned event's key is gone with it; the ids keep growing.
-        const again = await store.appendEvent('ret', { type: 't', user: null, data: 1, idempotencyKey: 'k1' });
-        expect(again).toMatchObject({ duplicate: false, event: { id: 6 } });
-        expect(await store.pruneEvents('ret', 0)).toBe(3);
-        expect((await store.appendEvent('ret', { type: 't', user: null, data: 7 })).event.id).toBe(7);
-        expect(await store.eventHorizon('ret')).toBe(6);
-        await store.deleteRoom('ret');
-        expect(await store.eventHorizon('ret')).toBe(0);
-      });
-
-      it('lists events of all rooms in append order after a position; cursors persist', async () => {
-        expect(await store.lastEventPosition()).toBe(0);
-        await store.appendEvent('x', { type: 'a', user: null, data: 1 });
-        await store.appendEvent('y', { type: 'b', user: null, data: 2 });
-        await store.appendEvent('x', { type: 'c', user: null, data: 3 });
-        const all = await store.listEventsAfter(0, 10);
-        expect(all.map((e) => [e.room, e.event.type])).toEqual([
-          ['x', 'a'],
-          ['y', 'b'],
-          ['x', 'c'],
-        ]);
-        const positions = all.map((e) => e.position);
-        expect([...positions].sort((p, q) => p - q)).toEqual(positions);
-        expect(await store.lastEventPosition()).toBe(positions[2]);
-        expect((await store.listEventsAfter(positions[0]!, 1)).map((e) => e.event.type)).toEqual(['b']);
-        await store.deleteRoom('y');
-        expect((await store.listEventsAfter(0, 10)).map((e) => e.event.type)).toEqual(['a', 'c']);
-
-        expect(await store.getCursor('webhook:a')).toBeNull();
-        await store.setCursor('webhook:a', positions[1]!);
-        expect(await store.getCursor('webhook:a')).toBe(positions[1]);
-      });
-
-      it('stores revisions with their state, newest first', async () => {
-        const s1 = textUpdate('one');
-        const r1 = await store.createRevision('rev', { label: 'first', user: 'ada', state: s1 });
-        const r2 = await store.createRevision('rev', { label: 'second', user: null, state: textUpdate('two') });
-        expect(r1).toMatchObject({ id: 1, label: 'first', user: 'ada', size: s1.length });
-        expect((await store.listRevisions('rev', { limit: 10 })).map((r) => r.id)).toEqual([2, 1]);
-        expect(await store.getRevision('rev', 1)).toMatchObject({ id: 1, label: 'first', state: s1 });
-        expect(await store.getRevision('rev', 3)).toBeNull();
-        expect(r2.id).toBe(2);
-        await store.ping();
-        await store.appendUpdate('rev', textUpdate('content'));
-        await store.deleteRoom('rev');
-        expect(await store.listRevisions('rev', { limit: 10 })).toEqual([]);
-        expect(await store.getRevision('rev', 1)).toBeNull();
-      });
-    });
+    collaboratorStoreContract(() => store);
+    roomListingContract(() => store);
+    eventLogContract(() => store);
+    eventFeedContract(() => store);
+    revisionStoreContract(() => store);
 
     describe('declared capabilities', () => {
       it('is ready, and grants a named lease that can be given back and taken again', async () => {
@@ -194,6 +53,7 @@ export function storeConformance(name: string, factory: StoreFactory): void {
         const lease = await store.leadership.tryAcquire('conformance');
         expect(lease).not.toBeNull();
         await lease!.release();
+        await store.ping();
         const again = await store.leadership.tryAcquire('conformance');
         expect(again).not.toBeNull();
         await again!.release();
@@ -311,12 +171,52 @@ export function storeConformance(name: string, factory: StoreFactory): void {
         expect(await store.loadRoom('taken')).toBeNull();
       });
 
-      it('deletes a room completely', async () => {
+      it('deletes a room completely: document, collaborators, events, horizon, feed entries, revisions', async () => {
         await store.appendUpdate('d', textUpdate('a'));
         await store.compact('d', 1, textUpdate('a'));
+        await store.setCollaborator('d', 'ada', 'owner');
+        await store.setCollaborator('kept', 'ada', 'owner');
+        await store.appendEvent('d', { type: 'gone', user: null, data: null });
+        await store.appendEvent('kept', { type: 'stays', user: null, data: null });
+        await store.appendEvent('d', { type: 'gone', user: null, data: null });
+        await store.pruneEvents('d', 1);
+        await store.createRevision('d', { label: 'r', user: null, state: textUpdate('r') });
         await store.deleteRoom('d');
         expect(await store.loadRoom('d')).toBeNull();
+        expect(await store.getRoomInfo('d')).toBeNull();
+        expect(await store.listCollaborators('d')).toEqual([]);
+        expect(await store.getCollaborator('kept', 'ada')).toBe('owner');
+        expect(await store.listEvents('d', { since: 0, limit: 10 })).toEqual([]);
+        expect(await store.eventHorizon('d')).toBe(0);
+        expect((await store.listEventsAfter(0, 10)).map((e) => e.event.type)).toEqual(['stays']);
+        expect(await store.listRevisions('d', { limit: 10 })).toEqual([]);
+        expect(await store.getRevision('d', 1)).toBeNull();
+        expect(await store.listRoomNames({ limit: 10 })).toEqual(['kept']);
         expect(await store.appendUpdate('d', textUpdate('b'))).toBe(1);
+      });
+
+      it('an event makes a room listed, with no document content', async () => {
+        await store.appendEvent('events-only', { type: 'x', user: null, data: null });
+        expect(await store.getRoomInfo('events-only')).toMatchObject({ name: 'events-only', lastSeq: 0 });
+        const stored = await store.loadRoom('events-only');
+        expect(stored?.updates ?? []).toEqual([]);
+        expect(stored?.snapshot ?? null).toBeNull();
+      });
+
+      it('deletes writes of every kind issued in the same tick before the delete', async () => {
+        const writes = Promise.all([
+          store.appendEvent('burst', { type: 'a', user: null, data: 1 }),
+          store.appendUpdate('burst', new Uint8Array([1])),
+          store.createRevision('burst', { label: 'r', user: null, state: textUpdate('r') }),
+        ]);
+        // Writes issued before a delete are deleted with the room, not committed after it.
+        const late = store.appendEvent('burst', { type: 'late', user: null, data: null });
+        await store.deleteRoom('burst');
+        await Promise.all([writes, late]);
+        expect(await store.listEvents('burst', { since: 0, limit: 10 })).toEqual([]);
+        expect(await store.getRoomInfo('burst')).toBeNull();
+        expect(await store.loadRoom('burst')).toBeNull();
+        expect(await store.listRevisions('burst', { limit: 10 })).toEqual([]);
       });
     });
 
