@@ -1,3 +1,5 @@
+import type { SqliteDatabase } from './sqlite-database.js';
+
 /**
  * SQLite schema, one entry per version (PRAGMA user_version): applied in order, each in its own
  * transaction, at open. Never edit an entry that has shipped: add one. The PostgreSQL schema follows
@@ -67,3 +69,17 @@ export const SQLITE_MIGRATIONS: string[] = [
    CREATE INDEX events_position ON events (position) WHERE position IS NOT NULL;
    CREATE TABLE cursors (name TEXT PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID;`,
 ];
+
+/** Brings the database to the newest schema; refuses one newer than this Tandem. */
+export function migrateSqlite(db: SqliteDatabase): void {
+  const version = Number(db.pragmaValue('user_version'));
+  if (version > SQLITE_MIGRATIONS.length) {
+    throw new Error(`database schema version ${version} is newer than this Tandem (${SQLITE_MIGRATIONS.length})`);
+  }
+  for (let v = version; v < SQLITE_MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(SQLITE_MIGRATIONS[v]!);
+      db.exec(`PRAGMA user_version = ${v + 1}`);
+    })();
+  }
+}

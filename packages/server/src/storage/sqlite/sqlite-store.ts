@@ -21,8 +21,11 @@ import {
   type StoredEvent,
   type StoredRoom,
 } from '../store.js';
-import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
-import { toEvent, toRevision, toRoomInfo, type EventRow, type RevisionRow } from '../sql-rows.js';
+import { migrateSqlite } from './sqlite-migrations.js';
+import { LogPositions } from './sqlite-log-positions.js';
+import { repairSequences } from './sqlite-repair.js';
+import { prepareStatements, type SqliteStatements } from './sqlite-statements.js';
+import { toEvent, toRevision, toRoomInfo, type EventRow } from '../sql-rows.js';
 
 /** A write waiting for the next group commit; `run` executes its statements inside the transaction. */
 interface QueuedWrite {
@@ -52,12 +55,6 @@ export interface SqliteStoreOptions {
   logger?: Logger;
 }
 
-/** A room with appends still in update_log: there, not in the rooms table, is its current position. */
-interface LoggedRoom {
-  lastSeq: number;
-  updatedAt: number;
-}
-
 /**
  * Embedded durable store. WAL journal; writes made in the same event-loop turn (or, when busy, within
  * the commit window) are committed in one transaction (group commit), so the fsync cost is paid once
@@ -75,10 +72,9 @@ export class SqliteStore implements Store {
   private readonly db: SqliteDatabase;
   private queue: QueuedWrite[] = [];
   private flushScheduled = false;
-  private readonly stmts;
+  private readonly stmts: SqliteStatements;
   private readonly commitBatch: (batch: QueuedWrite[], drain: boolean) => unknown[];
-  private logged = new Map<string, LoggedRoom>();
-  private loggedAppends = 0;
+  private readonly logged: LogPositions;
   private drainTimer: NodeJS.Timeout | null = null;
   private drainDue = false;
   private lastCommitAt = -Infinity;
@@ -114,147 +110,12 @@ export class SqliteStore implements Store {
     this.db.exec('PRAGMA journal_mode = WAL');
     this.db.exec(`PRAGMA synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     this.db.exec('PRAGMA busy_timeout = 5000');
-    this.migrate();
+    migrateSqlite(this.db);
     this.db.function('tandem_room_matches', (pattern: string, name: string) =>
       patternToRegExp(String(pattern)).test(String(name)) ? 1 : 0,
     );
-    this.stmts = {
-      select1: this.db.prepare('SELECT 1'),
-      probe: this.db.prepare<[number]>('INSERT OR REPLACE INTO health_probe (id, at) VALUES (1, ?)'),
-      createRoom: this.db.prepare<[string, number, number]>(
-        'INSERT INTO rooms (name, created_at, updated_at, last_seq) VALUES (?, ?, ?, 0)',
-      ),
-      insertLog: this.db.prepare<[string, number, Uint8Array, number]>(
-        'INSERT INTO update_log (room, seq, data, ts) VALUES (?, ?, ?, ?)',
-      ),
-      loggedRooms: this.db.prepare<[], { room: string; last_seq: number; updated_at: number; appends: number }>(
-        'SELECT room, MAX(seq) AS last_seq, MAX(ts) AS updated_at, COUNT(*) AS appends FROM update_log GROUP BY room',
-      ),
-      // Sorted so each room's rows go into its page together; rows a snapshot already covers
-      // (compacted while still in the log) are dropped here instead.
-      moveLog: this.db.prepare<[]>(
-        `INSERT INTO updates (room, seq, data, ts)
-         SELECT l.room, l.seq, l.data, l.ts FROM update_log l LEFT JOIN snapshots s ON s.room = l.room
-         WHERE s.upto_seq IS NULL OR l.seq > s.upto_seq
-         ORDER BY l.room, l.seq`,
-      ),
-      clearLog: this.db.prepare<[]>('DELETE FROM update_log'),
-      setRoomPosition: this.db.prepare<[number, number, string]>(
-        'UPDATE rooms SET last_seq = ?, updated_at = MAX(updated_at, ?) WHERE name = ?',
-      ),
-      deleteLogged: this.db.prepare<[string]>('DELETE FROM update_log WHERE room = ?'),
-      room: this.db.prepare<[string], { last_seq: number }>('SELECT last_seq FROM rooms WHERE name = ?'),
-      snapshot: this.db.prepare<[string], { upto_seq: number; state: Uint8Array }>(
-        'SELECT upto_seq, state FROM snapshots WHERE room = ?',
-      ),
-      tail: this.db.prepare<[string, number], { data: Uint8Array }>(
-        'SELECT data FROM updates WHERE room = ? AND seq > ? ORDER BY seq',
-      ),
-      upsertSnapshot: this.db.prepare<[string, number, Uint8Array, number]>(
-        `INSERT INTO snapshots (room, upto_seq, state, ts) VALUES (?, ?, ?, ?)
-         ON CONFLICT (room) DO UPDATE SET upto_seq = excluded.upto_seq, state = excluded.state, ts = excluded.ts
-         WHERE excluded.upto_seq > snapshots.upto_seq`,
-      ),
-      dropUpdates: this.db.prepare<[string, number]>('DELETE FROM updates WHERE room = ? AND seq <= ?'),
-      deleteRoom: this.db.prepare<[string]>('DELETE FROM rooms WHERE name = ?'),
-      deleteUpdates: this.db.prepare<[string]>('DELETE FROM updates WHERE room = ?'),
-      deleteSnapshot: this.db.prepare<[string]>('DELETE FROM snapshots WHERE room = ?'),
-      deleteCollaborators: this.db.prepare<[string]>('DELETE FROM collaborators WHERE room = ?'),
-      deleteEvents: this.db.prepare<[string]>('DELETE FROM events WHERE room = ?'),
-      deleteRevisions: this.db.prepare<[string]>('DELETE FROM revisions WHERE room = ?'),
-      roomInfo: this.db.prepare<[string], { name: string; created_at: number; updated_at: number; last_seq: number }>(
-        'SELECT name, created_at, updated_at, last_seq FROM rooms WHERE name = ?',
-      ),
-      listRooms: this.db.prepare<
-        [string, number],
-        { name: string; created_at: number; updated_at: number; last_seq: number }
-      >('SELECT name, created_at, updated_at, last_seq FROM rooms WHERE name > ? ORDER BY name LIMIT ?'),
-      listVisibleRooms: this.db.prepare<
-        [string, string, string, number],
-        { name: string; created_at: number; updated_at: number; last_seq: number }
-      >(
-        `SELECT name, created_at, updated_at, last_seq FROM rooms r
-         WHERE name > ?
-           AND (EXISTS (SELECT 1 FROM json_each(?) p WHERE tandem_room_matches(p.value, r.name))
-                OR EXISTS (SELECT 1 FROM collaborators c WHERE c.room = r.name AND c.user_id = ?))
-         ORDER BY name LIMIT ?`,
-      ),
-      touchRoom: this.db.prepare<[string, number, number]>(
-        `INSERT INTO rooms (name, created_at, updated_at, last_seq) VALUES (?, ?, ?, 0)
-         ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at`,
-      ),
-      eventByKey: this.db.prepare<[string, string], EventRow>(
-        'SELECT id, type, ts, user_id, data FROM events WHERE room = ? AND idempotency_key = ?',
-      ),
-      nextEventId: this.db.prepare<[string, string], { next: number }>(
-        `SELECT MAX(COALESCE((SELECT MAX(id) FROM events WHERE room = ?), 0),
-                    COALESCE((SELECT events_pruned_upto FROM rooms WHERE name = ?), 0)) + 1 AS next`,
-      ),
-      insertEvent: this.db.prepare<[string, number, string, number, string | null, string, string | null, number]>(
-        'INSERT INTO events (room, id, type, ts, user_id, data, idempotency_key, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
-      lastEventPosition: this.db.prepare<[], { last: number | null }>('SELECT MAX(position) AS last FROM events'),
-      eventsAfter: this.db.prepare<[number, number], EventRow & { room: string; position: number }>(
-        `SELECT room, position, id, type, ts, user_id, data FROM events
-         WHERE position > ? ORDER BY position LIMIT ?`,
-      ),
-      getCursor: this.db.prepare<[string], { position: number }>('SELECT position FROM cursors WHERE name = ?'),
-      setCursor: this.db.prepare<[string, number]>(
-        `INSERT INTO cursors (name, position) VALUES (?, ?)
-         ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
-      ),
-      listEvents: this.db.prepare<[string, number, number], EventRow>(
-        'SELECT id, type, ts, user_id, data FROM events WHERE room = ? AND id > ? ORDER BY id LIMIT ?',
-      ),
-      lastEventId: this.db.prepare<[string], { last: number | null }>(
-        'SELECT MAX(id) AS last FROM events WHERE room = ?',
-      ),
-      pruneEvents: this.db.prepare<[string, number]>('DELETE FROM events WHERE room = ? AND id <= ?'),
-      setHorizon: this.db.prepare<[number, string]>(
-        'UPDATE rooms SET events_pruned_upto = MAX(events_pruned_upto, ?) WHERE name = ?',
-      ),
-      horizon: this.db.prepare<[string], { upto: number }>(
-        'SELECT events_pruned_upto AS upto FROM rooms WHERE name = ?',
-      ),
-      nextRevisionId: this.db.prepare<[string], { next: number }>(
-        'SELECT COALESCE(MAX(id), 0) + 1 AS next FROM revisions WHERE room = ?',
-      ),
-      insertRevision: this.db.prepare<[string, number, string, number, string | null, Uint8Array]>(
-        'INSERT INTO revisions (room, id, label, ts, user_id, state) VALUES (?, ?, ?, ?, ?, ?)',
-      ),
-      listRevisions: this.db.prepare<[string, number], RevisionRow>(
-        'SELECT id, label, ts, user_id, length(state) AS size FROM revisions WHERE room = ? ORDER BY id DESC LIMIT ?',
-      ),
-      getRevision: this.db.prepare<[string, number], RevisionRow & { state: Uint8Array }>(
-        'SELECT id, label, ts, user_id, length(state) AS size, state FROM revisions WHERE room = ? AND id = ?',
-      ),
-      getCollaborator: this.db.prepare<[string, string], { role: Role }>(
-        'SELECT role FROM collaborators WHERE room = ? AND user_id = ?',
-      ),
-      listCollaborators: this.db.prepare<[string], Collaborator>(
-        'SELECT user_id AS user, role FROM collaborators WHERE room = ? ORDER BY user_id',
-      ),
-      setCollaborator: this.db.prepare<[string, string, Role]>(
-        `INSERT INTO collaborators (room, user_id, role) VALUES (?, ?, ?)
-         ON CONFLICT (room, user_id) DO UPDATE SET role = excluded.role`,
-      ),
-      removeCollaborator: this.db.prepare<[string, string]>('DELETE FROM collaborators WHERE room = ? AND user_id = ?'),
-      roomNames: this.db.prepare<[string, number], { name: string }>(
-        `SELECT name FROM (SELECT name FROM rooms UNION SELECT room FROM collaborators UNION SELECT room FROM revisions)
-         WHERE name > ? ORDER BY name LIMIT ?`,
-      ),
-      holdsAnything: this.db.prepare<[string, string, string], { held: number }>(
-        `SELECT EXISTS (SELECT 1 FROM rooms WHERE name = ?) OR EXISTS (SELECT 1 FROM collaborators WHERE room = ?)
-           OR EXISTS (SELECT 1 FROM revisions WHERE room = ?) AS held`,
-      ),
-      importRoom: this.db.prepare<[string, number, number, number, number]>(
-        'INSERT INTO rooms (name, created_at, updated_at, last_seq, events_pruned_upto) VALUES (?, ?, ?, ?, ?)',
-      ),
-      // No position: imported events are history, which webhooks must not deliver again.
-      importEvent: this.db.prepare<[string, number, string, number, string | null, string]>(
-        'INSERT INTO events (room, id, type, ts, user_id, data) VALUES (?, ?, ?, ?, ?, ?)',
-      ),
-    };
+    this.stmts = prepareStatements(this.db);
+    this.logged = new LogPositions(this.stmts);
     // All or nothing: the jobs only run prepared statements, so one failing means the database is failing.
     // A due drain rides along at the end of a commit instead of paying for an fsync of its own.
     this.eventPosition = this.stmts.lastEventPosition.get()?.last ?? 0;
@@ -262,7 +123,7 @@ export class SqliteStore implements Store {
       const results = batch.map((w) => w.run());
       if (drain) {
         this.stmts.moveLog.run();
-        for (const [room, { lastSeq, updatedAt }] of this.logged)
+        for (const [room, { lastSeq, updatedAt }] of this.logged.entries())
           this.stmts.setRoomPosition.run(lastSeq, updatedAt, room);
         this.stmts.clearLog.run();
       }
@@ -270,68 +131,13 @@ export class SqliteStore implements Store {
     });
     try {
       // Appends a previous process committed but did not drain (it crashed or was killed).
-      this.repairSequences(options.logger);
-      this.reloadLogged();
+      repairSequences(this.db, options.logger);
+      this.logged.reload();
       this.drainNow();
     } catch (err) {
       this.db.close();
       this.lock?.release();
       throw err;
-    }
-  }
-
-  /**
-   * Recovers from an earlier accident where two processes wrote to this file at once (before the lock
-   * existed, or with the lock file removed by hand): log rows whose seq repeats, or collides with an
-   * update already drained, would make the drain at open fail forever. Such a room's log rows get
-   * fresh seqs after everything stored, in commit order; since Yjs updates are idempotent, keeping
-   * every copy loses nothing. Room positions behind their stored updates are moved forward too.
-   */
-  private repairSequences(logger: Logger | undefined): void {
-    this.db.transaction(() => {
-      const conflicted = this.db
-        .prepare<[], { room: string }>(
-          `SELECT room FROM update_log l GROUP BY room
-           HAVING COUNT(*) > COUNT(DISTINCT seq)
-               OR EXISTS (SELECT 1 FROM update_log x JOIN updates u ON u.room = x.room AND u.seq = x.seq
-                          WHERE x.room = l.room)`,
-        )
-        .all();
-      for (const { room } of conflicted) {
-        const base = this.db
-          .prepare<[string, string, string], { base: number }>(
-            `SELECT MAX(COALESCE((SELECT MAX(seq) FROM updates WHERE room = ?), 0),
-                        COALESCE((SELECT upto_seq FROM snapshots WHERE room = ?), 0),
-                        COALESCE((SELECT last_seq FROM rooms WHERE name = ?), 0)) AS base`,
-          )
-          .get(room, room, room)!.base;
-        const ids = this.db
-          .prepare<[string], { id: number }>('SELECT id FROM update_log WHERE room = ? ORDER BY id')
-          .all(room);
-        const renumber = this.db.prepare<[number, number]>('UPDATE update_log SET seq = ? WHERE id = ?');
-        ids.forEach(({ id }, i) => renumber.run(base + i + 1, id));
-        logger?.warn(
-          { room, rows: ids.length, from: base + 1 },
-          'update log had repeated sequence numbers (two processes wrote this database); re-sequenced',
-        );
-      }
-      const behind = this.db
-        .prepare(
-          `UPDATE rooms SET last_seq = (SELECT MAX(seq) FROM updates WHERE room = rooms.name)
-           WHERE last_seq < (SELECT MAX(seq) FROM updates WHERE room = rooms.name)`,
-        )
-        .run().changes;
-      if (behind) logger?.warn({ rooms: behind }, 'room positions were behind their stored updates; moved forward');
-    })();
-  }
-
-  /** Rebuilds the in-memory positions from the log table (at open, and after a failed commit). */
-  private reloadLogged(): void {
-    this.logged = new Map();
-    this.loggedAppends = 0;
-    for (const r of this.stmts.loggedRooms.all()) {
-      this.logged.set(r.room, { lastSeq: r.last_seq, updatedAt: r.updated_at });
-      this.loggedAppends += r.appends;
     }
   }
 
@@ -344,7 +150,6 @@ export class SqliteStore implements Store {
 
   private drained(): void {
     this.logged.clear();
-    this.loggedAppends = 0;
     this.drainDue = false;
     if (this.drainTimer) clearTimeout(this.drainTimer);
     this.drainTimer = null;
@@ -353,7 +158,7 @@ export class SqliteStore implements Store {
   /** Makes the next commit drain the log: soon when it is long, else after the drain interval. */
   private scheduleDrain(): void {
     if (this.logged.size === 0 || this.drainDue) return;
-    if (this.loggedAppends >= this.drainAfterAppends) {
+    if (this.logged.appends >= this.drainAfterAppends) {
       this.requestDrain();
     } else if (!this.drainTimer) {
       this.drainTimer = setTimeout(() => {
@@ -367,30 +172,6 @@ export class SqliteStore implements Store {
   private requestDrain(): void {
     this.drainDue = true;
     this.scheduleFlush();
-  }
-
-  /** The room's last seq, counting appends still in the log; null when the room does not exist. */
-  private lastSeqOf(room: string): number | null {
-    return this.logged.get(room)?.lastSeq ?? this.stmts.room.get(room)?.last_seq ?? null;
-  }
-
-  private withLogged(info: RoomInfo): RoomInfo {
-    const logged = this.logged.get(info.name);
-    if (!logged) return info;
-    return { ...info, lastSeq: logged.lastSeq, updatedAt: Math.max(info.updatedAt, logged.updatedAt) };
-  }
-
-  private migrate(): void {
-    const version = Number(this.db.pragmaValue('user_version'));
-    if (version > SQLITE_MIGRATIONS.length) {
-      throw new Error(`database schema version ${version} is newer than this Tandem (${SQLITE_MIGRATIONS.length})`);
-    }
-    for (let v = version; v < SQLITE_MIGRATIONS.length; v++) {
-      this.db.transaction(() => {
-        this.db.exec(SQLITE_MIGRATIONS[v]!);
-        this.db.exec(`PRAGMA user_version = ${v + 1}`);
-      })();
-    }
   }
 
   async loadRoom(room: string): Promise<StoredRoom | null> {
@@ -423,37 +204,18 @@ export class SqliteStore implements Store {
   async lastSeqs(rooms: readonly string[]): Promise<Map<string, number>> {
     const seqs = new Map<string, number>();
     for (const name of rooms) {
-      const seq = this.lastSeqOf(name);
+      const seq = this.logged.lastSeqOf(name);
       if (seq !== null) seqs.set(name, seq);
     }
     return seqs;
   }
 
   appendInitial(room: string, update: Uint8Array): Promise<number | null> {
-    return this.enqueue(() => ((this.lastSeqOf(room) ?? 0) > 0 ? null : this.appendNow(room, update)));
+    return this.enqueue(() => ((this.logged.lastSeqOf(room) ?? 0) > 0 ? null : this.logged.append(room, update)));
   }
 
   appendUpdate(room: string, update: Uint8Array): Promise<number> {
-    return this.enqueue(() => this.appendNow(room, update));
-  }
-
-  /** Inside a queued write: the room's next seq, assigned in commit order. */
-  private appendNow(room: string, update: Uint8Array): number {
-    {
-      const now = Date.now();
-      let logged = this.logged.get(room);
-      if (!logged) {
-        const lastSeq = this.stmts.room.get(room)?.last_seq;
-        if (lastSeq === undefined) this.stmts.createRoom.run(room, now, now);
-        logged = { lastSeq: lastSeq ?? 0, updatedAt: now };
-        this.logged.set(room, logged);
-      }
-      logged.lastSeq++;
-      logged.updatedAt = now;
-      this.loggedAppends++;
-      this.stmts.insertLog.run(room, logged.lastSeq, update, now);
-      return logged.lastSeq;
-    }
+    return this.enqueue(() => this.logged.append(room, update));
   }
 
   /** Queues a write for the next group commit (at the end of this event-loop turn). */
@@ -486,7 +248,7 @@ export class SqliteStore implements Store {
     try {
       // After a failed commit whose positions could not be read back either, nothing commits on stale ones.
       if (this.positionsStale) {
-        this.reloadLogged();
+        this.logged.reload();
         this.positionsStale = false;
       }
       results = this.commitBatch(batch, drain);
@@ -498,7 +260,7 @@ export class SqliteStore implements Store {
       // the next commit.
       this.drainDue = false;
       try {
-        this.reloadLogged();
+        this.logged.reload();
       } catch {
         this.positionsStale = true;
       }
@@ -517,7 +279,7 @@ export class SqliteStore implements Store {
   compact(room: string, uptoSeq: number, state: Uint8Array): Promise<void> {
     // Joins the group commit like appends. Covered rows still in the log are dropped when it drains.
     return this.enqueue(() => {
-      const lastSeq = this.lastSeqOf(room);
+      const lastSeq = this.logged.lastSeqOf(room);
       if (lastSeq === null || uptoSeq > lastSeq) return;
       const changed = this.stmts.upsertSnapshot.run(room, uptoSeq, state, Date.now()).changes;
       if (changed > 0) this.stmts.dropUpdates.run(room, uptoSeq);
@@ -528,7 +290,7 @@ export class SqliteStore implements Store {
     // Queued like the appends, so an event or update queued before the delete is deleted with the
     // room instead of committing after it and bringing the room back.
     return this.enqueue(() => {
-      if (this.logged.delete(room)) this.loggedAppends -= this.stmts.deleteLogged.run(room).changes;
+      this.logged.delete(room);
       this.stmts.deleteUpdates.run(room);
       this.stmts.deleteSnapshot.run(room);
       this.stmts.deleteCollaborators.run(room);
@@ -563,14 +325,14 @@ export class SqliteStore implements Store {
 
   async getRoomInfo(room: string): Promise<RoomInfo | null> {
     const row = this.stmts.roomInfo.get(room);
-    return row ? this.withLogged(toRoomInfo(row)) : null;
+    return row ? this.logged.withLogged(toRoomInfo(row)) : null;
   }
 
   async listRooms({ after, limit, visibleTo }: ListRoomsOptions): Promise<RoomInfo[]> {
     const rows = visibleTo
       ? this.stmts.listVisibleRooms.all(after ?? '', JSON.stringify(visibleTo.patterns), visibleTo.collaborator, limit)
       : this.stmts.listRooms.all(after ?? '', limit);
-    return rows.map((r) => this.withLogged(toRoomInfo(r)));
+    return rows.map((r) => this.logged.withLogged(toRoomInfo(r)));
   }
 
   async appendEvent(room: string, event: NewEvent): Promise<{ event: StoredEvent; duplicate: boolean }> {
@@ -659,15 +421,15 @@ export class SqliteStore implements Store {
     return row ? { ...toRevision(row), state: row.state } : null;
   }
 
-  /**
-   * Reading works even on a full disk, so after a failed commit this writes a probe row: the store is
-   * ready again only once a commit succeeds.
-   */
   /** The database is opened and migrated in the constructor: ready once constructed. */
   whenReady(): Promise<void> {
     return Promise.resolve();
   }
 
+  /**
+   * Reading works even on a full disk, so after a failed commit this writes a probe row: the store is
+   * ready again only once a commit succeeds.
+   */
   async ping(): Promise<void> {
     if (!this.db.open) throw new Error('store is closed');
     this.stmts.select1.get();
