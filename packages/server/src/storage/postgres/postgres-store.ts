@@ -3,9 +3,11 @@ import type { Role } from '../../auth/roles.js';
 import { patternToRegExp } from '../../auth/room-pattern.js';
 import type { Logger } from '../../ops/logger.js';
 import { PostgresLeases } from './postgres-leases.js';
+import { appendOne } from './postgres-appends.js';
+import { PostgresGroupCommit } from './postgres-group-commit.js';
+import { importRoomIn } from './postgres-import.js';
 import { migratePostgres } from './postgres-migrations.js';
 import {
-  dumpNeedsRoomInfo,
   RoomExistsError,
   StoreUnavailableError,
   type Collaborator,
@@ -34,27 +36,6 @@ export interface PostgresStoreOptions {
   logger?: Logger;
 }
 
-type Client = pg.PoolClient;
-
-/** A room row a write updates; `create` when the write would create it if missing (appends, events). */
-interface RoomLock {
-  room: string;
-  create: boolean;
-}
-
-/** A write waiting for the next group commit; `run` executes its statements inside the transaction. */
-interface QueuedWrite {
-  run: (client: Client) => Promise<unknown>;
-  /** Run inside a savepoint, so its own failure (a constraint) rejects it alone. */
-  isolated: boolean;
-  /** The room row it writes, locked before any write of the batch runs (see lockRooms). */
-  lock: RoomLock | null;
-  /** An update append: consecutive ones run as one statement pair (see appendRun), not `run`. */
-  append?: { room: string; data: Buffer };
-  resolve: (result: never) => void;
-  reject: (err: unknown) => void;
-}
-
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /**
@@ -69,11 +50,8 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 export class PostgresStore implements Store {
   private readonly pool: pg.Pool;
   private readonly ready: Promise<void>;
-  private queue: QueuedWrite[] = [];
-  private committing: Promise<void> | null = null;
-  private flushScheduled = false;
-  private closed = false;
-  private commitFailure: unknown = null;
+  private readonly commits: PostgresGroupCommit;
+  private closing = false;
   private readonly schema: string;
   /** Instances sharing the schema take turns by advisory-lock leases. */
   readonly leadership: PostgresLeases;
@@ -99,6 +77,7 @@ export class PostgresStore implements Store {
       client.on('error', (err) => this.options.logger?.warn({ err }, 'PostgreSQL connection failed'));
     });
     this.ready = migratePostgres(this.pool, this.schema);
+    this.commits = new PostgresGroupCommit(this.pool, this.ready);
     this.leadership = new PostgresLeases(
       {
         connectionString: options.connectionString,
@@ -120,120 +99,6 @@ export class PostgresStore implements Store {
   private async read<T extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<T[]> {
     await this.ready;
     return (await this.pool.query<T>(sql, params)).rows;
-  }
-
-  /** Queues a write for the next group commit. */
-  private enqueue<T>(
-    run: (client: Client) => Promise<T>,
-    {
-      isolated = false,
-      lock = null,
-      append,
-    }: { isolated?: boolean; lock?: RoomLock | null; append?: QueuedWrite['append'] } = {},
-  ): Promise<T> {
-    if (this.closed) return Promise.reject(new Error('store is closed'));
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, isolated, lock, append, resolve: resolve as (result: never) => void, reject });
-      this.scheduleFlush();
-    });
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled || this.committing) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.committing = this.commit().finally(() => {
-        this.committing = null;
-        if (this.queue.length > 0) this.scheduleFlush();
-      });
-    });
-  }
-
-  private async commit(): Promise<void> {
-    const batch = this.queue;
-    this.queue = [];
-    if (batch.length === 0) return;
-    let client: Client;
-    try {
-      await this.ready;
-      client = await this.pool.connect();
-    } catch (err) {
-      this.commitFailure = err;
-      for (const w of batch) w.reject(err);
-      return;
-    }
-    const results: { ok: boolean; value: unknown }[] = [];
-    try {
-      await client.query('BEGIN');
-      await this.lockRooms(client, batch);
-      for (let i = 0; i < batch.length; i++) {
-        const w = batch[i]!;
-        if (w.append) {
-          let end = i + 1;
-          while (end < batch.length && batch[end]!.append) end++;
-          for (const seq of await this.appendRun(client, batch.slice(i, end))) results.push({ ok: true, value: seq });
-          i = end - 1;
-          continue;
-        }
-        if (!w.isolated) {
-          results.push({ ok: true, value: await w.run(client) });
-          continue;
-        }
-        await client.query('SAVEPOINT write');
-        try {
-          results.push({ ok: true, value: await w.run(client) });
-          await client.query('RELEASE SAVEPOINT write');
-        } catch (err) {
-          await client.query('ROLLBACK TO SAVEPOINT write');
-          results.push({ ok: false, value: err });
-        }
-      }
-      await client.query('COMMIT');
-    } catch (err) {
-      // Nothing of the batch committed: every write of it fails, and its callers retry or report.
-      this.commitFailure = err;
-      await client.query('ROLLBACK').catch(() => undefined);
-      client.release(true);
-      for (const w of batch) w.reject(err);
-      return;
-    }
-    client.release();
-    this.commitFailure = null;
-    batch.forEach((w, i) => {
-      const r = results[i]!;
-      if (r.ok) w.resolve(r.value as never);
-      else w.reject(r.value);
-    });
-  }
-
-  /**
-   * Takes the row locks of every room the batch writes, in one order (by name) that every instance
-   * uses. Taken as the writes come, two instances' batches touching the same rooms in different
-   * orders deadlock, and PostgreSQL breaks a deadlock only after deadlock_timeout (1 s) by failing one
-   * whole batch. Rows a write would create anyway are created here first, so they are locked too.
-   */
-  private async lockRooms(client: Client, batch: QueuedWrite[]): Promise<void> {
-    const create = new Set<string>();
-    const all = new Set<string>();
-    for (const w of batch) {
-      if (!w.lock) continue;
-      all.add(w.lock.room);
-      if (w.lock.create) create.add(w.lock.room);
-    }
-    if (create.size > 0) {
-      await client.query(
-        `INSERT INTO rooms (name, created_at, updated_at)
-         SELECT name, $2, $2 FROM unnest($1::text[]) AS r(name) ORDER BY name COLLATE "C"
-         ON CONFLICT (name) DO NOTHING`,
-        [[...create], Date.now()],
-      );
-    }
-    if (all.size > 0) {
-      await client.query('SELECT 1 FROM rooms WHERE name = ANY($1::text[]) ORDER BY name COLLATE "C" FOR UPDATE', [
-        [...all],
-      ]);
-    }
   }
 
   async loadRoom(room: string): Promise<StoredRoom | null> {
@@ -306,45 +171,15 @@ export class PostgresStore implements Store {
 
   appendUpdate(room: string, update: Uint8Array): Promise<number> {
     const data = Buffer.from(update);
-    return this.enqueue((client) => this.appendIn(client, room, data), {
+    return this.commits.enqueue((client) => appendOne(client, room, data), {
       lock: { room, create: true },
       append: { room, data },
     });
   }
 
-  /**
-   * Consecutive appends of a batch in two statements, whatever their number: the rooms' positions
-   * advanced by their counts, then every row inserted. Per-append statements cost two round trips each,
-   * during which the batch holds its rooms' locks and the other instances wait for them. Seqs are
-   * handed out in call order within each room. The rows exist and are locked already (lockRooms).
-   */
-  private async appendRun(client: Client, run: QueuedWrite[]): Promise<number[]> {
-    const counts = new Map<string, number>();
-    for (const w of run) counts.set(w.append!.room, (counts.get(w.append!.room) ?? 0) + 1);
-    const now = Date.now();
-    const { rows } = await client.query<{ name: string; last_seq: string }>(
-      `UPDATE rooms SET last_seq = rooms.last_seq + c.n, updated_at = GREATEST(rooms.updated_at, $3)
-       FROM unnest($1::text[], $2::int[]) AS c(name, n) WHERE rooms.name = c.name
-       RETURNING rooms.name, rooms.last_seq`,
-      [[...counts.keys()], [...counts.values()], now],
-    );
-    const next = new Map(rows.map((r) => [r.name, Number(r.last_seq) - counts.get(r.name)! + 1]));
-    const seqs = run.map((w) => {
-      const seq = next.get(w.append!.room)!;
-      next.set(w.append!.room, seq + 1);
-      return seq;
-    });
-    await client.query(
-      `INSERT INTO updates (room, seq, data, ts)
-       SELECT room, seq, data, $4 FROM unnest($1::text[], $2::bigint[], $3::bytea[]) AS u(room, seq, data)`,
-      [run.map((w) => w.append!.room), seqs, run.map((w) => w.append!.data), now],
-    );
-    return seqs;
-  }
-
   appendInitial(room: string, update: Uint8Array): Promise<number | null> {
     const data = Buffer.from(update);
-    return this.enqueue(
+    return this.commits.enqueue(
       async (client) => {
         const now = Date.now();
         await client.query(
@@ -356,24 +191,10 @@ export class PostgresStore implements Store {
           [room],
         );
         if (Number(rows[0]!.last_seq) > 0) return null;
-        return this.appendIn(client, room, data);
+        return appendOne(client, room, data);
       },
       { lock: { room, create: true } },
     );
-  }
-
-  /** Inside a commit: the room's next seq under its row lock (held to the commit), and the row. */
-  private async appendIn(client: Client, room: string, data: Buffer): Promise<number> {
-    const now = Date.now();
-    const { rows } = await client.query<{ last_seq: string }>(
-      `INSERT INTO rooms (name, created_at, updated_at, last_seq) VALUES ($1, $2, $2, 1)
-       ON CONFLICT (name) DO UPDATE SET last_seq = rooms.last_seq + 1, updated_at = GREATEST(rooms.updated_at, $2)
-       RETURNING last_seq`,
-      [room, now],
-    );
-    const seq = Number(rows[0]!.last_seq);
-    await client.query('INSERT INTO updates (room, seq, data, ts) VALUES ($1, $2, $3, $4)', [room, seq, data, now]);
-    return seq;
   }
 
   async compact(room: string, uptoSeq: number, state: Uint8Array): Promise<void> {
@@ -411,7 +232,7 @@ export class PostgresStore implements Store {
   }
 
   deleteRoom(room: string): Promise<void> {
-    return this.enqueue(
+    return this.commits.enqueue(
       async (client) => {
         for (const table of ['updates', 'snapshots', 'collaborators', 'events', 'revisions']) {
           await client.query(`DELETE FROM ${table} WHERE room = $1`, [room]);
@@ -432,77 +253,11 @@ export class PostgresStore implements Store {
   }
 
   async importRoom(dump: RoomDump): Promise<void> {
-    const { name } = dump;
-    const lastEventId = dump.events.reduce((max, e) => Math.max(max, e.id), dump.eventHorizon);
-    const lastRevisionId = dump.revisions.reduce((max, r) => Math.max(max, r.id), 0);
-    const imported = await this.enqueue(
-      async (client) => {
-        const held = await client.query<{ held: boolean }>(
-          `SELECT EXISTS (SELECT 1 FROM rooms WHERE name = $1) OR EXISTS (SELECT 1 FROM collaborators WHERE room = $1)
-             OR EXISTS (SELECT 1 FROM revisions WHERE room = $1) AS held`,
-          [name],
-        );
-        if (held.rows[0]!.held) return false;
-        // The row insert is also the lock: of two imports racing, the second finds the row. Revisions
-        // need it too, for their id counter (as createRevision makes it).
-        if (dumpNeedsRoomInfo(dump) || dump.revisions.length > 0) {
-          const createdAt = dump.createdAt ?? dump.revisions[0]?.ts ?? Date.now();
-          const created = await client.query(
-            `INSERT INTO rooms (name, created_at, updated_at, last_seq, last_event_id, last_revision_id, events_pruned_upto)
-           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO NOTHING`,
-            [
-              name,
-              createdAt,
-              dump.updatedAt ?? createdAt,
-              dump.lastSeq,
-              lastEventId,
-              lastRevisionId,
-              dump.eventHorizon,
-            ],
-          );
-          if (created.rowCount === 0) return false;
-        }
-        if (dump.state && dump.lastSeq > 0) {
-          await client.query('INSERT INTO snapshots (room, upto_seq, state, ts) VALUES ($1, $2, $3, $4)', [
-            name,
-            dump.lastSeq,
-            Buffer.from(dump.state),
-            Date.now(),
-          ]);
-        }
-        for (const c of dump.collaborators) {
-          await client.query('INSERT INTO collaborators (room, user_id, role) VALUES ($1, $2, $3)', [
-            name,
-            c.user,
-            c.role,
-          ]);
-        }
-        // Position 0, below every delivery cursor: imported events are history, which webhooks must not
-        // deliver again. One statement for all of them: a room may hold thousands.
-        await client.query(
-          `INSERT INTO events (room, id, type, ts, user_id, data, position)
-         SELECT $1, id, type, ts, user_id, data, 0
-         FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[]) AS e(id, type, ts, user_id, data)`,
-          [
-            name,
-            dump.events.map((e) => e.id),
-            dump.events.map((e) => e.type),
-            dump.events.map((e) => e.ts),
-            dump.events.map((e) => e.user),
-            dump.events.map((e) => JSON.stringify(e.data ?? null)),
-          ],
-        );
-        for (const r of dump.revisions) {
-          await client.query(
-            'INSERT INTO revisions (room, id, label, ts, user_id, state) VALUES ($1, $2, $3, $4, $5, $6)',
-            [name, r.id, r.label, r.ts, r.user, Buffer.from(r.state)],
-          );
-        }
-        return true;
-      },
-      { isolated: true, lock: { room: name, create: false } },
-    );
-    if (!imported) throw new RoomExistsError(name);
+    const imported = await this.commits.enqueue((client) => importRoomIn(client, dump), {
+      isolated: true,
+      lock: { room: dump.name, create: false },
+    });
+    if (!imported) throw new RoomExistsError(dump.name);
   }
 
   async getCollaborator(room: string, user: string): Promise<Role | null> {
@@ -521,7 +276,7 @@ export class PostgresStore implements Store {
   }
 
   setCollaborator(room: string, user: string, role: Role): Promise<void> {
-    return this.enqueue(async (client) => {
+    return this.commits.enqueue(async (client) => {
       await client.query(
         `INSERT INTO collaborators (room, user_id, role) VALUES ($1, $2, $3)
          ON CONFLICT (room, user_id) DO UPDATE SET role = EXCLUDED.role`,
@@ -531,7 +286,7 @@ export class PostgresStore implements Store {
   }
 
   removeCollaborator(room: string, user: string): Promise<boolean> {
-    return this.enqueue(async (client) => {
+    return this.commits.enqueue(async (client) => {
       const res = await client.query('DELETE FROM collaborators WHERE room = $1 AND user_id = $2', [room, user]);
       return (res.rowCount ?? 0) > 0;
     });
@@ -568,7 +323,7 @@ export class PostgresStore implements Store {
 
   appendEvent(room: string, event: NewEvent): Promise<{ event: StoredEvent; duplicate: boolean }> {
     const data = JSON.stringify(event.data ?? null);
-    return this.enqueue(
+    return this.commits.enqueue(
       async (client) => {
         if (event.idempotencyKey !== undefined) {
           const existing = await client.query<EventRow>(
@@ -614,7 +369,7 @@ export class PostgresStore implements Store {
   }
 
   pruneEvents(room: string, keepLast: number): Promise<number> {
-    return this.enqueue(
+    return this.commits.enqueue(
       async (client) => {
         const { rows } = await client.query<{ last: string | null }>(
           'SELECT MAX(id) AS last FROM events WHERE room = $1',
@@ -664,7 +419,7 @@ export class PostgresStore implements Store {
   }
 
   setCursor(name: string, position: number): Promise<void> {
-    return this.enqueue(async (client) => {
+    return this.commits.enqueue(async (client) => {
       await client.query(
         'INSERT INTO cursors (name, position) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position',
         [name, position],
@@ -677,7 +432,7 @@ export class PostgresStore implements Store {
     revision: { label: string; user: string | null; state: Uint8Array },
   ): Promise<RevisionInfo> {
     const state = Buffer.from(revision.state);
-    return this.enqueue(
+    return this.commits.enqueue(
       async (client) => {
         const ts = Date.now();
         const { rows } = await client.query<{ id: string }>(
@@ -716,26 +471,23 @@ export class PostgresStore implements Store {
   /** Reachable is not enough after a failed commit: ready again only once a write commits. */
   async ping(): Promise<void> {
     await this.read('SELECT 1', []);
-    if (this.commitFailure === null) return;
+    if (this.commits.failure === null) return;
     try {
       await this.pool.query(
         'INSERT INTO health_probe (id, at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at = EXCLUDED.at',
         [Date.now()],
       );
-      this.commitFailure = null;
+      this.commits.failure = null;
     } catch (err) {
       throw new StoreUnavailableError(`store cannot commit: ${(err as Error).message}`, { cause: err });
     }
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.closing) return;
+    this.closing = true;
     // Whatever is queued or committing finishes first.
-    while (this.committing || this.queue.length > 0 || this.flushScheduled) {
-      if (this.committing) await this.committing;
-      else await new Promise((r) => setImmediate(r));
-    }
+    await this.commits.close();
     await this.ready.catch(() => undefined);
     await this.leadership.close();
     await this.pool.end();
