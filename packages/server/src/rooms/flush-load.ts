@@ -3,6 +3,9 @@ import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 /** How often the load is sampled. Short enough that a burst is batched within a fraction of a second. */
 export const FLUSH_LOAD_SAMPLE_MS = 250;
 
+/** Rooms with this many peers or more use the whole flush window. */
+export const FULL_WINDOW_PEERS = 100;
+
 /** Deliveries a second past `batchAbove` at which windows are full: half as many again. */
 const FULL_AT_FACTOR = 1.5;
 
@@ -48,6 +51,16 @@ export class FlushLoad {
   /** 0: flush at the end of the turn; 1: each room's full window. */
   get windowScale(): number {
     return this.scale;
+  }
+
+  /**
+   * How long a busy room of `peers` waits between flushes now. The window grows with the room because
+   * a flush costs one write per peer: this caps the CPU a busy room's fan-out can take (about 100
+   * frames per window-length, `fullWindowMs` from FULL_WINDOW_PEERS up) while small rooms keep the
+   * lowest latency; and it is scaled by the load, so a process with headroom does not wait at all.
+   */
+  windowFor(peers: number, fullWindowMs: number): number {
+    return fullWindowMs * Math.min(1, peers / FULL_WINDOW_PEERS) * this.scale;
   }
 
   /** Deliveries a second asked for, smoothed over the last samples. */

@@ -9,8 +9,8 @@ import { MemoryStore } from '../storage/memory/memory-store.js';
 import { CompactionScheduler } from './compaction-scheduler.js';
 import type { Peer } from './peer.js';
 import { DocumentState } from './document-state.js';
-import { FlushLoad } from './flush-load.js';
-import { DOC_IDLE_MS, FULL_WINDOW_PEERS, Room } from './room.js';
+import { FlushLoad, FULL_WINDOW_PEERS } from './flush-load.js';
+import { DOC_IDLE_MS, Room } from './room.js';
 import { RoomPersistence } from './room-persistence.js';
 
 class FakePeer implements Peer {

@@ -1,7 +1,6 @@
 import {
   encodeAck,
   encodeError,
-  encodeStatus,
   encodeSyncStep1,
   encodeSyncStep2,
   encodeSyncUpdate,
@@ -11,17 +10,15 @@ import * as Y from 'yjs';
 import { TandemError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
-import type { DecodedUpdate, DocumentState } from './document-state.js';
+import type { DocumentState } from './document-state.js';
 import { BinaryDocument, type LiveDocument } from './room-document.js';
 import type { FlushLoad } from './flush-load.js';
 import type { Peer } from './peer.js';
-import { mergeUpdates } from '../yjs/merge-updates.js';
+import { RoomPeers, type PeerState } from './room-peers.js';
 import { REMOTE, RoomPresence } from './room-presence.js';
 import type { RoomPersistence, SnapshotSource } from './room-persistence.js';
 import { checkUpdate } from '../yjs/update-check.js';
-
-/** Rooms with this many peers or more use the whole flush window. */
-export const FULL_WINDOW_PEERS = 100;
+import { UpdateBatch } from './update-batch.js';
 
 /** How long a materialised document stays after its last use before the room goes back to binary. */
 export const DOC_IDLE_MS = 30_000;
@@ -37,7 +34,7 @@ export interface RoomOptions {
   /**
    * The longest a busy room of FULL_WINDOW_PEERS or more peers waits between flushes under full load;
    * smaller rooms wait proportionally less (0: flush at the end of every event-loop turn). See
-   * scheduleFlush.
+   * FlushLoad.windowFor.
    */
   flushWindowMs: number;
   /** The process's load, shared by all rooms: whether windows are open at all (and how far). */
@@ -55,14 +52,6 @@ export interface RoomOptions {
    * closed (they resync on reconnect); the owner drops the room once its queued writes settle.
    */
   onFailed?: (room: Room) => void;
-}
-
-interface PeerState {
-  /** Whether this peer was already told its writes are dropped (told once, not per update). */
-  toldReadOnly: boolean;
-  statusSent: boolean;
-  /** Count of sync-step2/sync-update messages received: the numbers acks refer to. */
-  updatesReceived: number;
 }
 
 /**
@@ -84,21 +73,11 @@ export class Room {
   /** Binary on the hot path; a live Y.Doc while something uses a document (see `doc`). */
   private document: BinaryDocument | LiveDocument;
   private docUsedAt = 0;
-  private readonly peers = new Map<Peer, PeerState>();
-  /** Connected peers per user: a user joins with their first connection and leaves with their last. */
-  private readonly connectionsPerUser = new Map<string, number>();
-  /** Client updates received since the last flush, applied together when it runs. */
-  private received: { peer: Peer; update: Uint8Array; decoded: DecodedUpdate }[] = [];
-  private receivedBytes = 0;
-  /** What was new to the room's state (plus raw updates still waiting for missing content). */
-  private pendingUpdates: Uint8Array[] = [];
-  /**
-   * The peer every pending update came from, while there is exactly one: it already has them, so the
-   * frame skips it. `null` once a second peer (or the server) contributed.
-   */
-  private pendingOrigin: Peer | null | undefined = undefined;
-  /** Updates other instances committed, applied here: sent to our peers, never stored again. */
-  private pendingRemote: Uint8Array[] = [];
+  private readonly peers = new RoomPeers();
+  /** Client updates received since the last flush, and what of them was new: taken at the flush. */
+  private readonly incoming = new UpdateBatch((bytes) => {
+    this.approxBytes += bytes;
+  });
   private failed = false;
   private pendingAcks = new Map<Peer, number>();
   /** When the first update of the batch waiting for acks arrived. */
@@ -167,7 +146,7 @@ export class Room {
    */
   releaseIdleDoc(now = performance.now()): void {
     const current = this.document;
-    if (current.kind !== 'live' || this.holds > 0 || this.flushScheduled || this.received.length > 0) return;
+    if (current.kind !== 'live' || this.holds > 0 || this.flushScheduled || this.incoming.hasReceived) return;
     if (now - this.docUsedAt < DOC_IDLE_MS || this.failed) return;
     this.document = current.release();
   }
@@ -222,12 +201,12 @@ export class Room {
 
   /** Sends an encoded Tandem extension frame to every peer that opted in. */
   broadcastToTandemPeers(frame: Uint8Array): void {
-    for (const peer of this.peers.keys()) if (peer.tandem) peer.send(frame);
+    for (const peer of this.peers) if (peer.tandem) peer.send(frame);
   }
 
   /** True while updates or acks wait for the next flush. */
   get hasUnflushedChanges(): boolean {
-    return this.received.length > 0 || this.pendingUpdates.length > 0 || this.pendingAcks.size > 0;
+    return this.incoming.hasReceived || this.incoming.hasPending || this.pendingAcks.size > 0;
   }
 
   get isDestroyed(): boolean {
@@ -247,11 +226,11 @@ export class Room {
 
   /** How many connections `user` has to this room on this instance. */
   connectionsOf(user: string): number {
-    return this.connectionsPerUser.get(user) ?? 0;
+    return this.peers.connectionsOf(user);
   }
 
   peerList(): Peer[] {
-    return [...this.peers.keys()];
+    return [...this.peers];
   }
 
   /** Changes a live peer's write access (collaborator changed, token refreshed) and tells it. */
@@ -261,31 +240,21 @@ export class Room {
     peer.readOnly = readOnly;
     state.toldReadOnly = false;
     if (readOnly && !this.options.viewerPresence) this.presence.removeStatesOf(peer, 'read-only');
-    this.sendStatus(peer);
+    this.peers.sendStatus(peer, this.name);
   }
 
   addPeer(peer: Peer): void {
     if (this.destroyed) throw new Error(`room ${this.name} is destroyed`);
     if (this.failed) throw new TandemError('room_reset', 'the room is being reloaded; try again');
-    this.connectionsPerUser.set(peer.user, (this.connectionsPerUser.get(peer.user) ?? 0) + 1);
-    this.peers.set(peer, {
-      updatesReceived: 0,
-      toldReadOnly: false,
-      statusSent: false,
-    });
-    this.sendStatus(peer);
+    this.peers.add(peer);
+    this.peers.sendStatus(peer, this.name);
     // Same opening as y-websocket's server: our state vector, so the client sends what we lack.
     peer.send(encodeSyncStep1(this.document.stateVector()));
     this.presence.welcome(peer);
   }
 
   removePeer(peer: Peer): void {
-    const state = this.peers.get(peer);
-    if (!state) return;
-    this.peers.delete(peer);
-    const connections = (this.connectionsPerUser.get(peer.user) ?? 1) - 1;
-    if (connections > 0) this.connectionsPerUser.set(peer.user, connections);
-    else this.connectionsPerUser.delete(peer.user);
+    if (!this.peers.remove(peer)) return;
     this.pendingAcks.delete(peer);
     this.presence.leave(peer);
   }
@@ -312,7 +281,7 @@ export class Room {
         return;
       case 'hello':
         // Opting in with a hello frame (rather than the subprotocol) still gets the room status.
-        if (!state.statusSent) this.sendStatus(peer);
+        if (!state.statusSent) this.peers.sendStatus(peer, this.name);
         return;
       case 'auth-denied':
       case 'token':
@@ -327,18 +296,12 @@ export class Room {
    * (received updates wait for the next flush). For extensions that validate an update's result.
    */
   documentWith(update: Uint8Array): Y.Doc {
-    const copy = new Y.Doc();
-    Y.transact(copy, () => {
-      Y.applyUpdate(copy, this.document.merged());
-      for (const r of this.received) Y.applyUpdate(copy, r.update);
-      Y.applyUpdate(copy, update);
-    });
-    return copy;
+    return this.incoming.documentWith(this.document.merged(), update);
   }
 
   /** Refuses a change of about `bytes` that would take the room past its document size limit. */
   assertCapacity(bytes: number): void {
-    if (this.approxBytes + this.receivedBytes + bytes > this.options.maxDocumentBytes) {
+    if (this.approxBytes + this.incoming.receivedBytes + bytes > this.options.maxDocumentBytes) {
       throw new TandemError(
         'document_too_large',
         `the room would exceed its ${this.options.maxDocumentBytes}-byte document limit`,
@@ -364,30 +327,25 @@ export class Room {
   }
 
   private flushBatch(): Promise<void> {
-    if (this.received.length > 0) {
-      if (this.document.kind === 'live') this.applyReceived(this.document);
-      else this.acceptReceived(this.document);
+    if (this.incoming.hasReceived) {
+      if (this.document.kind === 'live') this.incoming.integrateLive(this.document, this.dropMalformed);
+      else this.incoming.integrateBinary(this.document);
     }
     let durable: Promise<void> | null = null;
-    if (this.pendingUpdates.length > 0) {
-      const merged = mergeUpdates(this.pendingUpdates);
-      const skip = this.pendingOrigin ?? null;
-      this.pendingUpdates = [];
-      this.pendingOrigin = undefined;
+    const taken = this.incoming.take();
+    if (taken) {
+      const { merged, skip } = taken;
       // Handed to persistence before anyone is sent it: an update a peer received is always one the
       // store was asked to keep, whatever throws after this line.
       durable = this.persistence.persist(merged);
       this.broadcast(encodeSyncUpdate(merged), skip);
       this.options.onChanged?.(this.name);
     }
-    if (this.pendingRemote.length > 0) {
-      const merged = mergeUpdates(this.pendingRemote);
-      this.pendingRemote = [];
-      this.broadcast(encodeSyncUpdate(merged), null);
-    }
+    const remote = this.incoming.takeRemote();
+    if (remote) this.broadcast(encodeSyncUpdate(remote), null);
     const presence = this.presence.takeChanges();
     if (presence) {
-      for (const peer of this.peers.keys()) {
+      for (const peer of this.peers) {
         if (peer.sendPresence) peer.sendPresence(this.presence.feed, presence.frame);
         else peer.send(presence.frame);
       }
@@ -420,14 +378,13 @@ export class Room {
    */
   private failFlush(err: unknown): Promise<void> {
     this.failed = true;
-    this.received = [];
-    this.pendingUpdates = [];
+    this.incoming.clear();
     this.pendingAcks.clear();
     this.presence.discardChanges();
     this.log.error({ err, room: this.name }, 'room flush failed; reloading the room');
     this.metrics.roomResets.inc();
     const error = new TandemError('room_reset', 'the room hit an internal error and is being reloaded; reconnect');
-    for (const peer of [...this.peers.keys()]) peer.fail(error);
+    for (const peer of [...this.peers]) peer.fail(error);
     this.options.onFailed?.(this);
     return Promise.reject(error);
   }
@@ -455,15 +412,6 @@ export class Room {
     }
   }
 
-  private sendStatus(peer: Peer): void {
-    const state = this.peers.get(peer);
-    if (!peer.tandem || !state) return;
-    state.statusSent = true;
-    peer.send(
-      encodeStatus({ room: this.name, serverTime: Date.now(), peers: this.peers.size, readOnly: peer.readOnly }),
-    );
-  }
-
   private dropReadOnlyWrite(peer: Peer, state: PeerState): void {
     // Dropped, never applied or stored. Stock clients cannot be told; Tandem clients are, once.
     this.metrics.readOnlyDrops.inc();
@@ -478,103 +426,12 @@ export class Room {
     // Checked now, against what is loaded plus what waits to be applied: once applied, a Yjs update
     // cannot be taken back.
     this.assertCapacity(update.length);
-    const decoded = checkUpdate(update);
-    this.received.push({ peer, update, decoded });
-    this.receivedBytes += update.length;
+    this.incoming.receive(peer, update, checkUpdate(update));
     if (peer.tandem) {
       if (this.pendingAcks.size === 0) this.ackBatchStartedAt = performance.now();
       this.pendingAcks.set(peer, state.updatesReceived);
     }
     this.scheduleFlush();
-  }
-
-  /**
-   * The hot path, without a document: each received update is compared with the binary state's state
-   * vector, and only what it adds is kept, sent and stored — the update as received, or stripped of
-   * what a resend repeats. Nothing can fail here per peer: checkUpdate already decoded every update.
-   */
-  private acceptReceived(document: BinaryDocument): void {
-    const received = this.received;
-    this.received = [];
-    this.receivedBytes = 0;
-    const state = document.state;
-    const before = this.pendingUpdates.length;
-    let origin: Peer | null | undefined;
-    for (const { peer, update, decoded } of received) {
-      const fresh = state.accept(update, decoded);
-      if (fresh === null) continue;
-      // A received update is a view into its frame's buffer: copied, so a write queued behind a slow
-      // commit does not pin that buffer. (The state copies it into its own buffer.)
-      this.keepPending(fresh === update ? update.slice() : fresh);
-      origin = sameOrigin(origin, peer);
-    }
-    if (this.pendingUpdates.length > before) this.pendingOrigin = sameOrigin(this.pendingOrigin, origin ?? null);
-  }
-
-  /**
-   * With a document live: applies every received update in one Yjs transaction: the per-transaction
-   * work (cleanup, merging structs, encoding the 'update' event) is paid once per batch instead of once
-   * per update. A peer whose update is malformed is dropped and its later updates in the batch are
-   * skipped; the others still apply.
-   *
-   * A batch of one update (the usual case outside big rooms) is forwarded and stored as received when
-   * it added anything: the 'update' listener is detached for that transaction, so Yjs does not encode
-   * it all over again, which is about half the cost of applying it. For several updates Yjs's single
-   * encoding of the transaction is cheaper than merging them.
-   */
-  private applyReceived(document: LiveDocument): void {
-    const received = this.received;
-    this.received = [];
-    this.receivedBytes = 0;
-    const doc = document.doc;
-    const store = doc.store;
-    const failed = new Set<Peer>();
-    const before = this.pendingUpdates.length;
-    const single = received.length === 1;
-    let origin: Peer | null | undefined;
-    let transaction: Y.Transaction | undefined;
-    // A single update is kept as received: the listener is off for its transaction (see above).
-    const apply = (): void => {
-      // The room itself is the transaction's origin, which tells onDocUpdate the batch is accounted here.
-      Y.transact(
-        doc,
-        (tr) => {
-          transaction = tr;
-          for (const { peer, update } of received) {
-            if (failed.has(peer)) continue;
-            try {
-              Y.applyUpdate(doc, update);
-            } catch (cause) {
-              failed.add(peer);
-              this.pendingAcks.delete(peer);
-              peer.fail(new TandemError('invalid_update', 'malformed Yjs update', { cause }));
-              continue;
-            }
-            origin = sameOrigin(origin, peer);
-            if (!single && (store.pendingStructs !== null || store.pendingDs !== null)) {
-              // Part of the update waits for content we do not have yet, so it never reached the
-              // 'update' event. Keep the raw bytes in the log too, or an ack would promise something
-              // only in memory.
-              this.keepPending(update.slice());
-            }
-          }
-        },
-        this,
-      );
-    };
-    if (single) document.unobserved(apply);
-    else apply();
-    if (single && origin !== undefined) {
-      // Applied: keep it if it was new, or if part of it waits for missing content (as above).
-      if (addedContent(transaction!) || store.pendingStructs !== null || store.pendingDs !== null) {
-        this.keepPending(received[0]!.update.slice());
-      }
-    } else if (single && addedContent(transaction!)) {
-      // Refused, but Yjs had integrated part of it before it threw (its structs come before its
-      // malformed delete set). The doc has that part now, so everyone and the log get it too.
-      this.keepPending(Y.encodeStateAsUpdate(doc, Y.encodeStateVector(transaction!.beforeState)));
-    }
-    if (this.pendingUpdates.length > before) this.pendingOrigin = sameOrigin(this.pendingOrigin, origin ?? null);
   }
 
   /**
@@ -591,8 +448,7 @@ export class Room {
     // Checked like a client's: the store may predate today's limits.
     const fresh = current.state.accept(update, checkUpdate(update));
     if (fresh === null) return;
-    this.pendingRemote.push(fresh);
-    this.approxBytes += fresh.length;
+    this.incoming.keepRemote(fresh);
     this.scheduleFlush();
   }
 
@@ -609,39 +465,38 @@ export class Room {
 
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === REMOTE) {
-      this.pendingRemote.push(update);
-      this.approxBytes += update.length;
+      this.incoming.keepRemote(update);
       this.scheduleFlush();
       return;
     }
-    this.keepPending(update);
-    // applyReceived's batch works out whom its frame may skip, inside a flush already running. Any other
-    // change is the server's own (REST write, restore): every peer needs it, and it needs a flush.
-    if (origin === this) return;
-    this.pendingOrigin = null;
+    // The batch's own transaction works out whom its frame may skip, inside a flush already running.
+    // Any other change is the server's own (REST write, restore): every peer needs it, and a flush.
+    if (origin === this.incoming) {
+      this.incoming.keep(update);
+      return;
+    }
+    this.incoming.keepFromServer(update);
     this.scheduleFlush();
   };
 
-  private keepPending(update: Uint8Array): void {
-    this.pendingUpdates.push(update);
-    this.approxBytes += update.length;
-  }
+  /** A peer whose update Yjs refused: dropped, and its batch's writes are not acked. */
+  private readonly dropMalformed = (peer: Peer, error: TandemError): void => {
+    this.pendingAcks.delete(peer);
+    peer.fail(error);
+  };
 
   /**
    * A quiet room flushes at the end of the turn. A busy one — it flushed less than its window ago —
-   * waits out the window: every frame costs a `writev` per peer whatever it carries, so under load a
-   * few milliseconds of waiting turn several one-update frames per peer into one. The window grows
-   * with the room because a flush costs one write per peer: this caps the CPU a busy room's fan-out
-   * can take (about 100 frames per window-length) while small rooms keep the lowest latency. It opens
-   * only while the process is loaded (`FlushLoad`): with headroom, CPU saved is worth less than the
-   * milliseconds it costs. Every change counts towards that load here, before the early return.
+   * waits out the window (`FlushLoad.windowFor`): every frame costs a `writev` per peer whatever it
+   * carries, so under load a few milliseconds of waiting turn several one-update frames per peer into
+   * one. Every change counts towards that load here, before the early return.
    */
   private scheduleFlush(): void {
     const load = this.options.load;
     load.demand += this.peers.size;
     if (this.flushScheduled || this.destroyed) return;
     this.flushScheduled = true;
-    const window = this.options.flushWindowMs * Math.min(1, this.peers.size / FULL_WINDOW_PEERS) * load.windowScale;
+    const window = load.windowFor(this.peers.size, this.options.flushWindowMs);
     const wait = this.lastFlushAt + window - performance.now();
     if (wait <= 0) setImmediate(this.flushIfScheduled);
     else this.flushTimer = setTimeout(this.flushIfScheduled, wait);
@@ -653,18 +508,6 @@ export class Room {
   };
 
   private broadcast(frame: Uint8Array, skip: Peer | null = null): void {
-    for (const peer of this.peers.keys()) if (peer !== skip) peer.send(frame);
+    for (const peer of this.peers) if (peer !== skip) peer.send(frame);
   }
-}
-
-/** The one peer all of a batch's changes came from, or null once there is a second source. */
-function sameOrigin(current: Peer | null | undefined, next: Peer | null): Peer | null {
-  return current === undefined || current === next ? next : null;
-}
-
-/** Whether a finished transaction changed the document (Yjs's own test before it emits 'update'). */
-function addedContent(tr: Y.Transaction): boolean {
-  if (tr.deleteSet.clients.size > 0) return true;
-  for (const [client, clock] of tr.afterState) if (tr.beforeState.get(client) !== clock) return true;
-  return false;
 }
