@@ -1,9 +1,11 @@
-import { encodePing, encodeToken, TANDEM_SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from '@tandem/protocol';
+import { encodePing, encodeToken } from '@tandem/protocol';
 import { browserOffline } from './browser-hooks.js';
-import { HttpSocket } from './http-socket.js';
+import type { HttpSocket } from './http-socket.js';
+import { httpBase, openHttpSocket, openWebSocket } from './room-sockets.js';
 import { Keepalive } from './keepalive.js';
 import { ReconnectPolicy, type ReconnectDecision, type ReconnectOptions } from './reconnect-policy.js';
-import { tokenExpiry } from './token-expiry.js';
+import { TokenRefresher, type TokenSource } from './token-refresher.js';
+import { WebSocketProbe } from './websocket-probe.js';
 import type { WebSocketConstructor, WebSocketLike } from './websocket-like.js';
 
 /**
@@ -41,8 +43,7 @@ export interface FallbackOptions {
   probeMaxMs: number;
 }
 
-/** A token, or a function asked for one on every connect and before the current one expires. */
-export type TokenSource = string | (() => string | Promise<string>);
+export type { TokenSource };
 
 export interface ConnectionOptions {
   url: string;
@@ -78,10 +79,6 @@ export interface ConnectionHost {
 }
 
 const OPEN = 1;
-/** RFC 7230 token characters: what a Sec-WebSocket-Protocol value may hold. */
-const SUBPROTOCOL_VALUE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** How long before a token expires the connection asks for a fresh one (see scheduleTokenRefresh). */
-const REFRESH_AHEAD_MS = 60_000;
 /** How long a replaced HTTP session stays open at most while its WebSocket successor syncs. */
 const RETIRE_AFTER_MS = 5_000;
 
@@ -95,6 +92,8 @@ const RETIRE_AFTER_MS = 5_000;
 export class Connection {
   private readonly policy: ReconnectPolicy;
   private ws: WebSocketLike | null = null;
+  /** The current socket when it is the HTTP transport (the same object as `ws`), else null. */
+  private http: HttpSocket | null = null;
   /** Whether the current connection is joined (the server's first status or sync step 1 arrived). */
   private joined_ = false;
   private websocketFailures_ = 0;
@@ -103,9 +102,10 @@ export class Connection {
   /** The event stream was found buffered: later HTTP sessions poll from the start. */
   private pollingNeeded = false;
   private transport_: Transport = 'websocket';
-  private probe: WebSocketLike | null = null;
-  private probeTimer: ReturnType<typeof setTimeout> | null = null;
-  private probeFailures = 0;
+  /** While on HTTP: the tries to get back to WebSocket. */
+  private readonly probe: WebSocketProbe;
+  /** The token to connect with, and its refreshes over the live connection. */
+  private readonly tokens: TokenRefresher;
   /** The HTTP session a WebSocket took over from, open until the WebSocket has synced (see switchTo). */
   private retiring: WebSocketLike | null = null;
   private retiringTimer: ReturnType<typeof setTimeout> | null = null;
@@ -113,7 +113,6 @@ export class Connection {
   private everConnected_ = false;
   private liveSince = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
-  private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   private handshakeTimer: ReturnType<typeof setTimeout> | null = null;
   private keepalive: Keepalive | null = null;
   private destroyed = false;
@@ -130,6 +129,25 @@ export class Connection {
     private readonly host: ConnectionHost,
   ) {
     this.policy = new ReconnectPolicy(options.reconnect, options.random);
+    this.probe = new WebSocketProbe(
+      { ...options.fallback, random: options.random },
+      {
+        wanted: () => this.http !== null && this.joined_ && this.shouldConnect,
+        open: () => openWebSocket(this.options, this.token_),
+        spoke: (ws, data) => {
+          if (!this.switchTo(ws)) return;
+          this.keepalive?.received();
+          this.host.received(ws, data);
+        },
+      },
+    );
+    this.tokens = new TokenRefresher(options.token, (token) => {
+      if (!this.isOpen) return false;
+      // REST catch-up and the HTTP transport's requests use the fresh one too.
+      this.token_ = token;
+      this.send(encodeToken(token));
+      return true;
+    });
   }
 
   get status(): ConnectionStatus {
@@ -193,7 +211,7 @@ export class Connection {
   disconnect(): void {
     this.shouldConnect = false;
     this.clearTimers();
-    this.stopProbe();
+    this.probe.stop();
     this.closeRetired();
     const ws = this.ws;
     if (ws) ws.close(1000, 'client disconnected');
@@ -219,9 +237,9 @@ export class Connection {
     this.joined_ = true;
     this.everConnected_ = true;
     this.liveSince = Date.now();
-    const http = this.ws instanceof HttpSocket;
-    this.moveTo(http ? 'fallback' : 'live');
-    if (http) this.scheduleProbe();
+    const overHttp = this.http !== null;
+    this.moveTo(overHttp ? 'fallback' : 'live');
+    if (overHttp) this.probe.schedule();
     this.host.changed();
     return true;
   }
@@ -264,10 +282,7 @@ export class Connection {
 
   /** Base URL of the REST API (for event catch-up and the HTTP transport). */
   httpBase(): string {
-    return (this.options.httpUrl ?? this.options.url.replace(/^ws/, 'http').replace(/\/v1\/sync\/*$/, '')).replace(
-      /\/+$/,
-      '',
-    );
+    return httpBase(this.options);
   }
 
   private async open(): Promise<void> {
@@ -277,7 +292,7 @@ export class Connection {
     this.moveTo(this.everConnected_ ? 'reconnecting' : 'connecting');
     let token: string | undefined;
     try {
-      token = await this.resolveToken();
+      token = await this.tokens.resolve();
     } catch (err) {
       this.host.error({ code: 'token_failed', message: err instanceof Error ? err.message : String(err) });
       this.scheduleRetry(this.policy.decide(1006, 0));
@@ -289,59 +304,23 @@ export class Connection {
     this.token_ = token;
     const { fallback } = this.options;
     const useHttp = fallback.enabled && this.websocketFailures_ >= fallback.afterFailures && !this.httpFailedLast;
-    const ws = useHttp ? this.httpSocket() : this.webSocket(token);
+    const http = useHttp ? this.httpSocket() : null;
+    const ws = http ?? openWebSocket(this.options, token);
     this.ws = ws;
+    this.http = http;
     this.attach(ws);
     ws.onopen = () => this.onOpen(ws);
     this.startHandshakeTimer(ws);
-    if (token !== undefined) this.scheduleTokenRefresh(token);
-  }
-
-  private async resolveToken(): Promise<string | undefined> {
-    const { token } = this.options;
-    if (token === undefined || typeof token === 'string') return token;
-    return token();
-  }
-
-  /**
-   * The token rides in a subprotocol entry, never in the URL, where a refused socket's console line,
-   * proxy logs and history would show it. Only a token that is not a valid subprotocol value (JWTs
-   * always are) goes in the query instead.
-   */
-  private webSocket(token: string | undefined): WebSocketLike {
-    const inProtocol = token !== undefined && SUBPROTOCOL_VALUE.test(token);
-    const protocols = inProtocol ? [TANDEM_SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX + token] : [TANDEM_SUBPROTOCOL];
-    const ws = new this.options.WebSocketImpl(this.socketUrl(inProtocol ? undefined : token), protocols);
-    ws.binaryType = 'arraybuffer';
-    return ws;
+    if (token !== undefined) this.tokens.schedule(token);
   }
 
   private httpSocket(): HttpSocket {
-    const { fallback } = this.options;
-    const socket = new HttpSocket({
-      httpUrl: this.httpBase(),
-      room: this.options.room,
-      params: this.options.params ?? {},
-      token: () => this.token_,
-      pollIntervalMs: fallback.pollIntervalMs,
-      streamOpenTimeoutMs: fallback.streamOpenTimeoutMs,
-      heartbeatMs: 10_000,
-      poll: this.pollingNeeded,
-      fetch: this.options.fetch,
-    });
+    const socket = openHttpSocket(this.options, { token: () => this.token_, poll: this.pollingNeeded });
     socket.onpolling = () => {
       this.pollingNeeded = true;
       if (socket === this.ws && socket.readyState === OPEN) this.setTransport('http-polling');
     };
     return socket;
-  }
-
-  private socketUrl(token: string | undefined): string {
-    const params = new URLSearchParams(this.options.params ?? {});
-    if (token !== undefined) params.set('token', token);
-    const query = params.toString();
-    const base = this.options.url.replace(/\/+$/, '');
-    return `${base}/${this.options.room}${query ? `?${query}` : ''}`;
   }
 
   private attach(ws: WebSocketLike): void {
@@ -356,9 +335,9 @@ export class Connection {
 
   private onOpen(ws: WebSocketLike): void {
     if (ws !== this.ws) return;
-    if (ws instanceof HttpSocket) {
+    if (this.http) {
       this.httpFailedLast = false;
-      this.setTransport(ws.polling ? 'http-polling' : 'http-stream');
+      this.setTransport(this.http.polling ? 'http-polling' : 'http-stream');
     } else {
       this.websocketFailures_ = 0;
       this.setTransport('websocket');
@@ -369,21 +348,22 @@ export class Connection {
 
   private closed(ws: WebSocketLike, code: number, reason: string): void {
     if (ws !== this.ws) return;
+    const overHttp = this.http !== null;
     this.ws = null;
+    this.http = null;
     // A WebSocket that never got as far as joining counts toward the fallback, opened or not: some
     // proxies accept the upgrade and then cut the connection.
     // Attempts made while the browser says it is offline prove nothing about WebSocket.
     if (!this.joined_ && !browserOffline()) {
-      if (ws instanceof HttpSocket) this.httpFailedLast = true;
+      if (overHttp) this.httpFailedLast = true;
       else this.websocketFailures_++;
     }
-    this.stopProbe();
+    this.probe.stop();
     this.closeRetired();
     const liveMs = this.joined_ ? Date.now() - this.liveSince : 0;
     this.lastClose_ = { code, reason };
     this.ended(false);
-    if (this.refreshTimer) clearTimeout(this.refreshTimer);
-    this.refreshTimer = null;
+    this.tokens.stop();
     if (!this.shouldConnect || this.destroyed) {
       this.moveTo('offline');
       this.host.changed();
@@ -445,45 +425,6 @@ export class Connection {
     );
   }
 
-  /** While on HTTP, tries WebSocket again now and then (with backoff); the first that opens takes over. */
-  private scheduleProbe(): void {
-    if (this.probeTimer || this.probe) return;
-    const { probeBaseMs, probeMaxMs } = this.options.fallback;
-    const step = Math.min(probeMaxMs, probeBaseMs * 2 ** this.probeFailures);
-    const random = this.options.random ?? Math.random;
-    this.probeTimer = setTimeout(
-      () => {
-        this.probeTimer = null;
-        this.runProbe();
-      },
-      step / 2 + (random() * step) / 2,
-    );
-  }
-
-  private runProbe(): void {
-    if (!(this.ws instanceof HttpSocket) || !this.joined_ || !this.shouldConnect) return;
-    const probe = this.webSocket(this.token_);
-    this.probe = probe;
-    probe.onerror = () => undefined;
-    probe.onclose = () => {
-      if (this.probe !== probe) return;
-      this.probe = null;
-      this.probeFailures++;
-      this.scheduleProbe();
-    };
-    // Taken over only once the server speaks on it (it says nothing before the join): a proxy that
-    // accepts upgrades and then cuts them must not pull the provider off a working HTTP session.
-    probe.onopen = () => undefined;
-    probe.onmessage = (event) => {
-      if (this.probe !== probe) return;
-      this.probe = null;
-      this.probeFailures = 0;
-      if (!this.switchTo(probe)) return;
-      this.keepalive?.received();
-      this.host.received(probe, event.data);
-    };
-  }
-
   /**
    * Replaces the HTTP connection by a WebSocket that just opened. Exactly a reconnect, minus the wait:
    * the new connection's sync exchange sends whatever the server lacks and its acks settle the save
@@ -498,6 +439,7 @@ export class Connection {
       return false;
     }
     this.ws = ws;
+    this.http = null;
     this.ended(true);
     this.closeRetired();
     this.retiring = old;
@@ -516,42 +458,6 @@ export class Connection {
     const old = this.retiring;
     this.retiring = null;
     old?.close(1000, 'switching to WebSocket');
-  }
-
-  private stopProbe(): void {
-    if (this.probeTimer) clearTimeout(this.probeTimer);
-    this.probeTimer = null;
-    const probe = this.probe;
-    this.probe = null;
-    probe?.close(1000, 'not needed');
-    this.probeFailures = 0;
-  }
-
-  private scheduleTokenRefresh(token: string): void {
-    if (typeof this.options.token !== 'function') return;
-    const expiresAt = tokenExpiry(token);
-    if (expiresAt === null) return;
-    const left = expiresAt - Date.now();
-    // A minute ahead for ordinary tokens; at 80% of the life of short ones (never a tight loop).
-    const wait = left > 2 * REFRESH_AHEAD_MS ? left - REFRESH_AHEAD_MS : Math.max(1_000, left * 0.8);
-    if (this.refreshTimer) clearTimeout(this.refreshTimer);
-    this.refreshTimer = setTimeout(() => void this.refreshToken(), wait);
-  }
-
-  /** Sends a fresh token over the live socket, so the session outlives the old token's expiry. */
-  private async refreshToken(): Promise<void> {
-    this.refreshTimer = null;
-    let token: string | undefined;
-    try {
-      token = await this.resolveToken();
-    } catch {
-      return; // the server closes with 4401 at expiry; the reconnect asks the token function again
-    }
-    if (token === undefined || !this.isOpen) return;
-    // REST catch-up and the HTTP transport's requests use the fresh one too.
-    this.token_ = token;
-    this.send(encodeToken(token));
-    this.scheduleTokenRefresh(token);
   }
 
   private setTransport(transport: Transport): void {
@@ -574,8 +480,7 @@ export class Connection {
   private clearTimers(): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    if (this.refreshTimer) clearTimeout(this.refreshTimer);
-    this.refreshTimer = null;
+    this.tokens.stop();
     this.clearHandshakeTimer();
   }
 
