@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { TandemServer } from '../../server/src/server.js';
 import { api, SECRET, token } from '../../server/test/support/auth.js';
@@ -19,10 +19,6 @@ const fast: Partial<TandemProviderOptions> = {
 describe('HTTP fallback transport', () => {
   let server: TandemServer | null = null;
   let proxy: NetworkProxy | null = null;
-  const cleanups: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
 
   async function setUp(config: Parameters<typeof startTestServer>[0] = {}, store?: ControllableStore): Promise<void> {
     server = await startTestServer(config, store ? { store } : {});
@@ -30,12 +26,10 @@ describe('HTTP fallback transport', () => {
   }
   const open = (room: string, options: Partial<TandemProviderOptions> = {}): TandemProvider => {
     const p = provider(proxy!.syncUrl, room, { ...fast, ...options });
-    cleanups.push(() => p.destroy());
     return p;
   };
   const stock = (room: string) => {
     const s = stockProvider(server!.syncUrl, room);
-    cleanups.push(() => s.destroy());
     return s;
   };
   const history = (p: TandemProvider) => {
@@ -143,7 +137,6 @@ describe('HTTP fallback transport', () => {
   it('returning to WebSocket is seamless to others: presence never drops, no left/joined events', async () => {
     await setUp({ jwtSecret: SECRET });
     const bob = provider(server!.syncUrl, 'seamless', { ...fast, token: await token('bob') });
-    cleanups.push(() => bob.destroy());
     bob.doc!.getText('t').insert(0, 'the room exists, so joins and leaves are recorded');
     await bob.whenSaved();
     const userEvents: string[] = [];

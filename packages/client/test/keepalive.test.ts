@@ -1,21 +1,17 @@
 import { encodeStatus } from '@tandem/protocol';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import type { TandemServer } from '../../server/src/server.js';
 import { eventually } from '../../server/test/support/eventually.js';
 import { startTestServer } from '../../server/test/support/server.js';
 import type { TandemProvider } from '../src/index.js';
 import { provider } from './support.js';
+import { afterThisTest } from '../../server/test/support/cleanup.js';
 
 describe('dead-socket detection', () => {
-  const cleanups: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
   const open = (url: string, room: string): TandemProvider => {
     const p = provider(url, room, { pingIntervalMs: 100 });
-    cleanups.push(() => p.destroy());
     return p;
   };
 
@@ -23,7 +19,7 @@ describe('dead-socket detection', () => {
     // Joins the client (a status frame) and then never says anything again: a half-open connection.
     const silent = new WebSocketServer({ port: 0, host: '127.0.0.1' });
     await new Promise<void>((r) => silent.once('listening', () => r()));
-    cleanups.push(() => new Promise((r) => silent.close(r)));
+    afterThisTest(() => new Promise((r) => silent.close(r)));
     let connections = 0;
     silent.on('connection', (ws) => {
       connections++;
@@ -38,7 +34,6 @@ describe('dead-socket detection', () => {
 
   it('keeps a healthy socket: the server answers every ping', async () => {
     const server: TandemServer = await startTestServer();
-    cleanups.push(() => server.drain());
     const p = open(server.syncUrl, 'healthy');
     await p.whenSynced();
     await new Promise((r) => setTimeout(r, 1_000)); // ten intervals

@@ -1,5 +1,5 @@
 import * as prng from 'lib0/prng';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { TandemServer } from '../../server/src/server.js';
 import { SECRET, token } from '../../server/test/support/auth.js';
@@ -13,13 +13,8 @@ import { provider } from './support.js';
 
 describe('TandemProvider', () => {
   let server: TandemServer | null = null;
-  const cleanups: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
   const open = (room: string, options: Parameters<typeof provider>[2] = {}): TandemProvider => {
     const p = provider(server!.syncUrl, room, options);
-    cleanups.push(() => p.destroy());
     return p;
   };
   const statuses = (p: TandemProvider): ConnectionStatus[] => {
@@ -51,12 +46,9 @@ describe('TandemProvider', () => {
 
   it('survives kill -9: unsaved while the server is down, every keystroke stored after the restart, then saved', async () => {
     const dir = tempDir('tandem-client-crash-');
-    cleanups.push(dir.cleanup);
     let child: ChildServer = await spawnServer(['--data-dir', dir.dir]);
     const port = child.port;
-    cleanups.push(() => child.child.kill('SIGKILL'));
     const p = provider(child.syncUrl, 'crash');
-    cleanups.push(() => p.destroy());
     await p.whenSynced();
     const text = p.doc!.getText('t');
     let typed = '';
@@ -80,7 +72,6 @@ describe('TandemProvider', () => {
     expect(p.saveState).toBe('saved');
     // What the restarted server has is what was typed: read it with a fresh client.
     const reader = provider(child.syncUrl, 'crash');
-    cleanups.push(() => reader.destroy());
     await reader.whenSynced();
     expect(reader.doc!.getText('t').toString()).toBe(typed);
   });
@@ -181,7 +172,6 @@ describe('TandemProvider', () => {
     const a = open('mix');
     const b = open('mix');
     const stock = stockProvider(server.syncUrl, 'mix');
-    cleanups.push(() => stock.destroy());
     const docs = [a.doc!, b.doc!, stock.doc];
     await Promise.all([a.whenSynced(), b.whenSynced()]);
     for (let round = 0; round < 30; round++) {

@@ -1,7 +1,7 @@
 import { encodeAwareness } from '@tandem/protocol';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import * as awarenessProtocol from 'y-protocols/awareness';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { parseConfig, type ConfigInput } from '../src/ops/config.js';
 import type { TandemServer } from '../src/server.js';
@@ -20,17 +20,11 @@ const jwt = (claims: Record<string, unknown> = {}) =>
 
 describe('JWT auth on the socket', () => {
   let server: TandemServer;
-  const cleanups: (() => void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0)) c();
-    await server?.drain();
-  });
   const start = async (config: ConfigInput = {}): Promise<void> => {
     server = await startTestServer({ jwtSecret: SECRET, ...config });
   };
   const open = (room: string, options: TestPeerOptions & { query?: string } = {}): TestPeer => {
     const peer = new TestPeer(`${server.syncUrl}/${room}${options.query ?? ''}`, options);
-    cleanups.push(() => peer.terminate());
     return peer;
   };
   /** Asserts the refusal arrived before any document data. */
@@ -200,16 +194,10 @@ describe('JWT auth on the socket', () => {
 
 describe('roles', () => {
   let server: TandemServer;
-  const cleanups: (() => void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0)) c();
-    await server?.drain();
-  });
 
   it('a stock y-websocket viewer never changes the doc or the store, but keeps receiving', async () => {
     server = await startTestServer({ jwtSecret: SECRET });
     const editor = await connectPeer(`${server.syncUrl}/shared?token=${await token('ed')}`);
-    cleanups.push(() => editor.terminate());
     editor.doc.getText('t').insert(0, 'editor text');
     await eventually(() => expect(editor.acked).toBe(editor.sent));
 
@@ -218,7 +206,6 @@ describe('roles', () => {
     viewer.params = { token: await token('vi', { rooms: { shared: 'viewer' } }) };
     viewer.disconnect();
     viewer.connect();
-    cleanups.push(() => viewer.destroy());
     await eventually(() => expect(viewerDoc.getText('t').toString()).toBe('editor text'));
 
     viewerDoc.getText('t').insert(0, 'VIEWER WAS HERE ');
@@ -237,7 +224,6 @@ describe('roles', () => {
   it('tells a Tandem viewer it is read-only, once', async () => {
     server = await startTestServer({ jwtSecret: SECRET });
     const viewer = await connectPeer(`${server.syncUrl}/ro?token=${await token('vi', { rooms: { ro: 'viewer' } })}`);
-    cleanups.push(() => viewer.terminate());
     await eventually(() => expect(viewer.synced).toBe(true));
     expect(viewer.received.find((m) => m.type === 'status')).toMatchObject({ status: { readOnly: true } });
     viewer.doc.getText('t').insert(0, 'a');
@@ -254,10 +240,6 @@ describe('roles', () => {
     server = await startTestServer({ jwtSecret: SECRET, viewerPresence: false });
     const editor = await connectPeer(`${server.syncUrl}/p?token=${await token('ed')}`);
     const viewer = await connectPeer(`${server.syncUrl}/p?token=${await token('vi', { rooms: { p: 'viewer' } })}`);
-    cleanups.push(
-      () => editor.terminate(),
-      () => viewer.terminate(),
-    );
     viewer.awareness.setLocalStateField('name', 'v');
     editor.awareness.setLocalStateField('name', 'e');
     await eventually(() => expect(viewer.awareness.getStates().has(editor.doc.clientID)).toBe(true));
@@ -270,10 +252,6 @@ describe('roles', () => {
     const t = await token('sam', { rooms: { 'a/*': 'viewer', 'b/*': 'editor' } });
     const inA = await connectPeer(`${server.syncUrl}/a/doc?token=${t}`);
     const inB = await connectPeer(`${server.syncUrl}/b/doc?token=${t}`);
-    cleanups.push(
-      () => inA.terminate(),
-      () => inB.terminate(),
-    );
     inA.doc.getText('t').insert(0, 'dropped');
     inB.doc.getText('t').insert(0, 'kept');
     await eventually(() => expect(inB.acked).toBe(inB.sent));
@@ -285,7 +263,6 @@ describe('roles', () => {
     server = await startTestServer({ jwtSecret: SECRET });
     const ownerToken = await token('olivia', { rooms: { 'proj/*': 'editor' } });
     const creator = await connectPeer(`${server.syncUrl}/proj/plan?token=${ownerToken}`);
-    cleanups.push(() => creator.terminate());
     await eventually(() => expect(creator.synced).toBe(true));
     // Joining creates nothing; the first write makes the writer the owner.
     expect(await server.store.getCollaborator('proj/plan', 'olivia')).toBeNull();
@@ -303,7 +280,6 @@ describe('roles', () => {
     });
     expect(put).toMatchObject({ status: 200, body: { user: 'gus', role: 'editor' } });
     const guest = await connectPeer(`${server.syncUrl}/proj/plan?token=${guestToken}`);
-    cleanups.push(() => guest.terminate());
     await eventually(() => expect(guest.text).toBe('plan'));
     guest.doc.getText('t').insert(0, 'guest edit ');
     await eventually(() => expect(creator.text).toBe('guest edit plan'));
@@ -373,9 +349,6 @@ describe('access changes during a join', () => {
 
 describe('cookie auth', () => {
   let server: TandemServer;
-  afterEach(async () => {
-    await server?.drain();
-  });
 
   it('authenticates from the cookie and refuses other origins (CSWSH)', async () => {
     server = await startTestServer({

@@ -1,31 +1,23 @@
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { Logger } from '../src/ops/logger.js';
 import { LockedError } from '../src/storage/sqlite/file-lock.js';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
-import { spawnServer, type ChildServer } from './support/child-server.js';
+import { spawnServer } from './support/child-server.js';
 import { tempDir } from './support/server.js';
 import { textUpdate } from './support/text-update.js';
 
 describe('one data dir, one process', () => {
-  const cleanups: (() => void)[] = [];
-  const children: ChildServer[] = [];
-  afterEach(() => {
-    for (const c of children.splice(0)) c.child.kill('SIGKILL');
-    for (const c of cleanups.splice(0)) c();
-  });
   const dir = (): string => {
     const d = tempDir('tandem-lock-');
-    cleanups.push(d.cleanup);
     return d.dir;
   };
 
   it('a second `tandem serve` on the same --data-dir is refused, naming the holder; a killed holder is taken over', async () => {
     const dataDir = dir();
     const first = await spawnServer(['--data-dir', dataDir]);
-    children.push(first);
     const put = await fetch(`http://127.0.0.1:${first.port}/v1/rooms/r/content?format=text&field=t`, {
       method: 'PUT',
       headers: { 'content-type': 'text/plain' },
@@ -41,7 +33,6 @@ describe('one data dir, one process', () => {
     first.child.kill('SIGKILL');
     await first.exited;
     const third = await spawnServer(['--data-dir', dataDir]);
-    children.push(third);
     const read = await fetch(`http://127.0.0.1:${third.port}/v1/rooms/r/content?format=text&field=t`);
     expect(await read.text()).toBe('acked by the first');
   });

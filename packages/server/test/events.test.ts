@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { encodePublish, type Message } from '@tandem/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../src/ops/config.js';
 import type { ServerDeps, TandemServer } from '../src/server.js';
 import { eventually } from './support/eventually.js';
@@ -10,15 +10,12 @@ import { devUser } from './support/auth.js';
 import { startTestServer } from './support/server.js';
 import { SseClient } from './support/sse.js';
 import { connectPeer, type TestPeer } from './support/test-peer.js';
+import { afterThisTest } from './support/cleanup.js';
 
 const as = devUser;
 
 describe('events', () => {
   let server: TandemServer;
-  const cleanups: (() => void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0)) c();
-  });
   const start = async (config: ConfigInput = {}, deps: ServerDeps = {}) => {
     server = await startTestServer({ devAuth: true, roomUpdatedDebounceMs: 50, ...config }, deps);
   };
@@ -41,7 +38,6 @@ describe('events', () => {
     events.filter((e) => !e.type.startsWith('collab.'));
   const join = async (room: string, user = 'pat'): Promise<TestPeer> => {
     const p = await connectPeer(`${server.syncUrl}/${room}?user=${user}`);
-    cleanups.push(() => p.terminate());
     await eventually(() => expect(p.synced).toBe(true));
     return p;
   };
@@ -83,7 +79,6 @@ describe('events', () => {
     await post('live', { type: 'chat', data: { text: 'hi' } });
     // Joins are recorded once the room exists in the store (the event above created it).
     const stock = await connectPeer(`${server.syncUrl}/live?user=sam`, { tandem: false });
-    cleanups.push(() => stock.terminate());
     await eventually(() =>
       expect(tandem.received.find((m) => m.type === 'event' && m.event.type === 'chat')).toMatchObject({
         event: { type: 'chat', room: 'live', user: 'ada', data: { text: 'hi' } },
@@ -104,7 +99,6 @@ describe('events', () => {
     const sender = await join('sock', 'sia');
     const other = await join('sock', 'oto');
     const viewer = await connectPeer(`${server.syncUrl}/sock?user=vic&role=viewer`);
-    cleanups.push(() => viewer.terminate());
     await eventually(() => expect(viewer.synced).toBe(true));
     const answer = (peer: TestPeer, ref: string) =>
       eventually(() => {
@@ -172,7 +166,6 @@ describe('events', () => {
     await start();
     await post('sse', { type: 'a', data: 1 });
     const first = new SseClient(`${server.httpUrl}/v1/rooms/sse/events/stream`, as('ada'));
-    cleanups.push(() => first.close());
     await eventually(() => expect(appEvents(first.events.map((e) => e.data as { type: string }))).toHaveLength(1));
     await post('sse', { type: 'b', data: 2 });
     await eventually(() => expect(first.events.map((e) => e.event)).toContain('b'));
@@ -183,7 +176,6 @@ describe('events', () => {
       ...as('ada'),
       'last-event-id': lastSeen,
     });
-    cleanups.push(() => resumed.close());
     await eventually(() => expect(resumed.events.map((e) => (e.data as { data: unknown }).data)).toEqual([3, 4, 5, 6]));
     await post('sse', { type: 'd', data: 7 });
     await eventually(() => expect(resumed.events.map((e) => e.id)).toHaveLength(5));
@@ -225,7 +217,7 @@ describe('events', () => {
       });
     });
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-    cleanups.push(() => receiver.close());
+    afterThisTest(() => receiver.close());
     const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
     const secret = 'whsec-test-0123456789';
     await start({ webhookUrl: [url], webhookSecret: secret }, { webhookOptions: { retryBaseMs: 50 } });

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { TandemError } from '../src/errors.js';
 import type { Extension } from '../src/extensions/extension.js';
@@ -9,7 +9,8 @@ import type { ServerDeps, TandemServer } from '../src/server.js';
 import { api, SECRET, token } from './support/auth.js';
 import { eventually } from './support/eventually.js';
 import { startTestServer, tempDir } from './support/server.js';
-import { connectPeer, type TestPeer } from './support/test-peer.js';
+import { connectPeer } from './support/test-peer.js';
+import { afterThisTest } from './support/cleanup.js';
 
 const WEBHOOK_SECRET = 'load-secret-0123456789';
 
@@ -21,14 +22,6 @@ function yjsOf(text: string, field = 't'): Uint8Array {
 
 describe('server extensions', () => {
   let server: TandemServer | null = null;
-  const peers: TestPeer[] = [];
-  const cleanups: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const p of peers.splice(0)) await p.close().catch(() => undefined);
-    await server?.drain();
-    server = null;
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
   const start = async (
     extensions: Extension[],
     config: Parameters<typeof startTestServer>[0] = {},
@@ -36,7 +29,6 @@ describe('server extensions', () => {
   ) => (server = await startTestServer(config, { ...deps, extensions }));
   const join = async (room: string, options: Parameters<typeof connectPeer>[1] = {}) => {
     const peer = await connectPeer(`${server!.syncUrl}/${room}`, options);
-    peers.push(peer);
     return peer;
   };
 
@@ -97,9 +89,7 @@ describe('server extensions', () => {
       };
       await start([slowLoader], {}, { store: shared });
       const other = await startTestServer({}, { store: shared, extensions: [slowLoader] });
-      cleanups.push(() => other.drain());
       const [a, b] = await Promise.all([join('race'), connectPeer(`${other.syncUrl}/race`)]);
-      peers.push(b);
       await eventually(() => expect(a.text).toBe('once'));
       await eventually(() => expect(b.text).toBe('once'));
       expect(calls).toBe(2);
@@ -108,7 +98,6 @@ describe('server extensions', () => {
 
     it('a restart never loads again over what is stored', async () => {
       const dir = tempDir('tandem-ext-restart-');
-      cleanups.push(dir.cleanup);
       let calls = 0;
       const loader: Extension = { onLoadDocument: () => (calls++, { text: 'seeded', field: 't' }) };
       await start([loader], { store: 'sqlite', dataDir: dir.dir });
@@ -117,7 +106,6 @@ describe('server extensions', () => {
       first.doc.getText('t').insert(6, '!');
       await eventually(() => expect(first.acked).toBeGreaterThan(0));
       await first.close();
-      peers.splice(0);
       await server!.drain();
       await start([loader], { store: 'sqlite', dataDir: dir.dir });
       const again = await join('kept');
@@ -137,7 +125,8 @@ describe('server extensions', () => {
         answer(req, res);
       });
       await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
-      cleanups.push(() => new Promise((resolve) => backend.close(resolve)));
+      const started = backend;
+      afterThisTest(() => new Promise((resolve) => started.close(resolve)));
       return `http://127.0.0.1:${(backend.address() as AddressInfo).port}/docs`;
     };
     const send =
@@ -330,7 +319,6 @@ describe('server extensions', () => {
       const slow = new (await import('./support/test-peer.js')).TestPeer(`${server!.syncUrl}/r`, {
         headers: { 'x-user-id': 'slow' },
       });
-      peers.push(slow);
       await eventually(() => expect(order).toContain('connect:slow:Dr slow:websocket'));
       const quick = await join('r', { headers: { 'x-user-id': 'quick' } });
       await eventually(() => expect(quick.synced).toBe(true));

@@ -1,5 +1,5 @@
 import { encodeAwareness, encodeSyncUpdate } from '@tandem/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { TandemServer } from '../src/server.js';
 import { MemoryStore } from '../src/storage/memory/memory-store.js';
@@ -13,23 +13,13 @@ import { connectPeer, type TestPeer } from './support/test-peer.js';
 // error, leave the process up and the room joinable, and keep every edit that was delivered.
 describe('hostile input', () => {
   let server: TandemServer | null = null;
-  const peers: TestPeer[] = [];
-  const dirs: { cleanup: () => void }[] = [];
-  afterEach(async () => {
-    for (const p of peers.splice(0)) p.terminate();
-    await server?.drain();
-    server = null;
-    for (const d of dirs.splice(0)) d.cleanup();
-  });
   const join = async (room: string, headers: Record<string, string> = devUser('ada')): Promise<TestPeer> => {
     const p = await connectPeer(`${server!.syncUrl}/${room}`, { headers });
-    peers.push(p);
     await eventually(() => expect(p.synced).toBe(true));
     return p;
   };
   const sqliteDir = (): string => {
     const d = tempDir();
-    dirs.push(d);
     return d.dir;
   };
 

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { TandemServer } from '../src/server.js';
 import { eventually } from './support/eventually.js';
@@ -12,12 +12,8 @@ const as = devUser;
 
 describe('REST: rooms and content', () => {
   let server: TandemServer;
-  const cleanups: (() => void)[] = [];
   beforeEach(async () => {
     server = await startTestServer({ devAuth: true, maxOpBytes: 2048 });
-  });
-  afterEach(async () => {
-    for (const c of cleanups.splice(0)) c();
   });
   const call = async (
     method: string,
@@ -87,7 +83,6 @@ describe('REST: rooms and content', () => {
     provider.params = { user: 'bob' };
     provider.disconnect();
     provider.connect();
-    cleanups.push(() => provider.destroy());
     await eventually(() => expect(provider.synced).toBe(true));
 
     const put = await call('PUT', '/v1/rooms/live/content?format=text&field=body', {
@@ -195,7 +190,6 @@ describe('REST: rooms and content', () => {
     await call('PUT', '/v1/rooms/alpha/content?format=json', { body: { x: 'a' } });
     await call('PUT', '/v1/rooms/beta/content?format=json', { body: { x: 'b' }, headers: as('bob') });
     const peer = await connectPeer(`${server.syncUrl}/alpha?user=carl`);
-    cleanups.push(() => peer.terminate());
     peer.awareness.setLocalStateField('name', 'Carl');
     await eventually(async () => {
       const presence = await call('GET', '/v1/rooms/alpha/presence');

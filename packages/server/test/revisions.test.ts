@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { ConfigInput } from '../src/ops/config.js';
 import type { TandemServer } from '../src/server.js';
@@ -11,10 +11,6 @@ const as = devUser;
 
 describe('revisions', () => {
   let server: TandemServer;
-  const cleanups: (() => void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0)) c();
-  });
   const start = (config: ConfigInput = {}) => startTestServer({ devAuth: true, revisionIntervalMs: 0, ...config });
   const call = async (method: string, path: string, body?: unknown, headers = as('ada')) => {
     const res = await fetch(`${server.httpUrl}${path}`, {
@@ -27,7 +23,6 @@ describe('revisions', () => {
   };
   const join = async (room: string, user: string): Promise<TestPeer> => {
     const p = await connectPeer(`${server.syncUrl}/${room}?user=${user}`);
-    cleanups.push(() => p.terminate());
     await eventually(() => expect(p.synced).toBe(true));
     return p;
   };

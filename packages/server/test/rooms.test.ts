@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { encodeSyncUpdate } from '@tandem/protocol';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { TandemServer } from '../src/server.js';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
@@ -13,17 +13,8 @@ import { connectPeer, type TestPeer } from './support/test-peer.js';
 
 describe('rooms', () => {
   let server: TandemServer | null = null;
-  const peers: TestPeer[] = [];
-  const dirs: (() => void)[] = [];
-  afterEach(async () => {
-    for (const p of peers.splice(0)) p.terminate();
-    await server?.drain();
-    server = null;
-    for (const d of dirs.splice(0)) d();
-  });
   const join_ = async (room: string, tandem = true): Promise<TestPeer> => {
     const p = await connectPeer(`${server!.syncUrl}/${room}`, { tandem });
-    peers.push(p);
     return p;
   };
 
@@ -117,8 +108,7 @@ describe('rooms', () => {
   });
 
   it('keeps the document across a restart and reloads with the same state vector', async () => {
-    const { dir, cleanup } = tempDir();
-    dirs.push(cleanup);
+    const { dir } = tempDir();
     server = await startTestServer({ store: 'sqlite', dataDir: dir });
     const a = await join_('keep');
     a.doc.getText('t').insert(0, 'survives restarts');
@@ -142,8 +132,7 @@ describe('rooms', () => {
   });
 
   it('compacts the log into a snapshot and loads from snapshot + tail', async () => {
-    const { dir, cleanup } = tempDir();
-    dirs.push(cleanup);
+    const { dir } = tempDir();
     server = await startTestServer({ store: 'sqlite', dataDir: dir, compactAfterUpdates: 10 });
     const a = await join_('compact');
     for (let i = 0; i < 25; i++) {
@@ -157,8 +146,7 @@ describe('rooms', () => {
   });
 
   it('a room loaded from a large snapshot compacts only once its tail is a quarter of it', async () => {
-    const { dir, cleanup } = tempDir();
-    dirs.push(cleanup);
+    const { dir } = tempDir();
     server = await startTestServer({ store: 'sqlite', dataDir: dir, compactAfterUpdates: 10, unloadDelayMs: 0 });
     const first = await join_('big');
     first.doc.getText('t').insert(0, 'x'.repeat(20_000));
@@ -228,7 +216,6 @@ describe('rooms', () => {
     store.failLoads = 1;
     server = await startTestServer({}, { store });
     const a = await connectPeer(`${server.syncUrl}/fragile`);
-    peers.push(a);
     const closed = await a.closed;
     expect(closed.code).toBe(1013);
     expect(a.received.filter((m) => m.type.startsWith('sync'))).toEqual([]);
@@ -281,8 +268,7 @@ describe('rooms', () => {
   });
 
   it('works with SQLite through a real file', async () => {
-    const { dir, cleanup } = tempDir();
-    dirs.push(cleanup);
+    const { dir } = tempDir();
     const store = new SqliteStore(join(dir, 'x.db'));
     server = await startTestServer({}, { store });
     const a = await join_('sqlite-room');

@@ -1,18 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TandemServer } from '../src/server.js';
 import { startTestServer, tempDir } from './support/server.js';
 
 describe('--static-dir (the demo at /)', () => {
   let server: TandemServer | null = null;
-  const cleanups: (() => void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0)) c();
-  });
   function app(): string {
-    const { dir, cleanup } = tempDir('tandem-static-');
-    cleanups.push(cleanup);
+    const { dir } = tempDir('tandem-static-');
     writeFileSync(join(dir, 'index.html'), '<!doctype html><title>demo</title>');
     mkdirSync(join(dir, 'assets'));
     writeFileSync(join(dir, 'assets', 'index-abc123.js'), 'console.log(1)');
@@ -48,8 +43,7 @@ describe('--static-dir (the demo at /)', () => {
   });
 
   it('refuses to start on a directory without index.html', async () => {
-    const { dir, cleanup } = tempDir('tandem-static-empty-');
-    cleanups.push(cleanup);
+    const { dir } = tempDir('tandem-static-empty-');
     await expect(startTestServer({ staticDir: dir })).rejects.toThrow(/no index.html/);
   });
 });

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebhookSender } from '../src/events/webhook-sender.js';
 import { silentLogger } from '../src/ops/logger.js';
 import { Metrics } from '../src/ops/metrics.js';
@@ -9,6 +9,7 @@ import { MemoryStore } from '../src/storage/memory/memory-store.js';
 import { api } from './support/auth.js';
 import { eventually } from './support/eventually.js';
 import { startTestServer, tempDir } from './support/server.js';
+import { afterThisTest } from './support/cleanup.js';
 
 /** A webhook receiver whose answer the test controls; records event types in arrival order. */
 async function receiver(
@@ -36,14 +37,9 @@ async function receiver(
 }
 
 describe('WebhookSender', () => {
-  const cleanups: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-
   it('delivers every stored event with at most `concurrency` in flight, and moves its cursor past them', async () => {
     const hook = await receiver(() => 204, 100);
-    cleanups.push(() => hook.server.close());
+    afterThisTest(() => hook.server.close());
     const store = new MemoryStore();
     const sender = new WebhookSender(
       { urls: [hook.url], secret: 's', concurrency: 2 },
@@ -52,7 +48,7 @@ describe('WebhookSender', () => {
       new Metrics(),
     );
     await sender.start();
-    cleanups.push(() => sender.stop());
+    afterThisTest(() => sender.stop());
     for (let i = 0; i < 8; i++) {
       await store.appendEvent('r', { type: `t${i}`, user: null, data: i });
       sender.notify();
@@ -69,12 +65,12 @@ describe('WebhookSender', () => {
 
   it('a new URL starts at the newest event; events stored before it are not replayed', async () => {
     const hook = await receiver(() => 204);
-    cleanups.push(() => hook.server.close());
+    afterThisTest(() => hook.server.close());
     const store = new MemoryStore();
     await store.appendEvent('r', { type: 'old', user: null, data: null });
     const sender = new WebhookSender({ urls: [hook.url], secret: 's' }, store, silentLogger(), new Metrics());
     await sender.start();
-    cleanups.push(() => sender.stop());
+    afterThisTest(() => sender.stop());
     await store.appendEvent('r', { type: 'new', user: null, data: null });
     sender.notify();
     await eventually(() => expect(hook.types).toEqual(['new']));
@@ -83,9 +79,8 @@ describe('WebhookSender', () => {
   it('events not delivered before a restart are delivered after it (cursor in the SQLite store)', async () => {
     let status = 500;
     const hook = await receiver(() => status);
-    cleanups.push(() => hook.server.close());
+    afterThisTest(() => hook.server.close());
     const dir = tempDir();
-    cleanups.push(dir.cleanup);
     const config = {
       store: 'sqlite' as const,
       dataDir: dir.dir,
@@ -108,7 +103,6 @@ describe('WebhookSender', () => {
 
     status = 204;
     server = await startTestServer(config, deps);
-    cleanups.push(() => server.drain());
     await eventually(() => expect([...hook.types].sort()).toEqual(['a', 'b', 'c']));
   });
 });

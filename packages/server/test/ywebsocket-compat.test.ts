@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { TandemServer } from '../src/server.js';
 import { eventually } from './support/eventually.js';
@@ -8,18 +8,12 @@ import { connectPeer } from './support/test-peer.js';
 
 describe('stock y-websocket WebsocketProvider', () => {
   let server: TandemServer;
-  const cleanups: (() => void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0)) c();
-  });
 
   it('syncs text both ways with another client and sees awareness', async () => {
     server = await startTestServer();
     const docA = new Y.Doc();
     const a = stockProvider(server.syncUrl, 'compat', docA);
-    cleanups.push(() => a.destroy());
     const b = await connectPeer(`${server.syncUrl}/compat`, { tandem: false });
-    cleanups.push(() => b.terminate());
 
     await eventually(() => expect(a.synced).toBe(true));
     docA.getText('t').insert(0, 'from stock ');
@@ -42,10 +36,6 @@ describe('stock y-websocket WebsocketProvider', () => {
     const docB = new Y.Doc();
     const a = stockProvider(server.syncUrl, 'pair', docA);
     const b = stockProvider(server.syncUrl, 'pair', docB);
-    cleanups.push(
-      () => a.destroy(),
-      () => b.destroy(),
-    );
     await eventually(() => expect(a.synced && b.synced).toBe(true));
     docA.getText('t').insert(0, 'A');
     docB.getText('t').insert(0, 'B');

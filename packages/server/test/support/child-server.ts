@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterThisTest } from './cleanup.js';
 
 // Path arithmetic, not `new URL(…, import.meta.url)`: under jsdom (the React tests) URL is jsdom's class.
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/tandem.mjs');
@@ -23,13 +24,18 @@ export interface SpawnOptions {
 }
 
 /**
- * Runs `tandem serve` as a real child process (so it can be SIGKILLed) and waits until it listens.
+ * Runs `tandem serve` as a real child process (so it can be SIGKILLed) and waits until it listens;
+ * killed when the test finishes if it still runs.
  * The child runs on the same Node as the tests, so running the suite on another line tests that line.
  */
 export async function spawnServer(args: string[], options: SpawnOptions = {}): Promise<ChildServer> {
   const { timeoutMs = 20_000, nodeArgs = [] } = options;
   const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', '--port', '0', '--log-level', 'info', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // Still running when the test finishes (it failed, or never stopped it): killed, never left behind.
+  afterThisTest(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   const logs: Record<string, unknown>[] = [];
   let stderr = '';

@@ -5,10 +5,15 @@ import { parseConfig, type ConfigInput } from '../../src/ops/config.js';
 import { startServer, type ServerDeps, type TandemServer } from '../../src/server.js';
 import { afterThisTest } from './cleanup.js';
 
-/** A fresh temp directory, removed by the returned cleanup. */
+/**
+ * A fresh temp directory, removed when the test finishes (or earlier by the returned cleanup, which
+ * may run twice). Made in a beforeAll, the caller removes it itself.
+ */
 export function tempDir(prefix = 'tandem-test-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
+  afterThisTest(cleanup);
+  return { dir, cleanup };
 }
 
 /**
