@@ -1,7 +1,8 @@
 import * as prng from 'lib0/prng';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { PostgresStore } from '../src/storage/postgres/postgres-store.js';
+import { afterThisTest } from './support/cleanup.js';
 import { spawnServer, type ChildServer } from './support/child-server.js';
 import { eventually } from './support/eventually.js';
 import { dropSchemas, freshSchema, needPostgres, TEST_DATABASE_URL } from './support/postgres.js';
@@ -29,16 +30,6 @@ class RoamingClient {
 }
 
 describe.runIf(run)('three Tandem processes on PostgreSQL and Redis', () => {
-  const children: ChildServer[] = [];
-  const clients: RoamingClient[] = [];
-  afterEach(async () => {
-    for (const c of clients.splice(0)) await c.close();
-    for (const child of children.splice(0)) {
-      child.child.kill('SIGTERM');
-      await child.exited;
-    }
-  });
-
   async function cluster(n: number): Promise<{ schema: string; servers: ChildServer[] }> {
     const schema = freshSchema();
     schemas.push(schema);
@@ -60,8 +51,15 @@ describe.runIf(run)('three Tandem processes on PostgreSQL and Redis', () => {
     ];
     // One after the other: the first creates the schema, the others find it migrated.
     const servers: ChildServer[] = [];
-    for (let i = 0; i < n; i++) servers.push(await spawnServer(args));
-    children.push(...servers);
+    for (let i = 0; i < n; i++) {
+      const server = await spawnServer(args);
+      // Stopped gracefully when the test finishes (spawnServer's own cleanup would SIGKILL it).
+      afterThisTest(async () => {
+        server.child.kill('SIGTERM');
+        await server.exited;
+      });
+      servers.push(server);
+    }
     return { schema, servers };
   }
 
@@ -80,6 +78,7 @@ describe.runIf(run)('three Tandem processes on PostgreSQL and Redis', () => {
     const { schema, servers } = await cluster(3);
     const gen = prng.create(20261202);
     const url = (i: number) => `${servers[i % servers.length]!.syncUrl}/spread`;
+    const clients: RoamingClient[] = [];
     for (let i = 0; i < 6; i++) {
       const client = new RoamingClient(new Y.Doc());
       clients.push(client);
@@ -112,7 +111,6 @@ describe.runIf(run)('three Tandem processes on PostgreSQL and Redis', () => {
     const [victim, survivor] = servers as [ChildServer, ChildServer];
     const writers = [new RoamingClient(new Y.Doc()), new RoamingClient(new Y.Doc())];
     const watcher = new RoamingClient(new Y.Doc());
-    clients.push(...writers, watcher);
     for (const w of writers) await w.connect(`${victim.syncUrl}/crash`);
     await watcher.connect(`${survivor.syncUrl}/crash`);
     let typing = true;
@@ -158,7 +156,6 @@ describe.runIf(run)('three Tandem processes on PostgreSQL and Redis', () => {
     const [victim, survivor] = (await cluster(2)).servers as [ChildServer, ChildServer];
     const onVictim = new RoamingClient(new Y.Doc());
     const watcher = new RoamingClient(new Y.Doc());
-    clients.push(onVictim, watcher);
     await onVictim.connect(`${victim.syncUrl}/presence`);
     await watcher.connect(`${survivor.syncUrl}/presence`);
     // Clients time silent states out too and tell the server (y-websocket does): this one must not, so

@@ -4,7 +4,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { MemoryBusHub } from '../src/bus/memory-bus.js';
 import { RedisBus } from '../src/bus/redis-bus.js';
@@ -21,15 +21,8 @@ import { startTestServer } from './support/server.js';
 import { SseClient } from './support/sse.js';
 import { connectPeer, type TestPeer } from './support/test-peer.js';
 
-const servers: TandemServer[] = [];
-const peers: TestPeer[] = [];
-afterEach(async () => {
-  for (const p of peers.splice(0)) await p.close().catch(() => undefined);
-  for (const s of servers.splice(0)) await s.drain();
-});
 const join = async (server: TandemServer, room: string): Promise<TestPeer> => {
   const peer = await connectPeer(`${server.syncUrl}/${room}`);
-  peers.push(peer);
   await eventually(() => expect(peer.synced).toBe(true));
   return peer;
 };
@@ -60,7 +53,6 @@ describe('two instances on one store (MemoryBus)', () => {
     const hub = new MemoryBusHub();
     const a = await startTestServer({ busCheckMs }, { store, bus: hub.connect() });
     const b = await startTestServer({ busCheckMs }, { store, bus: hub.connect() });
-    servers.push(a, b);
     return { hub, a, b };
   }
 
@@ -96,11 +88,9 @@ describe('two instances on one store (MemoryBus)', () => {
     const config = { jwtSecret: SECRET };
     const a = await startTestServer(config, { store, bus: hub.connect() });
     const b = await startTestServer(config, { store, bus: hub.connect() });
-    servers.push(a, b);
     const olga = await token('olga', { rooms: { 'c/*': 'owner' } });
     const bob = await token('bob', { rooms: { elsewhere: 'viewer' } });
     const ownerOnA = await connectPeer(`${a.syncUrl}/c/doc`, { headers: { authorization: `Bearer ${olga}` } });
-    peers.push(ownerOnA);
     type(ownerOnA, 'content');
     await eventually(() => expect(ownerOnA.acked).toBe(ownerOnA.sent));
     expect(
@@ -109,13 +99,11 @@ describe('two instances on one store (MemoryBus)', () => {
       status: 200,
     });
     const bobOnB = await connectPeer(`${b.syncUrl}/c/doc`, { headers: { authorization: `Bearer ${bob}` } });
-    peers.push(bobOnB);
     await eventually(() => expect(bobOnB.text).toBe('content'));
     expect((await api(a.httpUrl, 'DELETE', '/v1/rooms/c%2Fdoc/collaborators/bob', { token: olga })).status).toBe(204);
     expect((await bobOnB.closed).code).toBe(4403);
 
     const ownerOnB = await connectPeer(`${b.syncUrl}/c/doc`, { headers: { authorization: `Bearer ${olga}` } });
-    peers.push(ownerOnB);
     await eventually(() => expect(ownerOnB.text).toBe('content'));
     expect((await api(a.httpUrl, 'DELETE', '/v1/rooms/c%2Fdoc', { token: olga })).status).toBe(204);
     expect((await ownerOnB.closed).code).toBe(4410);
@@ -140,7 +128,6 @@ describe('two instances on one store (MemoryBus)', () => {
     const config = { busCheckMs: 200, compactAfterUpdates: 2 };
     const a = await startTestServer(config, { store, bus: hub.connect() });
     const b = await startTestServer(config, { store, bus: hub.connect() });
-    servers.push(a, b);
     const onA = await join(a, 'folded');
     const onB = await join(b, 'folded');
     type(onA, 'seen;');
@@ -176,7 +163,6 @@ describe('two instances on one store (MemoryBus)', () => {
     const config = { busCheckMs: 60_000, compactAfterUpdates: 3, unloadDelayMs: 0 };
     const a = await startTestServer(config, { store, bus: hub.connect() });
     const b = await startTestServer(config, { store, bus: hub.connect() });
-    servers.push(a, b);
     const onA = await join(a, 'frozen');
     const onB = await join(b, 'frozen');
     hub.freeze(); // like SIGSTOP on Redis: both buses still say connected
@@ -235,7 +221,6 @@ describe.runIf(withServices)('two instances on PostgreSQL and Redis', () => {
       });
     const a = await start();
     const b = await start();
-    servers.push(a, b);
     return { a, b, schema };
   }
 
@@ -367,7 +352,6 @@ describe.runIf(withServices)('two instances on PostgreSQL and Redis', () => {
       );
     const a = await start();
     const b = await start();
-    servers.push(a, b);
     const note = (server: TandemServer, n: number) =>
       api(server.httpUrl, 'POST', '/v1/rooms/hooked/events', { body: { type: 'note', data: { n } } });
     try {
@@ -438,7 +422,6 @@ describe.runIf(withServices)('two instances on PostgreSQL and Redis', () => {
           ),
         ),
       );
-      servers.push(a!, b!);
       try {
         const onA = await join(a!, 'restart');
         const onB = await join(b!, 'restart');

@@ -1,8 +1,9 @@
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { SqliteStore, type SqliteStoreOptions } from '../src/storage/sqlite/sqlite-store.js';
+import { afterThisTest } from './support/cleanup.js';
 import { eventually } from './support/eventually.js';
 import { storeConformance } from './support/store-conformance.js';
 import { tempDir } from './support/server.js';
@@ -42,10 +43,9 @@ function dieWithoutClosing(store: SqliteStore): void {
 
 describe('SqliteStore update log', () => {
   let dir: { dir: string; cleanup: () => void };
-  const opened: SqliteStore[] = [];
   const open = (options: SqliteStoreOptions = {}): SqliteStore => {
     const store = new SqliteStore(join(dir.dir, 'tandem.db'), options);
-    opened.push(store);
+    afterThisTest(() => store.close());
     return store;
   };
   const rawCount = (sql: string): number => {
@@ -57,11 +57,6 @@ describe('SqliteStore update log', () => {
     }
   };
   const neverDrains = { drainIntervalMs: 3_600_000 };
-
-  afterEach(async () => {
-    for (const store of opened.splice(0)) await store.close();
-    dir.cleanup();
-  });
 
   it('recovers appends that were committed to the log but never drained (a crash)', async () => {
     dir = tempDir('tandem-sqlite-log-');
