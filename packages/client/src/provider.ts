@@ -380,7 +380,9 @@ export class TandemProvider extends ObservableV2<TandemProviderEvents> {
     const states = this.awareness.getStates();
     if (states.size <= max) return;
     const excess = [...states.keys()].filter((id) => id !== this.awareness.clientID).slice(max - 1);
-    awarenessProtocol.removeAwarenessStates(this.awareness, excess, 'presence-cap');
+    // Dropped here only (origin: this provider, so onAwarenessUpdate does not send the removals): the
+    // server keeps them, and one of them may be another tab's of this very user.
+    awarenessProtocol.removeAwarenessStates(this.awareness, excess, this);
     if (this.lastError?.code !== 'presence_limit') {
       this.lastError = { code: 'presence_limit', message: `more than ${max} presence states; the newest were dropped` };
       this.emit('error', [this.lastError]);

@@ -1,4 +1,5 @@
-import { encodeAwareness, encodeStatus, TANDEM_SUBPROTOCOL } from '@tandem/protocol';
+import { decodeMessage, encodeAwareness, encodeStatus, TANDEM_SUBPROTOCOL } from '@tandem/protocol';
+import * as decoding from 'lib0/decoding';
 import type { IncomingMessage } from 'node:http';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -70,7 +71,19 @@ describe('TandemProvider against a hostile server', () => {
     expect(p.status).not.toBe('live');
   });
 
-  it('a flood of made-up presence states is capped', async () => {
+  /** The client ids an awareness update carries (a state, or null for a removal). */
+  const clientIdsIn = (update: Uint8Array): number[] => {
+    const decoder = decoding.createDecoder(update);
+    const ids: number[] = [];
+    for (let n = decoding.readVarUint(decoder); n > 0; n--) {
+      ids.push(decoding.readVarUint(decoder));
+      decoding.readVarUint(decoder); // clock
+      decoding.readVarString(decoder); // state, "null" for a removal
+    }
+    return ids;
+  };
+
+  it('a flood of made-up presence states is capped, locally: no removal of others is sent back', async () => {
     const fake = new awarenessProtocol.Awareness(new Y.Doc());
     const clients = Array.from({ length: 500 }, (_, i) => i + 1_000);
     for (const clientID of clients) {
@@ -78,7 +91,12 @@ describe('TandemProvider against a hostile server', () => {
       fake.meta.set(clientID, { clock: 1, lastUpdated: Date.now() });
     }
     const flood = encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(fake, clients));
+    const sentBack: number[] = [];
     const server = await hostileServer((ws) => {
+      ws.on('message', (data: Buffer) => {
+        const message = decodeMessage(new Uint8Array(data));
+        if (message.type === 'awareness') sentBack.push(...clientIdsIn(message.update));
+      });
       ws.send(status);
       ws.send(flood);
     });
@@ -88,6 +106,10 @@ describe('TandemProvider against a hostile server', () => {
     await eventually(() => expect(errors.map((e) => e.code)).toContain('presence_limit'));
     expect(p.awareness.getStates().size).toBeLessThanOrEqual(100);
     expect(p.awareness.getStates().has(p.awareness.clientID)).toBe(true);
+    // Its own state still goes out; what it dropped of others is its own business, not the server's.
+    p.awareness.setLocalStateField('user', { name: 'me' });
+    await eventually(() => expect(sentBack).toContain(p.awareness.clientID));
+    expect(sentBack.filter((id) => clients.includes(id))).toEqual([]);
   });
 
   it('a token travels in the subprotocol, never in the URL (where consoles and proxy logs show it)', async () => {
