@@ -5,6 +5,23 @@ import { describe, expect, it } from 'vitest';
 import { errorStatus } from '../src/errors.js';
 
 const DOCS = fileURLToPath(new URL('../../../docs/', import.meta.url));
+const PACKAGES = fileURLToPath(new URL('../../', import.meta.url));
+
+/** docs/architecture.md's package map: the code block under "## Packages". */
+function packageMap(): string {
+  const text = readFileSync(`${DOCS}architecture.md`, 'utf8');
+  const section = text.slice(text.indexOf('## Packages'));
+  return section.slice(section.indexOf('```') + 3, section.indexOf('```', section.indexOf('```') + 3));
+}
+
+/** Every source module of the four packages, as `<package>/<path under src>` (tests left out). */
+function sourceModules(): string[] {
+  return ['protocol', 'server', 'client', 'react'].flatMap((pkg) =>
+    readdirSync(`${PACKAGES}${pkg}/src`, { recursive: true, encoding: 'utf8' })
+      .filter((f) => /\.tsx?$/.test(f) && !/\.test\.tsx?$/.test(f))
+      .map((f) => `${pkg}/${f.replaceAll('\\', '/')}`),
+  );
+}
 
 /** docs/protocol.md's "Refusals" table: each row's close code and the error codes it names. */
 function refusalTable(): { close: number; codes: string[] }[] {
@@ -53,5 +70,28 @@ describe('docs', () => {
     // Every close code the contract uses is listed.
     const unlisted = [...new Set(Object.values(errorCloseCodes))].filter((code) => !listed.some(([c]) => c === code));
     expect(unlisted).toEqual([]);
+  });
+
+  it('architecture.md names every source module (by file, or by a folder it describes) and no missing one', () => {
+    const map = packageMap();
+    const named = (token: string) => new RegExp(`(^|[\\s/,(])${token.replaceAll('.', '\\.')}(?=[\\s,):;]|$)`, 'm');
+    const modules = sourceModules();
+    const unnamed = modules.filter((module) => {
+      const path = module.slice(module.indexOf('/') + 1);
+      const file = path.split('/').pop()!;
+      // A folder the map describes as a whole (`auth/`, `http/`) covers what is under it.
+      const folders = path
+        .split('/')
+        .slice(0, -1)
+        .map((_, i, parts) => `${parts.slice(0, i + 1).join('/')}/`);
+      const folderLine = folders.some((folder) =>
+        new RegExp(`^\\s+${folder.replaceAll('/', '\\/')}\\s`, 'm').test(map),
+      );
+      return !named(file).test(map) && !folderLine;
+    });
+    expect(unnamed).toEqual([]);
+    const files = new Set(modules.map((m) => m.split('/').pop()!));
+    const stale = [...map.matchAll(/[\w-]+\.tsx?\b/g)].map((m) => m[0]).filter((name) => !files.has(name));
+    expect(stale).toEqual([]);
   });
 });
