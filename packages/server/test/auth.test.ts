@@ -9,7 +9,7 @@ import { api, SECRET, token } from './support/auth.js';
 import { ControllableStore } from './support/controllable-store.js';
 import { eventually } from './support/eventually.js';
 import { storedDoc } from './support/stored-doc.js';
-import { startTestServer } from './support/server.js';
+import { startTestServer, tempDir } from './support/server.js';
 import { stockProvider } from './support/stock-provider.js';
 import { connectPeer, TestPeer, type TestPeerOptions } from './support/test-peer.js';
 
@@ -257,6 +257,26 @@ describe('roles', () => {
     await eventually(() => expect(inB.acked).toBe(inB.sent));
     expect(server.registry.get('b/doc')!.doc.getText('t').toString()).toBe('kept');
     expect(server.registry.get('a/doc')!.doc.getText('t').toString()).toBe('');
+  });
+
+  it('a room that only has events has no document yet: its first writer becomes owner (SQLite)', async () => {
+    const { dir } = tempDir('tandem-events-first-');
+    server = await startTestServer({ jwtSecret: SECRET, store: 'sqlite', dataDir: dir });
+    const poster = await token('paul', { rooms: { 'proj/*': 'editor' } });
+    const posted = await api(server.httpUrl, 'POST', `/v1/rooms/${encodeURIComponent('proj/board')}/events`, {
+      token: poster,
+      body: { type: 'note', data: { text: 'first' } },
+    });
+    expect(posted.status).toBe(201);
+    // Wait until the room is unloaded, so the writer's join loads it from the store.
+    await eventually(() => expect(server.registry.get('proj/board')).toBeUndefined());
+    const writer = await connectPeer(
+      `${server.syncUrl}/proj/board?token=${await token('wendy', { rooms: { 'proj/*': 'editor' } })}`,
+    );
+    await eventually(() => expect(writer.synced).toBe(true));
+    writer.doc.getText('t').insert(0, 'plan');
+    await eventually(async () => expect(await server.store.getCollaborator('proj/board', 'wendy')).toBe('owner'));
+    expect(await server.store.getCollaborator('proj/board', 'paul')).toBeNull();
   });
 
   it('the creator becomes owner; an added collaborator connects as editor; a removed one is cut off live', async () => {

@@ -109,7 +109,10 @@ export interface DocumentAppender {
 
 /** The durable Yjs log of each room: the only copy of an acknowledged update. */
 export interface DocumentLog extends DocumentAppender {
-  /** Null when nothing was ever stored for the room. */
+  /**
+   * Null when the room has no document content: never written, or only events, collaborators or
+   * revisions (the server treats it as new, so its first writer is recorded as owner).
+   */
   loadRoom(room: string): Promise<StoredRoom | null>;
   /**
    * Appends a room's initial content only if the room has no document content yet (atomically, so of

@@ -47,7 +47,8 @@ export class MemoryStore implements Store {
   async loadRoom(room: string): Promise<StoredRoom | null> {
     this.assertOpen();
     const r = this.rooms.get(room);
-    if (!r) return null;
+    // A room made by an event has room info but no document yet.
+    if (!r || (r.lastSeq === 0 && r.snapshot === null)) return null;
     return {
       snapshot: r.snapshot && r.snapshot.slice(),
       snapshotSeq: r.snapshotSeq,

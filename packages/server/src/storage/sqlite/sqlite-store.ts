@@ -178,7 +178,8 @@ export class SqliteStore implements Store {
     if (this.logged.has(room)) this.drainNow();
     return this.db.transaction(() => {
       const meta = this.stmts.room.get(room);
-      if (!meta) return null;
+      // A room made by an event (or an import without a document) has a row but no document yet.
+      if (!meta || meta.last_seq === 0) return null;
       const snap = this.stmts.snapshot.get(room);
       const snapshotSeq = snap?.upto_seq ?? 0;
       const updates = this.stmts.tail.all(room, snapshotSeq).map((r) => r.data);
