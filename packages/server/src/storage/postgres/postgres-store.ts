@@ -101,12 +101,25 @@ export class PostgresStore implements Store {
     return (await this.pool.query<T>(sql, params)).rows;
   }
 
-  async loadRoom(room: string): Promise<StoredRoom | null> {
+  /** Runs `read` in one read-only snapshot of the database: a compaction in between cannot skip rows. */
+  private async readSnapshot<T>(read: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     await this.ready;
-    // One snapshot of the database for all three reads, so a compaction in between cannot skip rows.
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const result = await read(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  loadRoom(room: string): Promise<StoredRoom | null> {
+    return this.readSnapshot(async (client) => {
       const meta = await client.query<{ last_seq: string }>('SELECT last_seq FROM rooms WHERE name = $1', [room]);
       const snap = await client.query<{ upto_seq: string; state: Buffer }>(
         'SELECT upto_seq, state FROM snapshots WHERE room = $1',
@@ -117,47 +130,27 @@ export class PostgresStore implements Store {
         'SELECT data FROM updates WHERE room = $1 AND seq > $2 ORDER BY seq',
         [room, snapshotSeq],
       );
-      await client.query('COMMIT');
-      const lastSeq = meta.rows[0] ? Number(meta.rows[0].last_seq) : 0;
       if (!snap.rows[0] && tail.rows.length === 0) return null;
       return {
         snapshot: snap.rows[0] ? new Uint8Array(snap.rows[0].state) : null,
         snapshotSeq,
         updates: tail.rows.map((r) => new Uint8Array(r.data)),
-        lastSeq,
+        lastSeq: meta.rows[0] ? Number(meta.rows[0].last_seq) : 0,
       };
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
-  async loadTail(room: string, afterSeq: number): Promise<{ updates: Uint8Array[]; lastSeq: number } | null> {
-    await this.ready;
-    const client = await this.pool.connect();
-    try {
-      // One snapshot of the database for the three reads, as in loadRoom.
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  loadTail(room: string, afterSeq: number): Promise<{ updates: Uint8Array[]; lastSeq: number } | null> {
+    return this.readSnapshot(async (client) => {
       const meta = await client.query<{ last_seq: string }>('SELECT last_seq FROM rooms WHERE name = $1', [room]);
       const snap = await client.query<{ upto_seq: string }>('SELECT upto_seq FROM snapshots WHERE room = $1', [room]);
-      if (!meta.rows[0] || Number(snap.rows[0]?.upto_seq ?? 0) > afterSeq) {
-        await client.query('COMMIT');
-        return null;
-      }
+      if (!meta.rows[0] || Number(snap.rows[0]?.upto_seq ?? 0) > afterSeq) return null;
       const tail = await client.query<{ data: Buffer }>(
         'SELECT data FROM updates WHERE room = $1 AND seq > $2 ORDER BY seq',
         [room, afterSeq],
       );
-      await client.query('COMMIT');
       return { updates: tail.rows.map((r) => new Uint8Array(r.data)), lastSeq: Number(meta.rows[0].last_seq) };
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async lastSeqs(rooms: readonly string[]): Promise<Map<string, number>> {
