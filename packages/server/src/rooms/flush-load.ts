@@ -18,8 +18,8 @@ const ELU_FROM = 0.7;
 const ELU_FULL = 0.9;
 
 /**
- * Whether this process's rooms batch, shared by all of them (Room.scheduleFlush multiplies its window
- * by `windowScale`). A batch saves frames, and frames are what fan-out costs (one `writev` per peer
+ * Whether this process's rooms batch, shared by all of them (windowFor scales each room's window
+ * by the load's scale). A batch saves frames, and frames are what fan-out costs (one `writev` per peer
  * per frame, about 5 µs of CPU each on the bench machines, mostly the kernel's); but it delays every
  * update in it by up to the window. So a process with headroom flushes every room at the end of the
  * turn, and windows open only under load.
