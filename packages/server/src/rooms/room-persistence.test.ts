@@ -9,7 +9,7 @@ import { RoomPersistence } from './room-persistence.js';
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** Room `r` of `doc` on `store`, compacting after 10 updates; `updates` collects the doc's updates. */
-function persistedDoc(store: MemoryStore, lastSeq: number) {
+function persistedDoc(store: MemoryStore, lastSeq: number, appliedThrough?: () => number | null) {
   const doc = new Y.Doc();
   const updates: Uint8Array[] = [];
   doc.on('update', (u: Uint8Array) => updates.push(u));
@@ -19,7 +19,7 @@ function persistedDoc(store: MemoryStore, lastSeq: number) {
       { snapshot: () => Y.encodeStateAsUpdate(doc) },
       store,
       silentLogger(),
-      { compactAfterUpdates: 10, compactions: new CompactionScheduler() },
+      { compactAfterUpdates: 10, compactions: new CompactionScheduler(), appliedThrough },
       { lastSeq, tailLength: 0, tailBytes: 0, snapshotBytes },
       new Metrics(),
     );
@@ -81,5 +81,32 @@ describe('RoomPersistence compaction', () => {
     await nextTurn();
     await persistence.idle();
     expect(compact).toHaveBeenCalledTimes(1);
+  });
+
+  it('with other instances, rows a compaction could not fold still count towards the next one', async () => {
+    const store = new MemoryStore();
+    const compact = vi.spyOn(store, 'compact');
+    // The bus lags: the room's state is known complete only up to five commits behind the last.
+    let lastSeq = 0;
+    const room = persistedDoc(store, 0, () => Math.max(0, lastSeq - 5));
+    const { doc, updates } = room;
+    const persistence = room.persistence(0);
+    const write = async (): Promise<void> => {
+      doc.getText('t').insert(0, 'a');
+      await persistence.persist(updates.at(-1)!);
+      lastSeq = persistence.committedSeq;
+      await nextTurn();
+      await persistence.idle();
+    };
+    for (let i = 0; i < 10; i++) await write();
+    expect(compact).toHaveBeenCalledTimes(1);
+    expect(compact.mock.calls[0]![1]).toBe(5);
+    // Five rows stayed in the store's tail: five more writes make ten again.
+    for (let i = 0; i < 4; i++) await write();
+    expect(compact).toHaveBeenCalledTimes(1);
+    await write();
+    expect(compact).toHaveBeenCalledTimes(2);
+    expect(compact.mock.calls[1]![1]).toBe(10);
+    expect((await store.loadRoom('r'))!.updates).toHaveLength(5);
   });
 });

@@ -211,14 +211,18 @@ export class RoomPersistence {
       if (uptoSeq <= this.compactedSeq) return;
       const tail = this.tailLength;
       const tailBytes = this.tailBytes;
+      // With other instances the snapshot may stop short of our last commit: the rows above uptoSeq
+      // stay in the store's tail and count towards the next compaction (all of them: theirs too).
+      const stillTail = Math.max(0, this.lastSeq - uptoSeq);
       try {
         // Read in the same turn as uptoSeq: nothing can be applied in between.
         const state = this.source.snapshot();
         this.source.compacted?.(state.length);
         await this.store.compact(this.room, uptoSeq, state);
         this.compactedSeq = uptoSeq;
-        this.tailLength -= tail;
-        this.tailBytes -= tailBytes;
+        // What was appended meanwhile stays counted; bytes of the rows left are estimated pro rata.
+        this.tailLength += stillTail - tail;
+        this.tailBytes -= tail > 0 ? tailBytes * Math.max(0, 1 - stillTail / tail) : tailBytes;
         this.snapshotBytes = state.length;
       } catch (err) {
         // Compaction is an optimisation; the log is still complete, so keep serving.
