@@ -21,8 +21,7 @@ export interface TakenUpdates {
  */
 export class UpdateBatch {
   private received: { peer: Peer; update: Uint8Array; decoded: DecodedUpdate }[] = [];
-  /** Bytes of `received`: counted against the room's document limit before they are applied. */
-  receivedBytes = 0;
+  private bytesReceived = 0;
   /** What was new to the room's state (plus raw updates still waiting for missing content). */
   private pending: Uint8Array[] = [];
   /**
@@ -35,6 +34,11 @@ export class UpdateBatch {
 
   /** `kept` is told the size of each update kept for sending and storing (the room's size estimate). */
   constructor(private readonly kept: (bytes: number) => void) {}
+
+  /** Bytes of the received updates: counted against the room's document limit before they are applied. */
+  get receivedBytes(): number {
+    return this.bytesReceived;
+  }
 
   /** Whether received updates wait to be integrated. */
   get hasReceived(): boolean {
@@ -49,7 +53,7 @@ export class UpdateBatch {
   /** A checked client update, integrated at the next flush. */
   receive(peer: Peer, update: Uint8Array, decoded: DecodedUpdate): void {
     this.received.push({ peer, update, decoded });
-    this.receivedBytes += update.length;
+    this.bytesReceived += update.length;
   }
 
   /** A change the room made itself (REST write, restore): every peer needs it. */
@@ -180,7 +184,7 @@ export class UpdateBatch {
   /** Drops everything waiting (a failed flush: none of it is trusted). */
   clear(): void {
     this.received = [];
-    this.receivedBytes = 0;
+    this.bytesReceived = 0;
     this.pending = [];
     this.origin = undefined;
     this.remote = [];
@@ -195,7 +199,7 @@ export class UpdateBatch {
   private takeReceived(): { peer: Peer; update: Uint8Array; decoded: DecodedUpdate }[] {
     const received = this.received;
     this.received = [];
-    this.receivedBytes = 0;
+    this.bytesReceived = 0;
     return received;
   }
 }

@@ -14,10 +14,14 @@ interface LoggedRoom {
  */
 export class LogPositions {
   private rooms = new Map<string, LoggedRoom>();
-  /** Appends waiting in the log. */
-  appends = 0;
+  private waiting = 0;
 
   constructor(private readonly stmts: SqliteStatements) {}
+
+  /** Appends waiting in the log. */
+  get appends(): number {
+    return this.waiting;
+  }
 
   get size(): number {
     return this.rooms.size;
@@ -34,17 +38,17 @@ export class LogPositions {
   /** Rebuilds the positions from the log table. */
   reload(): void {
     this.rooms = new Map();
-    this.appends = 0;
+    this.waiting = 0;
     for (const r of this.stmts.loggedRooms.all()) {
       this.rooms.set(r.room, { lastSeq: r.last_seq, updatedAt: r.updated_at });
-      this.appends += r.appends;
+      this.waiting += r.appends;
     }
   }
 
   /** After a drain moved every logged append into the rooms' tables. */
   clear(): void {
     this.rooms.clear();
-    this.appends = 0;
+    this.waiting = 0;
   }
 
   /** The room's last seq, counting appends still in the log; null when the room does not exist. */
@@ -71,13 +75,13 @@ export class LogPositions {
     }
     logged.lastSeq++;
     logged.updatedAt = now;
-    this.appends++;
+    this.waiting++;
     this.stmts.insertLog.run(room, logged.lastSeq, update, now);
     return logged.lastSeq;
   }
 
   /** Inside a commit: drops a deleted room's logged appends. */
   delete(room: string): void {
-    if (this.rooms.delete(room)) this.appends -= this.stmts.deleteLogged.run(room).changes;
+    if (this.rooms.delete(room)) this.waiting -= this.stmts.deleteLogged.run(room).changes;
   }
 }
